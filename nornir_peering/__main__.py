@@ -1,0 +1,3 @@
+from nornir_peering.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""``peeringdb-sync`` (also ``peeringdb_sync``)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.errors import PeeringError
+from nornir_peering.peeringdb import flush_peeringdb, sync_peeringdb
+from nornir_peering.peeringdb.schema import TAGS
+from nornir_peering.report import SyncProgress, print_json, stdout, sync_table
+
+
+@click.command("peeringdb-sync")
+@settings_options
+@click.option("--full", is_flag=True, help="Download everything, ignoring the sync cursors.")
+@click.option("--flush", is_flag=True, help="Remove all PeeringDB data and cursors, then stop.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask before --flush.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def peeringdb_sync(config_file: Path | None, state: Path | None, wait: float | None,
+                   full: bool, flush: bool, yes: bool, as_json: bool) -> None:
+    """Keep the local PeeringDB cache up to date.
+
+    The first run downloads everything; later runs ask only for what changed
+    since the last one. All object types are applied in one transaction: a
+    sync that fails or is killed leaves the cache as it was.
+    """
+    settings = settings_from(config_file, state, wait).peering
+    if flush:
+        if not yes and sys.stdin.isatty():
+            click.confirm(f"Remove all PeeringDB data and sync cursors from {settings.state}?",
+                          abort=True)
+        removed = flush_peeringdb(settings)
+        if as_json:
+            print_json({"ok": True, "flushed": removed})
+        else:
+            stdout.print(f"removed {sum(removed.values())} PeeringDB objects and all sync cursors "
+                         f"from {settings.state}")
+        return
+    progress = SyncProgress(TAGS)
+    try:
+        with progress.shown():
+            report = sync_peeringdb(settings, full=full, progress=progress)
+    except PeeringError as exc:
+        if as_json:
+            print_json({"ok": False, "error": str(exc)})
+        raise
+    if as_json:
+        print_json({"ok": True, **report.as_dict()})
+    else:
+        stdout.print(sync_table(report))

@@ -1,0 +1,39 @@
+"""``query``: read-only SQL against the state file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import duckdb
+
+from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.errors import ConfigError
+from nornir_peering.report import print_json, print_rows
+from nornir_peering.store import open_state
+
+
+@click.command()
+@settings_options
+@click.argument("sql")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as a JSON list of objects.")
+def query(config_file: Path | None, state: Path | None, wait: float | None, sql: str,
+          as_json: bool) -> None:
+    """Run a read-only SQL query on the state file.
+
+    \b
+    Example:
+      nornir-peering query "SELECT asn, name, irr_as_set FROM pdb_net WHERE asn = 64500"
+    """
+    settings = settings_from(config_file, state, wait).peering
+    with open_state(settings.state, wait=settings.lock_wait) as db:
+        try:
+            result = db.execute(sql)
+            columns = [d[0] for d in result.description or []]
+            rows = result.fetchall()
+        except duckdb.Error as exc:
+            raise ConfigError(f"query: {str(exc).splitlines()[0]}") from None
+    if as_json:
+        print_json([dict(zip(columns, row, strict=True)) for row in rows])
+    else:
+        print_rows(columns, rows)

@@ -1,0 +1,1 @@
+"""The local lab: a PeeringDB-compatible server and the data it serves."""

@@ -1,0 +1,247 @@
+"""Downloading PeeringDB replies to disk, with peeringdb-py's conventions.
+
+:class:`StreamingFetcher` subclasses peeringdb-py's ``Fetcher`` so that the
+URLs, the choice of source (the public cache files for a first full download
+of public data, the API for ``since=`` and for private objects), the API-key
+and basic-auth headers stay those of peeringdb-py. It replaces the transfer
+itself, because peeringdb-py's:
+
+- reads every reply into memory (``resp.json()``), ~130 MB of JSON and far
+  more as Python objects; here replies stream to a file that DuckDB reads;
+- retries HTTP 429 forever with its own backoff and ignores ``Retry-After``;
+  here 429 waits what the server asks, within ``max_retry_after``, a bounded
+  number of times, and 5xx, timeouts and broken connections are retried too;
+- sends no User-Agent, which PeeringDB asks API clients to set;
+- has no overall time limit; here each download has ``download_timeout``.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from peeringdb.fetch import Fetcher
+from peeringdb.private import PRIVATE_OBJECTS
+
+from nornir_peering import __version__
+from nornir_peering.settings import PeeringSettings
+
+USER_AGENT = f"nornir-peering/{__version__}"
+CHUNK = 1 << 20
+
+
+class FetchError(Exception):
+    """A download failed; ``str()`` names the object type and the cause."""
+
+    def __init__(self, tag: str, message: str) -> None:
+        super().__init__(f"{tag}: {message}")
+        self.tag = tag
+
+
+class Cancelled(FetchError):
+    """Another download failed first, so this one stopped."""
+
+
+@dataclass(frozen=True)
+class Download:
+    tag: str
+    url: str
+    path: Path
+    size: int
+    seconds: float
+
+
+class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no stubs for Fetcher's base
+    """peeringdb-py's Fetcher with bounded, streaming, rate-limit-aware downloads.
+
+    >>> fetcher = StreamingFetcher(settings, workdir)  # doctest: +SKIP
+    >>> fetcher.download("net", since=1700000000).path  # doctest: +SKIP
+    PosixPath('.../net.json')
+    """
+
+    def __init__(
+        self,
+        settings: PeeringSettings,
+        workdir: Path,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        super().__init__(
+            url=settings.peeringdb_url,
+            timeout=max(1, int(settings.timeout)),
+            api_key=settings.api_key or "",
+            cache_url=settings.cache_url,
+            cache_dir=str(workdir),
+        )
+        self.settings = settings
+        self.workdir = workdir
+        self.cancel = cancel or threading.Event()
+        self.files: dict[str, Path] = {}
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(settings.timeout),
+            headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # -- the choice of source, as in peeringdb-py's Fetcher.load -------------
+
+    def source(self, tag: str, since: int | None) -> tuple[str, dict[str, str]]:
+        """URL and query of the request that fetches ``tag``."""
+        private = bool(self.api_key) and tag in PRIVATE_OBJECTS
+        if since is None and self.cache_url and not private:
+            return f"{self.cache_url}/{tag}-0.json", {}
+        params = {"depth": "0"}
+        if since is not None:
+            params["since"] = str(since)
+        return f"{self.url}/{tag}", params
+
+    def download(self, tag: str, since: int | None) -> Download:
+        """Fetch all ``tag`` objects (or those changed since ``since``) into a file."""
+        url, params = self.source(tag, since)
+        path = self.workdir / f"{tag}.json"
+        started = time.monotonic()
+        size = self._stream(tag, url, params, path)
+        self.files[tag] = path
+        return Download(tag, url, path, size, time.monotonic() - started)
+
+    # -- peeringdb-py's Fetcher interface, kept working on top of download() --
+
+    def load(self, resource: str, since: int | None = 0, fetch_private: bool = False,
+             delay: float = 0.0) -> None:
+        """Download ``resource`` to a file instead of keeping it in memory."""
+        if resource not in self.files:
+            self.download(resource, since or None)
+
+    def entries(self, tag: str) -> list[dict[str, Any]]:
+        self.load(tag)
+        with self.files[tag].open("rb") as body:
+            data: list[dict[str, Any]] = json.load(body)["data"]
+        return data
+
+    def _get(self, endpoint: str, **params: str | int) -> list[dict[str, Any]]:
+        tag = endpoint.split("/")[0]
+        path = self.workdir / f"get-{threading.get_ident()}.json"
+        try:
+            self._stream(tag, f"{self.url}/{endpoint}", {k: str(v) for k, v in params.items()}, path)
+            with path.open("rb") as body:
+                data: list[dict[str, Any]] = json.load(body)["data"]
+            return data
+        finally:
+            path.unlink(missing_ok=True)
+
+    # -- the transfer ----------------------------------------------------------
+
+    def _auth_headers(self) -> dict[str, str]:
+        if self.api_key:
+            return {"Authorization": f"Api-Key {self.api_key}"}
+        if self.user:
+            token = base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+            return {"Authorization": f"Basic {token}"}
+        return {}
+
+    def _stream(self, tag: str, url: str, params: dict[str, str], path: Path) -> int:
+        settings = self.settings
+        failures = 0
+        while True:
+            if self.cancel.is_set():
+                raise Cancelled(tag, "stopped because another download failed")
+            try:
+                return self._attempt(tag, url, params, path)
+            except _RetryAfter as retry:
+                failures += 1
+                if retry.seconds > settings.max_retry_after:
+                    raise FetchError(
+                        tag,
+                        f"rate limited by {url} (HTTP 429); it asks to wait {retry.seconds:g}s, "
+                        f"more than max_retry_after ({settings.max_retry_after:g}s)",
+                    ) from None
+                if failures > settings.retries:
+                    raise FetchError(
+                        tag, f"rate limited by {url} (HTTP 429) {failures} times; giving up"
+                    ) from None
+                self._pause(tag, retry.seconds)
+            except _Retryable as error:
+                failures += 1
+                if failures > settings.retries:
+                    attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
+                    raise FetchError(tag, f"{error} (after {attempts})") from None
+                self._pause(tag, settings.retry_backoff * 2 ** (failures - 1))
+
+    def _pause(self, tag: str, seconds: float) -> None:
+        if self.cancel.wait(seconds):
+            raise Cancelled(tag, "stopped because another download failed")
+
+    def _attempt(self, tag: str, url: str, params: dict[str, str], path: Path) -> int:
+        deadline = time.monotonic() + self.settings.download_timeout
+        try:
+            with self._client.stream("GET", url, params=params, headers=self._auth_headers()) as reply:
+                if reply.status_code == 429:
+                    raise _RetryAfter(_retry_after(reply.headers.get("Retry-After"), self.settings))
+                if reply.status_code >= 500:
+                    raise _Retryable(f"HTTP {reply.status_code} from {reply.url}")
+                if reply.status_code >= 400:
+                    reply.read()
+                    raise FetchError(tag, f"HTTP {reply.status_code} from {reply.url}{_api_error(reply)}")
+                size = 0
+                with path.open("wb") as out:
+                    for chunk in reply.iter_bytes(CHUNK):
+                        out.write(chunk)
+                        size += len(chunk)
+                        if time.monotonic() > deadline:
+                            raise FetchError(
+                                tag,
+                                f"download from {reply.url} took longer than "
+                                f"download_timeout ({self.settings.download_timeout:g}s)",
+                            )
+                        if self.cancel.is_set():
+                            raise Cancelled(tag, "stopped because another download failed")
+                return size
+        except httpx.TimeoutException:
+            raise _Retryable(f"timed out after {self.settings.timeout:g}s waiting for {url}") from None
+        except httpx.RemoteProtocolError as exc:
+            raise _Retryable(f"connection to {url} broke off: {exc}") from None
+        except httpx.TransportError as exc:
+            raise _Retryable(f"cannot reach {url}: {exc}") from None
+
+
+class _Retryable(Exception):
+    pass
+
+
+class _RetryAfter(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
+def _retry_after(value: str | None, settings: PeeringSettings) -> float:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    if not value:
+        return settings.retry_backoff
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return settings.retry_backoff
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _api_error(reply: httpx.Response) -> str:
+    """PeeringDB's ``meta.error`` of an error reply, if it has one."""
+    try:
+        error = reply.json().get("meta", {}).get("error")
+    except (ValueError, AttributeError):
+        return ""
+    return f": {error}" if error else ""

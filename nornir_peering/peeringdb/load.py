@@ -1,0 +1,148 @@
+"""Bulk loading of PeeringDB replies with DuckDB: parse to Parquet, apply in SQL.
+
+Parsing happens outside the writer lock: each reply is read once with
+``read_json`` and the explicit column types of :mod:`.schema`, checked and
+written to a Parquet file. Applying a type is then a handful of set-based
+statements inside the sync's one transaction; no row goes through Python.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+
+from nornir_peering.peeringdb import schema
+
+# A reply is one JSON document; DuckDB's default limit for one is 16 MB.
+MIN_OBJECT_SIZE = 16 << 20
+
+
+class ReplyError(Exception):
+    """A reply that is not a PeeringDB list of ``tag`` objects."""
+
+
+@dataclass(frozen=True)
+class ParsedReply:
+    tag: str
+    parquet: Path
+    rows: int
+    newest: datetime | None  # the newest ``updated`` in the reply, deleted rows included
+
+
+@dataclass(frozen=True)
+class Changes:
+    created: int
+    updated: int
+    deleted: int
+    total: int
+
+
+class ReplyParser:
+    """Parses replies one at a time on a private in-memory DuckDB.
+
+    One at a time keeps the peak memory to that of the largest reply; DuckDB
+    itself uses both cores for it.
+    """
+
+    def __init__(self) -> None:
+        self._db = duckdb.connect(
+            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def parse(self, tag: str, reply: Path) -> ParsedReply:
+        """Check ``reply`` and write its objects to ``<reply>.parquet``."""
+        out = reply.with_suffix(".parquet")
+        max_size = max(MIN_OBJECT_SIZE, reply.stat().st_size + 1024)
+        columns = {"meta": "JSON", "data": schema.struct_type(tag) + "[]"}
+        with self._lock:
+            db = self._db
+            try:
+                db.execute(
+                    "CREATE OR REPLACE TEMP TABLE reply AS SELECT meta, data "
+                    "FROM read_json(?, columns=?, format='unstructured', maximum_object_size=?)",
+                    [str(reply), columns, max_size],
+                )
+                docs = db.execute(
+                    "SELECT data IS NULL, meta->>'error' FROM reply"
+                ).fetchall()
+                if len(docs) != 1:
+                    raise ReplyError(f"expected one JSON object, found {len(docs)}")
+                no_data, error = docs[0]
+                if no_data:
+                    raise ReplyError(f"reply has no 'data' list{': ' + error if error else ''}")
+                db.execute(
+                    f"COPY (SELECT unnest(r) FROM (SELECT unnest(data) AS r FROM reply)) "
+                    f"TO '{_sql_path(out)}' (FORMAT parquet)"
+                )
+                [(rows, newest, missing_id)] = db.execute(
+                    f"SELECT count(*), max(updated), count(*) FILTER (WHERE id IS NULL) "
+                    f"FROM read_parquet('{_sql_path(out)}')"
+                ).fetchall()
+            except duckdb.Error as exc:
+                raise ReplyError(_first_line(exc)) from None
+            finally:
+                db.execute("DROP TABLE IF EXISTS reply")
+        if missing_id:
+            raise ReplyError(f"{missing_id} object(s) without an id")
+        return ParsedReply(tag, out, rows, newest)
+
+
+def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: bool) -> Changes:
+    """Apply one parsed reply to ``pdb_<tag>`` in the caller's transaction.
+
+    Full: the table becomes exactly the reply's ``ok`` objects. Incremental
+    (``since=``): objects in the reply replace ours, unless ours is newer;
+    objects that are not ``ok`` (deleted) are removed, and one we never had is
+    not created.
+    """
+    table = schema.table(parsed.tag)
+    cols = ", ".join(f'"{c}"' for c in schema.columns(parsed.tag))
+    db.execute(
+        f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {cols} FROM read_parquet('{_sql_path(parsed.parquet)}') "
+        "QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated DESC NULLS LAST, "
+        "version DESC NULLS LAST) = 1"
+    )
+    if not full:
+        # never step back in time: a reply older than what we hold loses
+        db.execute(
+            f"DELETE FROM stage WHERE id IN (SELECT s.id FROM stage s JOIN {table} t USING (id) "
+            "WHERE t.updated > s.updated)"
+        )
+    [(created, updated, deleted)] = db.execute(
+        f"""
+        SELECT count(*) FILTER (WHERE t.id IS NULL AND s.status = 'ok'),
+               count(*) FILTER (WHERE t.id IS NOT NULL AND s.status = 'ok'
+                                AND (s.updated IS DISTINCT FROM t.updated
+                                     OR s.version IS DISTINCT FROM t.version)),
+               count(*) FILTER (WHERE t.id IS NOT NULL AND s.status IS DISTINCT FROM 'ok')
+        FROM stage s LEFT JOIN {table} t USING (id)
+        """
+    ).fetchall()
+    if full:
+        [(deleted,)] = db.execute(
+            f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM stage WHERE status = 'ok')"
+        ).fetchall()
+        db.execute(f"DELETE FROM {table}")
+    else:
+        db.execute(f"DELETE FROM {table} WHERE id IN (SELECT id FROM stage)")
+    db.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM stage WHERE status = 'ok'")
+    [(total,)] = db.execute(f"SELECT count(*) FROM {table}").fetchall()
+    db.execute("DROP TABLE stage")
+    return Changes(created=created, updated=updated, deleted=deleted, total=total)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -1,0 +1,226 @@
+"""The toolkit's settings: ``user_defined.peering`` in Nornir's ``config.yaml``.
+
+Sources, lowest precedence first:
+
+1. built-in defaults (the public PeeringDB);
+2. peeringdb-py's own configuration, so an existing set-up keeps working:
+   ``~/.peeringdb/config.yaml`` (``sync:`` section) and ``PDB_SYNC_*`` variables;
+3. ``config.yaml`` → ``user_defined.peering``;
+4. environment: ``PEERINGDB_URL``, ``PEERINGDB_CACHE_URL``, ``PEERINGDB_API_KEY``,
+   ``NORNIR_PEERING_STATE`` and ``NORNIR_PEERING_<SETTING>`` for any setting;
+5. command-line options (``--state``, ``--wait``).
+
+Everything is validated once; a mistake is one line naming where it came from::
+
+    config.yaml: user_defined.peering.timout: unknown setting
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from nornir_peering.errors import ConfigError
+
+DEFAULT_CONFIG = Path("config.yaml")
+# Nornir's own top-level sections (nornir.core.configuration.Config); anything
+# else in config.yaml is a typo that Nornir would silently ignore.
+NORNIR_SECTIONS = frozenset({"core", "runner", "inventory", "ssh", "logging", "user_defined"})
+
+
+class PeeringSettings(BaseModel):
+    """Validated settings. Paths are absolute once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state: Path = Path("state/peering.duckdb")
+    peeringdb_url: str = "https://www.peeringdb.com/api"
+    cache_url: str = "https://public.peeringdb.com"
+    api_key: str | None = None
+    timeout: float = Field(30.0, gt=0, description="seconds of silence before a request fails")
+    download_timeout: float = Field(900.0, gt=0, description="seconds for one whole download")
+    retries: int = Field(3, ge=0, le=20)
+    retry_backoff: float = Field(1.0, ge=0)
+    max_retry_after: float = Field(120.0, ge=0)
+    concurrency: int = Field(4, ge=1, le=16)
+    lookback: int = Field(60, ge=0, description="seconds subtracted from each sync cursor")
+    lock_wait: float = Field(10.0, ge=0)
+
+    @field_validator("peeringdb_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        return _check_url(value, allow_empty=False)
+
+    @field_validator("cache_url")
+    @classmethod
+    def _http_url_or_empty(cls, value: str) -> str:
+        return _check_url(value, allow_empty=True)
+
+    @field_validator("api_key")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+def _check_url(value: str, *, allow_empty: bool) -> str:
+    if allow_empty and value == "":
+        return value
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    return value.rstrip("/")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a command needs: the toolkit settings and Nornir's config."""
+
+    peering: PeeringSettings
+    config_file: Path | None
+    nornir: Mapping[str, Any] = field(default_factory=dict)
+
+
+ENV_ALIASES = {
+    "PEERINGDB_URL": "peeringdb_url",
+    "PEERINGDB_CACHE_URL": "cache_url",
+    "PEERINGDB_API_KEY": "api_key",
+}
+# peeringdb-py's names (peeringdb/config.py). Its schema reads these once at
+# import time, so they are read here at load time instead.
+PDB_SYNC_ENV = {
+    "PDB_SYNC_URL": "peeringdb_url",
+    "PDB_SYNC_CACHE_URL": "cache_url",
+    "PDB_SYNC_API_KEY": "api_key",
+    "PDB_SYNC_TIMEOUT": "timeout",
+    "PDB_SYNC_LOOKBACK": "lookback",
+}
+PDB_SYNC_KEYS = {"url": "peeringdb_url", "cache_url": "cache_url", "api_key": "api_key",
+                 "timeout": "timeout", "lookback": "lookback"}
+
+
+def load_settings(
+    config_file: Path | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read, merge and validate the settings.
+
+    ``config_file=None`` reads ``./config.yaml`` if it exists; a path that was
+    named explicitly must exist.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def put(key: str, value: Any, where: str) -> None:
+        values[key] = value
+        origin[key] = where
+
+    for key, value in _peeringdb_py_settings(env).items():
+        put(key, value, "peeringdb-py configuration")
+
+    explicit = config_file is not None
+    path = config_file if config_file is not None else DEFAULT_CONFIG
+    nornir: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if path.exists():
+        path = path.resolve()
+        base_dir = path.parent
+        nornir = _read_config_file(path)
+        peering = nornir.get("user_defined", {}).get("peering", {})
+        for key, value in peering.items():
+            put(key, value, f"{path.name}: user_defined.peering.{key}")
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+
+    for name, key in ENV_ALIASES.items():
+        if name in env:
+            put(key, env[name], f"environment {name}")
+    for key in PeeringSettings.model_fields:
+        name = f"NORNIR_PEERING_{key.upper()}"
+        if name in env:
+            put(key, env[name], f"environment {name}")
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            put(key, value, f"option --{key.replace('_', '-')}")
+
+    try:
+        peering = PeeringSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origin)) from None
+
+    state = peering.state.expanduser()
+    if not state.is_absolute():
+        from_file = origin.get("state", "").startswith(f"{path.name}:")
+        state = (base_dir if from_file else Path.cwd()) / state
+    peering = peering.model_copy(update={"state": state})
+    return Settings(peering=peering, config_file=path if path.exists() else None, nornir=nornir)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{path.name}: {where}{exc.problem}") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path.name}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: must be a mapping of Nornir sections")
+    for key in data:
+        if key not in NORNIR_SECTIONS:
+            raise ConfigError(
+                f"{path.name}: {key}: unknown section (Nornir knows {', '.join(sorted(NORNIR_SECTIONS))})"
+            )
+    user_defined = data.get("user_defined") or {}
+    if not isinstance(user_defined, dict):
+        raise ConfigError(f"{path.name}: user_defined: must be a mapping")
+    peering = user_defined.get("peering") or {}
+    if not isinstance(peering, dict):
+        raise ConfigError(f"{path.name}: user_defined.peering: must be a mapping")
+    data["user_defined"] = {**user_defined, "peering": peering}
+    return data
+
+
+def _peeringdb_py_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings from peeringdb-py's config file and ``PDB_SYNC_*`` variables."""
+    from peeringdb.config import read_config
+
+    found: dict[str, Any] = {}
+    conf_dir = str(Path(env.get("HOME", "~")).expanduser() / ".peeringdb")
+    try:
+        conf = (read_config(conf_dir) if Path(conf_dir).is_dir() else None) or {}
+    except Exception as exc:  # munge raises whatever its parser raises
+        raise ConfigError(f"{conf_dir}/config: {exc}") from None
+    sync = conf.get("sync") or {}
+    if not isinstance(sync, dict):
+        raise ConfigError(f"{conf_dir}/config: sync: must be a mapping")
+    for key, setting in PDB_SYNC_KEYS.items():
+        if sync.get(key) not in (None, "", 0):
+            found[setting] = sync[key]
+    for name, setting in PDB_SYNC_ENV.items():
+        if env.get(name) not in (None, "", "0"):
+            found[setting] = env[name]
+    return found
+
+
+def _explain(exc: ValidationError, origin: Mapping[str, str]) -> str:
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else "?"
+    where = origin.get(key, f"setting {key}")
+    if error["type"] == "extra_forbidden":
+        known = ", ".join(PeeringSettings.model_fields)
+        return f"{where}: unknown setting (known: {known})"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message} (got {error.get('input')!r})"

@@ -1,0 +1,123 @@
+"""Opening the DuckDB state file, with a writer lock and a bounded wait.
+
+DuckDB lets one process open a file read-write, or several read-only, never
+both. Writers therefore serialise on an advisory lock file beside the database
+(``peering.duckdb.lock``, released by the kernel even after ``kill -9``), and
+keep the database open only for their final apply step. Readers retry while a
+writer has it open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from nornir_peering.errors import PeeringError, StateBusy
+from nornir_peering.store.migrations import SCHEMA_VERSION, migrate, schema_version
+
+POLL_SECONDS = 0.05
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path, wait: float) -> Iterator[None]:
+    """Hold the writer lock of the state file ``path``; wait up to ``wait`` seconds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = _read_holder(lock_path)
+                    raise StateBusy(
+                        f"{path}: another writer{holder} holds the state file; "
+                        f"gave up after {wait:g}s (--wait SECONDS to wait longer)"
+                    ) from None
+                time.sleep(POLL_SECONDS)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _read_holder(lock_path: Path) -> str:
+    try:
+        pid = lock_path.read_text().strip()
+    except OSError:
+        return ""
+    return f" (pid {pid})" if pid else ""
+
+
+@contextlib.contextmanager
+def open_state(path: Path, *, write: bool = False, wait: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the state file, migrated to the current schema.
+
+    >>> with open_state(Path("state/peering.duckdb")) as db:  # doctest: +SKIP
+    ...     db.sql("select count(*) from pdb_net").fetchone()
+    """
+    if write:
+        with writer_lock(path, wait):
+            con = _connect_waiting(path, read_only=False, wait=wait)
+            try:
+                migrate(con)
+                yield con
+            finally:
+                con.close()
+        return
+    con = _connect_waiting(path, read_only=True, wait=wait) if path.exists() else None
+    if con is None or schema_version(con) < SCHEMA_VERSION:
+        if con is not None:
+            con.close()
+        with open_state(path, write=True, wait=wait):
+            pass
+        con = _connect_waiting(path, read_only=True, wait=wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# No extension is ever downloaded: the machine may have no internet, and the
+# state file must never depend on one.
+_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    try:
+        return duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise
+        raise PeeringError(f"{path}: cannot open the state file: {exc}") from None
+    except duckdb.Error as exc:
+        raise PeeringError(f"{path}: cannot open the state file: {exc}") from None
+
+
+def _connect_waiting(path: Path, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return _connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if time.monotonic() >= deadline:
+                raise StateBusy(
+                    f"{path}: another process has the state file open; gave up after {wait:g}s"
+                ) from None
+            time.sleep(POLL_SECONDS)

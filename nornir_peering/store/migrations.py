@@ -1,0 +1,89 @@
+"""Schema of the state file, as numbered migrations.
+
+A migration runs once, in a transaction, and records itself in
+``schema_version``. Later issues append migrations; an existing state file is
+brought forward when it is next opened for writing, never rebuilt.
+
+Migration 1 creates the ``pdb_*`` tables from :mod:`nornir_peering.peeringdb.schema`;
+a later change to those columns must come as a new migration using
+``ADD COLUMN IF NOT EXISTS``, so that old and new files end up alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from nornir_peering.peeringdb import schema as pdb_schema
+
+Migration = Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def _v1_peeringdb_cache(db: duckdb.DuckDBPyConnection) -> None:
+    for tag in pdb_schema.TAGS:
+        db.execute(pdb_schema.create_table_sql(tag))
+    db.execute(
+        """
+        CREATE TABLE pdb_sync_cursor (
+            tag VARCHAR PRIMARY KEY,
+            updated TIMESTAMP,          -- newest 'updated' received; next sync asks since this
+            authenticated BOOLEAN NOT NULL,  -- fetched with an API key (private objects visible)
+            synced_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE sync_runs (
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP NOT NULL,
+            source VARCHAR NOT NULL,
+            summary JSON NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: duckdb.DuckDBPyConnection) -> int:
+    """The version a state file is at; 0 for a new file."""
+    [(exists,)] = db.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchall()
+    if not exists:
+        return 0
+    [(version,)] = db.execute("SELECT max(version) FROM schema_version").fetchall()
+    return int(version) if version is not None else 0
+
+
+def migrate(db: duckdb.DuckDBPyConnection) -> int:
+    """Apply the migrations the file lacks; return the resulting version."""
+    current = schema_version(db)
+    if current > SCHEMA_VERSION:
+        from nornir_peering.errors import PeeringError
+
+        raise PeeringError(
+            f"the state file is at schema version {current}, newer than this "
+            f"nornir-peering ({SCHEMA_VERSION}); upgrade nornir-peering"
+        )
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        db.execute("BEGIN TRANSACTION")
+        try:
+            if version == 1:
+                db.execute(
+                    "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, "
+                    "applied_at TIMESTAMP NOT NULL)"
+                )
+            MIGRATIONS[version - 1](db)
+            db.execute(
+                "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version]
+            )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION

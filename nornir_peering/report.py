@@ -40,8 +40,15 @@ def sync_table(report: SyncReport) -> Table:
         table.add_column(name, justify="right")
     sums = {"created": 0, "updated": 0, "deleted": 0, "total": 0}
     for row in report.types:
-        table.add_row(row.tag, row.mode, str(row.created), str(row.updated), str(row.deleted),
-                      str(row.total), f"{row.seconds:.2f}")
+        table.add_row(
+            row.tag,
+            row.mode,
+            str(row.created),
+            str(row.updated),
+            str(row.deleted),
+            str(row.total),
+            f"{row.seconds:.2f}",
+        )
         for key in sums:
             sums[key] += getattr(row, key)
     table.add_section()

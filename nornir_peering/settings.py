@@ -101,8 +101,13 @@ PDB_SYNC_ENV = {
     "PDB_SYNC_TIMEOUT": "timeout",
     "PDB_SYNC_LOOKBACK": "lookback",
 }
-PDB_SYNC_KEYS = {"url": "peeringdb_url", "cache_url": "cache_url", "api_key": "api_key",
-                 "timeout": "timeout", "lookback": "lookback"}
+PDB_SYNC_KEYS = {
+    "url": "peeringdb_url",
+    "cache_url": "cache_url",
+    "api_key": "api_key",
+    "timeout": "timeout",
+    "lookback": "lookback",
+}
 
 
 def load_settings(
@@ -117,15 +122,11 @@ def load_settings(
     named explicitly must exist.
     """
     env = os.environ if environ is None else environ
-    values: dict[str, Any] = {}
-    origin: dict[str, str] = {}
-
-    def put(key: str, value: Any, where: str) -> None:
-        values[key] = value
-        origin[key] = where
-
-    for key, value in _peeringdb_py_settings(env).items():
-        put(key, value, "peeringdb-py configuration")
+    # (key, value, where it came from), lowest precedence first
+    layers: list[list[tuple[str, Any, str]]] = []
+    layers.append(
+        [(k, v, "peeringdb-py configuration") for k, v in _peeringdb_py_settings(env).items()]
+    )
 
     explicit = config_file is not None
     path = config_file if config_file is not None else DEFAULT_CONFIG
@@ -135,27 +136,35 @@ def load_settings(
         path = path.resolve()
         base_dir = path.parent
         nornir = _read_config_file(path)
-        peering = nornir.get("user_defined", {}).get("peering", {})
-        for key, value in peering.items():
-            put(key, value, f"{path.name}: user_defined.peering.{key}")
+        peering = nornir["user_defined"]["peering"]
+        layers.append(
+            [(k, v, f"{path.name}: user_defined.peering.{k}") for k, v in peering.items()]
+        )
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
 
-    for name, key in ENV_ALIASES.items():
-        if name in env:
-            put(key, env[name], f"environment {name}")
-    for key in PeeringSettings.model_fields:
-        name = f"NORNIR_PEERING_{key.upper()}"
-        if name in env:
-            put(key, env[name], f"environment {name}")
-    for key, value in (overrides or {}).items():
-        if value is not None:
-            put(key, value, f"option --{key.replace('_', '-')}")
+    names = {
+        **{f"NORNIR_PEERING_{k.upper()}": k for k in PeeringSettings.model_fields},
+        **ENV_ALIASES,
+    }
+    layers.append([(k, env[n], f"environment {n}") for n, k in names.items() if n in env])
+    layers.append(
+        [
+            (k, v, f"option --{k.replace('_', '-')}")
+            for k, v in (overrides or {}).items()
+            if v is not None
+        ]
+    )
 
-    try:
-        peering = PeeringSettings(**values)
-    except ValidationError as exc:
-        raise ConfigError(_explain(exc, origin)) from None
+    values: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+    for layer in layers:
+        # each source must be valid on its own: a typo in config.yaml is
+        # reported, not hidden by an environment variable that overrides it
+        _validate({k: v for k, v, _ in layer}, {k: where for k, _, where in layer})
+        for key, value, where in layer:
+            values[key], origin[key] = value, where
+    peering = _validate(values, origin)
 
     state = peering.state.expanduser()
     if not state.is_absolute():
@@ -163,6 +172,13 @@ def load_settings(
         state = (base_dir if from_file else Path.cwd()) / state
     peering = peering.model_copy(update={"state": state})
     return Settings(peering=peering, config_file=path if path.exists() else None, nornir=nornir)
+
+
+def _validate(values: Mapping[str, Any], origin: Mapping[str, str]) -> PeeringSettings:
+    try:
+        return PeeringSettings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, origin)) from None
 
 
 def _read_config_file(path: Path) -> dict[str, Any]:
@@ -180,9 +196,8 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path.name}: must be a mapping of Nornir sections")
     for key in data:
         if key not in NORNIR_SECTIONS:
-            raise ConfigError(
-                f"{path.name}: {key}: unknown section (Nornir knows {', '.join(sorted(NORNIR_SECTIONS))})"
-            )
+            known = ", ".join(sorted(NORNIR_SECTIONS))
+            raise ConfigError(f"{path.name}: {key}: unknown section (Nornir knows {known})")
     user_defined = data.get("user_defined") or {}
     if not isinstance(user_defined, dict):
         raise ConfigError(f"{path.name}: user_defined: must be a mapping")
@@ -200,7 +215,8 @@ def _peeringdb_py_settings(env: Mapping[str, str]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     conf_dir = str(Path(env.get("HOME", "~")).expanduser() / ".peeringdb")
     try:
-        conf = (read_config(conf_dir) if Path(conf_dir).is_dir() else None) or {}
+        found_conf = read_config(conf_dir) if Path(conf_dir).is_dir() else None  # type: ignore[no-untyped-call]
+        conf = found_conf or {}
     except Exception as exc:  # munge raises whatever its parser raises
         raise ConfigError(f"{conf_dir}/config: {exc}") from None
     sync = conf.get("sync") or {}

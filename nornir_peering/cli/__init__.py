@@ -26,8 +26,10 @@ class _Commands(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=_Commands,
-             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.version_option(__version__, prog_name="nornir-peering")
 def cli() -> None:
     """BGP peering operations: PeeringDB cache, router configuration, sessions."""
@@ -35,8 +37,9 @@ def cli() -> None:
 
 def _alias(command: click.Command, name: str) -> click.Command:
     """``command`` under an older name (as in existing cron lines), hidden from --help."""
-    return click.Command(name, params=command.params, callback=command.callback,
-                         help=command.help, hidden=True)
+    return click.Command(
+        name, params=command.params, callback=command.callback, help=command.help, hidden=True
+    )
 
 
 cli.add_command(peeringdb_sync)

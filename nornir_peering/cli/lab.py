@@ -18,15 +18,30 @@ def lab() -> None:
 
 @lab.command("generate")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--scale", type=click.FloatRange(min=0.0001, max=10), default=0.01,
-              show_default=True, help="Object counts relative to production PeeringDB.")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0.0001, max=10),
+    default=0.01,
+    show_default=True,
+    help="Object counts relative to production PeeringDB.",
+)
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--evolve-from", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=None, help="Write a later version of this dataset instead.")
-@click.option("--fraction", type=click.FloatRange(min=0, max=1), default=0.01,
-              show_default=True, help="With --evolve-from: share of objects changed.")
-def generate_cmd(directory: Path, scale: float, seed: int, evolve_from: Path | None,
-                 fraction: float) -> None:
+@click.option(
+    "--evolve-from",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Write a later version of this dataset instead.",
+)
+@click.option(
+    "--fraction",
+    type=click.FloatRange(min=0, max=1),
+    default=0.01,
+    show_default=True,
+    help="With --evolve-from: share of objects changed.",
+)
+def generate_cmd(
+    directory: Path, scale: float, seed: int, evolve_from: Path | None, fraction: float
+) -> None:
     """Write a generated PeeringDB dataset to DIRECTORY."""
     if evolve_from is not None:
         data = evolve(read_dataset(evolve_from), seed=seed, fraction=fraction)
@@ -38,8 +53,9 @@ def generate_cmd(directory: Path, scale: float, seed: int, evolve_from: Path | N
 
 
 @lab.command("peeringdb")
-@click.option("--dataset", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              required=True)
+@click.option(
+    "--dataset", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8590, show_default=True)
 @click.option("--api-key", default=None, help="The key that unlocks private contacts.")

@@ -16,17 +16,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 def settings_options(func: F) -> F:
     """``--config``, ``--state`` and ``--wait``."""
     func = click.option(
-        "--wait", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+        "--wait",
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
         help="How long to wait for another writer to release the state file "
-             "(default: lock_wait, 10 s).",
+        "(default: lock_wait, 10 s).",
     )(func)
     func = click.option(
-        "--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
+        "--state",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
         help="DuckDB state file (default: user_defined.peering.state).",
     )(func)
     func = click.option(
-        "--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-        default=None, help="Nornir config file with user_defined.peering (default: ./config.yaml).",
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Nornir config file with user_defined.peering (default: ./config.yaml).",
     )(func)
     return func
 

@@ -14,14 +14,26 @@ from nornir_peering.peeringdb.schema import TAGS
 from nornir_peering.report import SyncProgress, print_json, stdout, sync_table
 
 
+def _interactive() -> bool:
+    """Whether a person is at the terminal to answer a question."""
+    return sys.stdin.isatty()
+
+
 @click.command("peeringdb-sync")
 @settings_options
 @click.option("--full", is_flag=True, help="Download everything, ignoring the sync cursors.")
 @click.option("--flush", is_flag=True, help="Remove all PeeringDB data and cursors, then stop.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --flush.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def peeringdb_sync(config_file: Path | None, state: Path | None, wait: float | None,
-                   full: bool, flush: bool, yes: bool, as_json: bool) -> None:
+def peeringdb_sync(
+    config_file: Path | None,
+    state: Path | None,
+    wait: float | None,
+    full: bool,
+    flush: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
     """Keep the local PeeringDB cache up to date.
 
     The first run downloads everything; later runs ask only for what changed
@@ -30,15 +42,18 @@ def peeringdb_sync(config_file: Path | None, state: Path | None, wait: float | N
     """
     settings = settings_from(config_file, state, wait).peering
     if flush:
-        if not yes and sys.stdin.isatty():
-            click.confirm(f"Remove all PeeringDB data and sync cursors from {settings.state}?",
-                          abort=True)
+        if not yes and _interactive():
+            click.confirm(
+                f"Remove all PeeringDB data and sync cursors from {settings.state}?", abort=True
+            )
         removed = flush_peeringdb(settings)
         if as_json:
             print_json({"ok": True, "flushed": removed})
         else:
-            stdout.print(f"removed {sum(removed.values())} PeeringDB objects and all sync cursors "
-                         f"from {settings.state}")
+            stdout.print(
+                f"removed {sum(removed.values())} PeeringDB objects and all sync cursors "
+                f"from {settings.state}"
+            )
         return
     progress = SyncProgress(TAGS)
     try:

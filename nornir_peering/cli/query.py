@@ -17,8 +17,9 @@ from nornir_peering.store import open_state
 @settings_options
 @click.argument("sql")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as a JSON list of objects.")
-def query(config_file: Path | None, state: Path | None, wait: float | None, sql: str,
-          as_json: bool) -> None:
+def query(
+    config_file: Path | None, state: Path | None, wait: float | None, sql: str, as_json: bool
+) -> None:
     """Run a read-only SQL query on the state file.
 
     \b

@@ -32,38 +32,166 @@ from typing import Any
 Row = dict[str, Any]
 
 PRODUCTION: dict[str, int] = {
-    "org": 33000, "campus": 70, "fac": 5900, "net": 34000, "ix": 1300, "carrier": 290,
-    "carrierfac": 950, "ixfac": 3600, "ixlan": 1300, "ixpfx": 2300, "netfac": 60000,
-    "netixlan": 80000, "poc": 30000,
+    "org": 33000,
+    "campus": 70,
+    "fac": 5900,
+    "net": 34000,
+    "ix": 1300,
+    "carrier": 290,
+    "carrierfac": 950,
+    "ixfac": 3600,
+    "ixlan": 1300,
+    "ixpfx": 2300,
+    "netfac": 60000,
+    "netixlan": 80000,
+    "poc": 30000,
 }
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 
-_WORDS = (
-    "Alpha Atlas Aurora Backbone Beacon Blue Bridge Cable Carrier Cedar Cloud Coastal "
-    "Comet Core Delta Digital Direct Edge Fiber First Global Granite Harbor Horizon Hyper "
-    "Iron Jade Lambda Lantern Link Lumen Metro Meridian Nexus North Nova Ocean Omni Optic "
-    "Orbit Peak Pioneer Pixel Polar Prime Pulse Quantum Radius Relay River Signal Silver "
-    "Spark Spectrum Star Summit Swift Tele Terra Titan Transit Unity Vector Velocity Vista "
-    "Wave West Zenith"
-).split()
-_UNICODE = ("Zürich", "São Paulo", "Москва", "東京", "Kraków", "İstanbul", "Αθήνα", "Ñandú",
-            "Reykjavík", "Łódź", "Šiauliai", "Ōsaka")
-_SUFFIX = ("Networks", "Telecom", "Internet", "Communications", "Hosting", "Broadband",
-           "Cloud", "Data", "ISP", "Online", "GmbH", "Ltd", "Inc.", "B.V.", "S.A.", "LLC")
+_WORDS = [
+    "Alpha",
+    "Atlas",
+    "Aurora",
+    "Backbone",
+    "Beacon",
+    "Blue",
+    "Bridge",
+    "Cable",
+    "Carrier",
+    "Cedar",
+    "Cloud",
+    "Coastal",
+    "Comet",
+    "Core",
+    "Delta",
+    "Digital",
+    "Direct",
+    "Edge",
+    "Fiber",
+    "First",
+    "Global",
+    "Granite",
+    "Harbor",
+    "Horizon",
+    "Hyper",
+    "Iron",
+    "Jade",
+    "Lambda",
+    "Lantern",
+    "Link",
+    "Lumen",
+    "Metro",
+    "Meridian",
+    "Nexus",
+    "North",
+    "Nova",
+    "Ocean",
+    "Omni",
+    "Optic",
+    "Orbit",
+    "Peak",
+    "Pioneer",
+    "Pixel",
+    "Polar",
+    "Prime",
+    "Pulse",
+    "Quantum",
+    "Radius",
+    "Relay",
+    "River",
+    "Signal",
+    "Silver",
+    "Spark",
+    "Spectrum",
+    "Star",
+    "Summit",
+    "Swift",
+    "Tele",
+    "Terra",
+    "Titan",
+    "Transit",
+    "Unity",
+    "Vector",
+    "Velocity",
+    "Vista",
+    "Wave",
+    "West",
+    "Zenith",
+]
+_UNICODE = (
+    "Zürich",
+    "São Paulo",
+    "Москва",
+    "東京",
+    "Kraków",
+    "İstanbul",
+    "Αθήνα",
+    "Ñandú",
+    "Reykjavík",
+    "Łódź",
+    "Šiauliai",
+    "Ōsaka",
+)
+_SUFFIX = (
+    "Networks",
+    "Telecom",
+    "Internet",
+    "Communications",
+    "Hosting",
+    "Broadband",
+    "Cloud",
+    "Data",
+    "ISP",
+    "Online",
+    "GmbH",
+    "Ltd",
+    "Inc.",
+    "B.V.",
+    "S.A.",
+    "LLC",
+)
 # Names that a careless template would turn into configuration.
-_HOSTILE = ('Quote "Networks"', "Brace {Telecom}; protocol", "Semi;colon Net",
-            "Back\\slash ISP", "It's Apostrophe Ltd", "Hash # Comment AS")
-_CITIES = (("Amsterdam", "NL", "Europe"), ("Frankfurt", "DE", "Europe"), ("London", "GB", "Europe"),
-           ("Paris", "FR", "Europe"), ("Zürich", "CH", "Europe"), ("Stockholm", "SE", "Europe"),
-           ("Warsaw", "PL", "Europe"), ("New York", "US", "North America"),
-           ("Ashburn", "US", "North America"), ("Chicago", "US", "North America"),
-           ("Toronto", "CA", "North America"), ("São Paulo", "BR", "South America"),
-           ("Buenos Aires", "AR", "South America"), ("Singapore", "SG", "Asia Pacific"),
-           ("Tokyo", "JP", "Asia Pacific"), ("Hong Kong", "HK", "Asia Pacific"),
-           ("Sydney", "AU", "Australia"), ("Johannesburg", "ZA", "Africa"),
-           ("Nairobi", "KE", "Africa"), ("Dubai", "AE", "Middle East"))
-_INFO_TYPES = ("NSP", "Content", "Cable/DSL/ISP", "Enterprise", "Educational/Research",
-               "Non-Profit", "Route Server", "Network Services", "Government")
+_HOSTILE = (
+    'Quote "Networks"',
+    "Brace {Telecom}; protocol",
+    "Semi;colon Net",
+    "Back\\slash ISP",
+    "It's Apostrophe Ltd",
+    "Hash # Comment AS",
+)
+_CITIES = (
+    ("Amsterdam", "NL", "Europe"),
+    ("Frankfurt", "DE", "Europe"),
+    ("London", "GB", "Europe"),
+    ("Paris", "FR", "Europe"),
+    ("Zürich", "CH", "Europe"),
+    ("Stockholm", "SE", "Europe"),
+    ("Warsaw", "PL", "Europe"),
+    ("New York", "US", "North America"),
+    ("Ashburn", "US", "North America"),
+    ("Chicago", "US", "North America"),
+    ("Toronto", "CA", "North America"),
+    ("São Paulo", "BR", "South America"),
+    ("Buenos Aires", "AR", "South America"),
+    ("Singapore", "SG", "Asia Pacific"),
+    ("Tokyo", "JP", "Asia Pacific"),
+    ("Hong Kong", "HK", "Asia Pacific"),
+    ("Sydney", "AU", "Australia"),
+    ("Johannesburg", "ZA", "Africa"),
+    ("Nairobi", "KE", "Africa"),
+    ("Dubai", "AE", "Middle East"),
+)
+_INFO_TYPES = (
+    "NSP",
+    "Content",
+    "Cable/DSL/ISP",
+    "Enterprise",
+    "Educational/Research",
+    "Non-Profit",
+    "Route Server",
+    "Network Services",
+    "Government",
+)
 _POLICIES = ("Open", "Open", "Open", "Selective", "Restrictive", "No")
 _ROLES = ("Abuse", "Maintenance", "Policy", "Technical", "NOC", "Public Relations", "Sales")
 _SPEEDS = (1000, 10000, 10000, 10000, 20000, 40000, 100000, 100000, 200000, 400000)
@@ -101,8 +229,20 @@ class _Generator:
         self.names: set[tuple[str, str]] = set()
 
     def run(self) -> Dataset:
-        for tag in ("org", "campus", "fac", "net", "ix", "carrier", "carrierfac", "ixfac",
-                    "ixlan", "netfac", "netixlan", "poc"):
+        for tag in (
+            "org",
+            "campus",
+            "fac",
+            "net",
+            "ix",
+            "carrier",
+            "carrierfac",
+            "ixfac",
+            "ixlan",
+            "netfac",
+            "netixlan",
+            "poc",
+        ):
             getattr(self, f"_{tag}")(self.counts[tag])
         self._delete_some()
         return Dataset(self.rows, BASE_TIME.timestamp())
@@ -114,9 +254,13 @@ class _Generator:
         created = BASE_TIME - timedelta(seconds=rng.randint(86400, 16 * 365 * 86400))
         span = int((BASE_TIME - created).total_seconds())
         updated = created + timedelta(seconds=rng.randint(0, span - 3600))
-        row: Row = {"id": len(self.rows[tag]) + 1, "status": "ok",
-                    "created": _ts(created), "updated": _ts(updated),
-                    "version": rng.randint(1, 12)}
+        row: Row = {
+            "id": len(self.rows[tag]) + 1,
+            "status": "ok",
+            "created": _ts(created),
+            "updated": _ts(updated),
+            "version": rng.randint(1, 12),
+        }
         self.rows[tag].append(row)
         return row
 
@@ -147,8 +291,10 @@ class _Generator:
         roll = rng.random()
         if roll < 0.6:
             return ""
-        lines = [f"{rng.choice(_WORDS)} {rng.choice(_WORDS).lower()} policy applies."
-                 for _ in range(rng.randint(1, 4))]
+        lines = [
+            f"{rng.choice(_WORDS)} {rng.choice(_WORDS).lower()} policy applies."
+            for _ in range(rng.randint(1, 4))
+        ]
         if roll > 0.97:
             lines.append("Contact: noc@example.net\r\n} protocol bgp evil {")
         return "\n".join(lines)
@@ -156,11 +302,18 @@ class _Generator:
     def _address(self, row: Row) -> None:
         rng = self.rng
         city, country, _ = rng.choice(_CITIES)
-        row.update(address1=f"{rng.randint(1, 300)} {rng.choice(_WORDS)} Street",
-                   address2="", city=city, state="", zipcode=str(rng.randint(1000, 99999)),
-                   country=country, suite="", floor="",
-                   latitude=round(rng.uniform(-60, 70), 6) if rng.random() < 0.7 else None,
-                   longitude=round(rng.uniform(-180, 180), 6) if rng.random() < 0.7 else None)
+        row.update(
+            address1=f"{rng.randint(1, 300)} {rng.choice(_WORDS)} Street",
+            address2="",
+            city=city,
+            state="",
+            zipcode=str(rng.randint(1000, 99999)),
+            country=country,
+            suite="",
+            floor="",
+            latitude=round(rng.uniform(-60, 70), 6) if rng.random() < 0.7 else None,
+            longitude=round(rng.uniform(-180, 180), 6) if rng.random() < 0.7 else None,
+        )
 
     def _website(self, name: str) -> str:
         slug = "".join(ch for ch in name.lower() if ch.isascii() and ch.isalnum())[:20] or "net"
@@ -176,8 +329,15 @@ class _Generator:
             row = self._base("org")
             name = self._name("org")
             site = self._website(name)
-            row.update(name=name, aka="", name_long="", website=site,
-                       social_media=self._social(site), notes=self._notes(), logo=None)
+            row.update(
+                name=name,
+                aka="",
+                name_long="",
+                website=site,
+                social_media=self._social(site),
+                notes=self._notes(),
+                logo=None,
+            )
             self._address(row)
 
     def _campus(self, n: int) -> None:
@@ -185,10 +345,21 @@ class _Generator:
             org = self._pick("org")
             row = self._base("campus")
             city, country, _ = self.rng.choice(_CITIES)
-            row.update(org_id=org["id"], org_name=org["name"],
-                       name=f"{org['name']} {city} Campus {row['id']}", name_long="", aka="",
-                       website=org["website"], social_media=[], notes="", country=country,
-                       city=city, zipcode="", state="", logo=None)
+            row.update(
+                org_id=org["id"],
+                org_name=org["name"],
+                name=f"{org['name']} {city} Campus {row['id']}",
+                name_long="",
+                aka="",
+                website=org["website"],
+                social_media=[],
+                notes="",
+                country=country,
+                city=city,
+                zipcode="",
+                state="",
+                logo=None,
+            )
 
     def _fac(self, n: int) -> None:
         rng = self.rng
@@ -197,17 +368,35 @@ class _Generator:
             row = self._base("fac")
             name = f"{rng.choice(_WORDS)} {rng.choice(_WORDS)} DC{row['id']}"
             campus = self._pick("campus")["id"] if rng.random() < 0.05 else None
-            row.update(org_id=org["id"], org_name=org["name"], campus_id=campus, name=name,
-                       aka="", name_long="", website=self._website(name), social_media=[],
-                       clli=f"{rng.choice(_WORDS)[:4].upper()}{rng.choice('ABCDEFGH')}",
-                       rencode="", npanxx="", tech_email=f"noc@dc{row['id']}.example",
-                       tech_phone="", sales_email="", sales_phone="",
-                       property=rng.choice((None, "Owner", "Lessee")),
-                       diverse_serving_substations=rng.choice((None, True, False)),
-                       available_voltage_services=rng.sample(["48 VDC", "120 VAC", "208 VAC",
-                                                              "240 VAC", "480 VAC"], rng.randint(0, 3)),
-                       notes=self._notes(), region_continent=None, status_dashboard=None,
-                       net_count=0, ix_count=0, carrier_count=0, logo=None)
+            row.update(
+                org_id=org["id"],
+                org_name=org["name"],
+                campus_id=campus,
+                name=name,
+                aka="",
+                name_long="",
+                website=self._website(name),
+                social_media=[],
+                clli=f"{rng.choice(_WORDS)[:4].upper()}{rng.choice('ABCDEFGH')}",
+                rencode="",
+                npanxx="",
+                tech_email=f"noc@dc{row['id']}.example",
+                tech_phone="",
+                sales_email="",
+                sales_phone="",
+                property=rng.choice((None, "Owner", "Lessee")),
+                diverse_serving_substations=rng.choice((None, True, False)),
+                available_voltage_services=rng.sample(
+                    ["48 VDC", "120 VAC", "208 VAC", "240 VAC", "480 VAC"], rng.randint(0, 3)
+                ),
+                notes=self._notes(),
+                region_continent=None,
+                status_dashboard=None,
+                net_count=0,
+                ix_count=0,
+                carrier_count=0,
+                logo=None,
+            )
             self._address(row)
             row["region_continent"] = next(c[2] for c in _CITIES if c[1] == row["country"])
 
@@ -221,25 +410,45 @@ class _Generator:
             name = self._name("net") if i else org["name"]
             site = self._website(name)
             types = rng.sample(_INFO_TYPES, rng.choice((1, 1, 1, 2)))
-            row.update(org_id=org["id"], name=name, aka="", name_long="", website=site,
-                       social_media=self._social(site), asn=asns[i],
-                       looking_glass=f"https://lg.{site[12:]}" if site and rng.random() < 0.2 else "",
-                       route_server="", irr_as_set=self._as_set(asns[i], name),
-                       info_type=types[0], info_types=types,
-                       info_prefixes4=self._prefix_count(10), info_prefixes6=self._prefix_count(4),
-                       info_traffic=rng.choice(("", "1-5Gbps", "10-20Gbps", "100-200Gbps", "1Tbps+")),
-                       info_ratio=rng.choice(("", "Balanced", "Mostly Inbound", "Heavy Outbound")),
-                       info_scope=rng.choice(("", "Regional", "Europe", "Global", "North America")),
-                       info_unicast=True, info_multicast=rng.random() < 0.05,
-                       info_ipv6=rng.random() < 0.8, info_never_via_route_servers=rng.random() < 0.05,
-                       ix_count=0, fac_count=0, notes=self._notes(),
-                       netixlan_updated=None, netfac_updated=None, poc_updated=None,
-                       policy_url="", policy_general=rng.choice(_POLICIES),
-                       policy_locations=rng.choice(("Not Required", "Preferred", "Required - US")),
-                       policy_ratio=rng.random() < 0.1,
-                       policy_contracts=rng.choice(("Not Required", "Private Only", "Required")),
-                       allow_ixp_update=rng.random() < 0.5, status_dashboard=None,
-                       rir_status="ok", rir_status_updated=row["updated"], logo=None)
+            row.update(
+                org_id=org["id"],
+                name=name,
+                aka="",
+                name_long="",
+                website=site,
+                social_media=self._social(site),
+                asn=asns[i],
+                looking_glass=f"https://lg.{site[12:]}" if site and rng.random() < 0.2 else "",
+                route_server="",
+                irr_as_set=self._as_set(asns[i], name),
+                info_type=types[0],
+                info_types=types,
+                info_prefixes4=self._prefix_count(10),
+                info_prefixes6=self._prefix_count(4),
+                info_traffic=rng.choice(("", "1-5Gbps", "10-20Gbps", "100-200Gbps", "1Tbps+")),
+                info_ratio=rng.choice(("", "Balanced", "Mostly Inbound", "Heavy Outbound")),
+                info_scope=rng.choice(("", "Regional", "Europe", "Global", "North America")),
+                info_unicast=True,
+                info_multicast=rng.random() < 0.05,
+                info_ipv6=rng.random() < 0.8,
+                info_never_via_route_servers=rng.random() < 0.05,
+                ix_count=0,
+                fac_count=0,
+                notes=self._notes(),
+                netixlan_updated=None,
+                netfac_updated=None,
+                poc_updated=None,
+                policy_url="",
+                policy_general=rng.choice(_POLICIES),
+                policy_locations=rng.choice(("Not Required", "Preferred", "Required - US")),
+                policy_ratio=rng.random() < 0.1,
+                policy_contracts=rng.choice(("Not Required", "Private Only", "Required")),
+                allow_ixp_update=rng.random() < 0.5,
+                status_dashboard=None,
+                rir_status="ok",
+                rir_status_updated=row["updated"],
+                logo=None,
+            )
 
     def _asns(self, n: int) -> list[int]:
         rng = self.rng
@@ -284,24 +493,57 @@ class _Generator:
             row = self._base("ix")
             city, country, region = rng.choice(_CITIES)
             name = f"{rng.choice(_WORDS).upper()}-IX {city} {row['id']}"
-            row.update(org_id=org["id"], name=name, aka="", name_long=f"{name} Internet Exchange",
-                       city=city, country=country, region_continent=region, media="Ethernet",
-                       notes=self._notes(), proto_unicast=True, proto_multicast=False,
-                       proto_ipv6=True, website=self._website(name), social_media=[],
-                       url_stats="", tech_email=f"noc@ix{row['id']}.example", tech_phone="",
-                       policy_email=f"peering@ix{row['id']}.example", policy_phone="",
-                       sales_email="", sales_phone="", net_count=0, fac_count=0,
-                       ixf_net_count=0, ixf_last_import=None, ixf_import_request=None,
-                       ixf_import_request_status="queued", service_level="Not Disclosed",
-                       terms="Not Disclosed", status_dashboard=None, logo=None)
+            row.update(
+                org_id=org["id"],
+                name=name,
+                aka="",
+                name_long=f"{name} Internet Exchange",
+                city=city,
+                country=country,
+                region_continent=region,
+                media="Ethernet",
+                notes=self._notes(),
+                proto_unicast=True,
+                proto_multicast=False,
+                proto_ipv6=True,
+                website=self._website(name),
+                social_media=[],
+                url_stats="",
+                tech_email=f"noc@ix{row['id']}.example",
+                tech_phone="",
+                policy_email=f"peering@ix{row['id']}.example",
+                policy_phone="",
+                sales_email="",
+                sales_phone="",
+                net_count=0,
+                fac_count=0,
+                ixf_net_count=0,
+                ixf_last_import=None,
+                ixf_import_request=None,
+                ixf_import_request_status="queued",
+                service_level="Not Disclosed",
+                terms="Not Disclosed",
+                status_dashboard=None,
+                logo=None,
+            )
 
     def _carrier(self, n: int) -> None:
         for _ in range(n):
             org = self._pick("org")
             row = self._base("carrier")
             name = f"{org['name']} Carrier {row['id']}"
-            row.update(org_id=org["id"], org_name=org["name"], name=name, aka="", name_long="",
-                       website=org["website"], social_media=[], notes="", fac_count=0, logo=None)
+            row.update(
+                org_id=org["id"],
+                org_name=org["name"],
+                name=name,
+                aka="",
+                name_long="",
+                website=org["website"],
+                social_media=[],
+                notes="",
+                fac_count=0,
+                logo=None,
+            )
 
     def _pairs(self, tag: str, n: int, left: str, right: str) -> Iterator[tuple[Row, Row]]:
         seen: set[tuple[int, int]] = set()
@@ -319,14 +561,25 @@ class _Generator:
     def _ixfac(self, n: int) -> None:
         for ix, fac in self._pairs("ixfac", n, "ix", "fac"):
             row = self._base("ixfac")
-            row.update(ix_id=ix["id"], fac_id=fac["id"], name=fac["name"], city=fac["city"],
-                       country=fac["country"])
+            row.update(
+                ix_id=ix["id"],
+                fac_id=fac["id"],
+                name=fac["name"],
+                city=fac["city"],
+                country=fac["country"],
+            )
 
     def _netfac(self, n: int) -> None:
         for net, fac in self._pairs("netfac", n, "net", "fac"):
             row = self._base("netfac")
-            row.update(net_id=net["id"], fac_id=fac["id"], name=fac["name"], city=fac["city"],
-                       country=fac["country"], local_asn=net["asn"])
+            row.update(
+                net_id=net["id"],
+                fac_id=fac["id"],
+                name=fac["name"],
+                city=fac["city"],
+                country=fac["country"],
+                local_asn=net["asn"],
+            )
 
     def _ixlan(self, n: int) -> None:
         """IX LANs, their prefixes sized for their members, and their members."""
@@ -337,11 +590,19 @@ class _Generator:
         self.ixlan_nets: dict[int, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {}
         for ix, count in zip(self.rows["ix"], members, strict=True):
             row = self._base("ixlan")
-            row.update(id=ix["id"], ix_id=ix["id"], name="", descr="", mtu=rng.choice((1500, 9000)),
-                       dot1q_support=False, rs_asn=rng.choice((None, 6695, 64500 + ix["id"] % 1000)),
-                       arp_sponge=None, ixf_ixp_member_list_url=None,
-                       ixf_ixp_member_list_url_visible=rng.choice(("Public", "Private")),
-                       ixf_ixp_import_enabled=False)
+            row.update(
+                id=ix["id"],
+                ix_id=ix["id"],
+                name="",
+                descr="",
+                mtu=rng.choice((1500, 9000)),
+                dot1q_support=False,
+                rs_asn=rng.choice((None, 6695, 64500 + ix["id"] % 1000)),
+                arp_sponge=None,
+                ixf_ixp_member_list_url=None,
+                ixf_ixp_member_list_url_visible=rng.choice(("Public", "Private")),
+                ixf_ixp_import_enabled=False,
+            )
             bits = max(8, (count * 2 + 4).bit_length())  # room for everyone, twice over
             cursor = -(-cursor // (1 << bits)) * (1 << bits)
             v4 = ipaddress.IPv4Network((cursor, 32 - bits))
@@ -369,8 +630,9 @@ class _Generator:
 
     def _prefix(self, ixlan: int, net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> None:
         row = self._base("ixpfx")
-        row.update(ixlan_id=ixlan, protocol=f"IPv{net.version}", prefix=str(net), in_dfz=True,
-                   notes="")
+        row.update(
+            ixlan_id=ixlan, protocol=f"IPv{net.version}", prefix=str(net), in_dfz=True, notes=""
+        )
 
     def _netixlan(self, n: int) -> None:
         rng = self.rng
@@ -387,11 +649,22 @@ class _Generator:
                     v6 = None
                     if len(prefixes) > 1 and roll < 0.9:
                         v6 = str(prefixes[1].network_address + (k * 4 + port + 1))
-                    row.update(net_id=net["id"], ix_id=ixlan_id, ixlan_id=ixlan_id,
-                               name=ix_names[ixlan_id], notes="", speed=rng.choice(_SPEEDS),
-                               asn=net["asn"], ipaddr4=v4, ipaddr6=v6,
-                               is_rs_peer=rng.random() < 0.6, bfd_support=rng.random() < 0.2,
-                               operational=rng.random() < 0.97, net_side_id=None, ix_side_id=None)
+                    row.update(
+                        net_id=net["id"],
+                        ix_id=ixlan_id,
+                        ixlan_id=ixlan_id,
+                        name=ix_names[ixlan_id],
+                        notes="",
+                        speed=rng.choice(_SPEEDS),
+                        asn=net["asn"],
+                        ipaddr4=v4,
+                        ipaddr6=v6,
+                        is_rs_peer=rng.random() < 0.6,
+                        bfd_support=rng.random() < 0.2,
+                        operational=rng.random() < 0.97,
+                        net_side_id=None,
+                        ix_side_id=None,
+                    )
 
     def _poc(self, n: int) -> None:
         rng = self.rng
@@ -399,11 +672,15 @@ class _Generator:
             net = self._pick("net")
             row = self._base("poc")
             role = rng.choice(_ROLES)
-            row.update(net_id=net["id"], role=role,
-                       visible=rng.choices(("Public", "Users", "Private"), (6, 3, 1))[0],
-                       name=f"{role} {rng.choice(_WORDS)}", phone=f"+{rng.randint(10**9, 10**11)}",
-                       email=f"{role.lower().replace(' ', '')}@as{net['asn']}.example",
-                       url="")
+            row.update(
+                net_id=net["id"],
+                role=role,
+                visible=rng.choices(("Public", "Users", "Private"), (6, 3, 1))[0],
+                name=f"{role} {rng.choice(_WORDS)}",
+                phone=f"+{rng.randint(10**9, 10**11)}",
+                email=f"{role.lower().replace(' ', '')}@as{net['asn']}.example",
+                url="",
+            )
 
     def _delete_some(self) -> None:
         """A few deleted objects, as ``since=`` replies show them."""
@@ -433,16 +710,18 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
         for row in rng.sample(live, min(changes, len(live))):
             row.update(updated=later(), version=row["version"] + 1)
             _mutate(tag, row, rng)
-        for row in rng.sample(live, min(max(1, changes // 2), len(live))):
+        # deletions, always leaving some of every type
+        for row in rng.sample(live, min(max(1, changes // 2), len(live) // 2)):
             row.update(status="deleted", updated=later(), version=row["version"] + 1)
+        live = [row for row in live if row["status"] == "ok"]
         next_id = max(row["id"] for row in table) + 1
-        for _ in range(max(1, changes // 2) if tag != "ixlan" else 0):
+        for _ in range(max(1, changes // 2) if live and tag != "ixlan" else 0):
             new = copy.deepcopy(rng.choice(live))
             new.update(id=next_id, created=later(), version=1)
             new["updated"] = new["created"]
             _make_unique(tag, new, next_id, rows)
             if rng.random() < 0.2:
-                new["status"] = "deleted"
+                new["status"] = "deleted"  # created and deleted again between two syncs
             table.append(new)
             next_id += 1
     return Dataset(rows, generated.timestamp())

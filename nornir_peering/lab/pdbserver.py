@@ -149,7 +149,9 @@ class PeeringDBLab:
             table.cache[authenticated] = _body(rows, self.generated)
         return table.cache[authenticated]
 
-    def _select(self, tag: str, params: dict[str, str], authenticated: bool) -> list[dict[str, Any]]:
+    def _select(
+        self, tag: str, params: dict[str, str], authenticated: bool
+    ) -> list[dict[str, Any]]:
         table = self.tables[tag]
         limit = _int(params.pop("limit", "0"), "limit")
         skip = _int(params.pop("skip", "0"), "skip")
@@ -186,7 +188,9 @@ def _visible(row: dict[str, Any], authenticated: bool) -> bool:
 
 def _body(rows: list[dict[str, Any]], generated: float | None) -> bytes:
     meta = {"generated": generated} if generated is not None else {}
-    return json.dumps({"meta": meta, "data": rows}, ensure_ascii=False, separators=(",", ":")).encode()
+    return json.dumps(
+        {"meta": meta, "data": rows}, ensure_ascii=False, separators=(",", ":")
+    ).encode()
 
 
 def _error(status: int, message: str) -> Reply:
@@ -213,7 +217,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -222,9 +226,14 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qsl(url.query, keep_blank_values=True)
         if url.path.startswith("/_lab/"):
             return self._control("GET", url.path)
-        lab.log({"path": url.path, "query": dict(query),
-                 "user_agent": self.headers.get("User-Agent"),
-                 "authorization": self.headers.get("Authorization")})
+        lab.log(
+            {
+                "path": url.path,
+                "query": dict(query),
+                "user_agent": self.headers.get("User-Agent"),
+                "authorization": self.headers.get("Authorization"),
+            }
+        )
         fault = lab.take_fault(self.path)
         if fault and fault.delay and lab.stopping.wait(fault.delay):
             return
@@ -268,6 +277,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif (method, path) == ("DELETE", "/_lab/faults"):
             lab.clear_faults()
         elif (method, path) == ("POST", "/_lab/dataset"):
+            if not isinstance(payload, dict) or "path" not in payload:
+                self.send_error(400, 'expected {"path": DATASET_DIR}')
+                return
             lab.load(Path(payload["path"]))
         else:
             self.send_error(404)
@@ -288,20 +300,26 @@ class _Server(ThreadingHTTPServer):
 class LabServer:
     """Runs a :class:`PeeringDBLab` on a loopback address in a background thread."""
 
-    def __init__(self, dataset: Path | Dataset, host: str = "127.0.0.1", port: int = 0,
-                 api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Path | Dataset,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+    ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the lab server listens on loopback only, not {host}")
         self.lab = PeeringDBLab(dataset, api_key)
         self._server = _Server((host, port), _Handler)
         self._server.lab = self.lab
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="pdb-lab")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True, name="pdb-lab"
+        )
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:

@@ -58,7 +58,7 @@ class Download:
     seconds: float
 
 
-class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no stubs for Fetcher's base
+class StreamingFetcher(Fetcher):
     """peeringdb-py's Fetcher with bounded, streaming, rate-limit-aware downloads.
 
     >>> fetcher = StreamingFetcher(settings, workdir)  # doctest: +SKIP
@@ -115,8 +115,9 @@ class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no 
 
     # -- peeringdb-py's Fetcher interface, kept working on top of download() --
 
-    def load(self, resource: str, since: int | None = 0, fetch_private: bool = False,
-             delay: float = 0.0) -> None:
+    def load(
+        self, resource: str, since: int | None = 0, fetch_private: bool = False, delay: float = 0.0
+    ) -> None:
         """Download ``resource`` to a file instead of keeping it in memory."""
         if resource not in self.files:
             self.download(resource, since or None)
@@ -131,7 +132,9 @@ class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no 
         tag = endpoint.split("/")[0]
         path = self.workdir / f"get-{threading.get_ident()}.json"
         try:
-            self._stream(tag, f"{self.url}/{endpoint}", {k: str(v) for k, v in params.items()}, path)
+            self._stream(
+                tag, f"{self.url}/{endpoint}", {k: str(v) for k, v in params.items()}, path
+            )
             with path.open("rb") as body:
                 data: list[dict[str, Any]] = json.load(body)["data"]
             return data
@@ -183,14 +186,18 @@ class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no 
     def _attempt(self, tag: str, url: str, params: dict[str, str], path: Path) -> int:
         deadline = time.monotonic() + self.settings.download_timeout
         try:
-            with self._client.stream("GET", url, params=params, headers=self._auth_headers()) as reply:
+            with self._client.stream(
+                "GET", url, params=params, headers=self._auth_headers()
+            ) as reply:
                 if reply.status_code == 429:
                     raise _RetryAfter(_retry_after(reply.headers.get("Retry-After"), self.settings))
                 if reply.status_code >= 500:
                     raise _Retryable(f"HTTP {reply.status_code} from {reply.url}")
                 if reply.status_code >= 400:
                     reply.read()
-                    raise FetchError(tag, f"HTTP {reply.status_code} from {reply.url}{_api_error(reply)}")
+                    raise FetchError(
+                        tag, f"HTTP {reply.status_code} from {reply.url}{_api_error(reply)}"
+                    )
                 size = 0
                 with path.open("wb") as out:
                     for chunk in reply.iter_bytes(CHUNK):
@@ -206,7 +213,9 @@ class StreamingFetcher(Fetcher):  # type: ignore[misc]  # peeringdb-py ships no 
                             raise Cancelled(tag, "stopped because another download failed")
                 return size
         except httpx.TimeoutException:
-            raise _Retryable(f"timed out after {self.settings.timeout:g}s waiting for {url}") from None
+            raise _Retryable(
+                f"timed out after {self.settings.timeout:g}s waiting for {url}"
+            ) from None
         except httpx.RemoteProtocolError as exc:
             raise _Retryable(f"connection to {url} broke off: {exc}") from None
         except httpx.TransportError as exc:

@@ -70,9 +70,7 @@ class ReplyParser:
                     "FROM read_json(?, columns=?, format='unstructured', maximum_object_size=?)",
                     [str(reply), columns, max_size],
                 )
-                docs = db.execute(
-                    "SELECT data IS NULL, meta->>'error' FROM reply"
-                ).fetchall()
+                docs = db.execute("SELECT data IS NULL, meta->>'error' FROM reply").fetchall()
                 if len(docs) != 1:
                     raise ReplyError(f"expected one JSON object, found {len(docs)}")
                 no_data, error = docs[0]
@@ -105,8 +103,9 @@ def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: boo
     """
     table = schema.table(parsed.tag)
     cols = ", ".join(f'"{c}"' for c in schema.columns(parsed.tag))
+    source = f"read_parquet('{_sql_path(parsed.parquet)}')"
     db.execute(
-        f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {cols} FROM read_parquet('{_sql_path(parsed.parquet)}') "
+        f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {cols} FROM {source} "
         "QUALIFY row_number() OVER (PARTITION BY id ORDER BY updated DESC NULLS LAST, "
         "version DESC NULLS LAST) = 1"
     )
@@ -128,7 +127,8 @@ def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: boo
     ).fetchall()
     if full:
         [(deleted,)] = db.execute(
-            f"SELECT count(*) FROM {table} WHERE id NOT IN (SELECT id FROM stage WHERE status = 'ok')"
+            f"SELECT count(*) FROM {table} "
+            "WHERE id NOT IN (SELECT id FROM stage WHERE status = 'ok')"
         ).fetchall()
         db.execute(f"DELETE FROM {table}")
     else:

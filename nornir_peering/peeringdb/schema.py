@@ -78,10 +78,7 @@ assert set(TAGS) == set(_FIELDS), "schema and peeringdb-py disagree on the objec
 
 def columns(tag: str) -> dict[str, str]:
     """``{column: DuckDB type}`` of ``pdb_<tag>``, in table order."""
-    return {
-        name: TYPES[kind]
-        for name, kind in (item.split(":") for item in _FIELDS[tag].split())
-    }
+    return {name: TYPES[kind] for name, kind in (item.split(":") for item in _FIELDS[tag].split())}
 
 
 def table(tag: str) -> str:

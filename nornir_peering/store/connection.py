@@ -64,7 +64,9 @@ def _read_holder(lock_path: Path) -> str:
 
 
 @contextlib.contextmanager
-def open_state(path: Path, *, write: bool = False, wait: float = 10.0) -> Iterator[duckdb.DuckDBPyConnection]:
+def open_state(
+    path: Path, *, write: bool = False, wait: float = 10.0
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the state file, migrated to the current schema.
 
     >>> with open_state(Path("state/peering.duckdb")) as db:  # doctest: +SKIP
@@ -79,11 +81,13 @@ def open_state(path: Path, *, write: bool = False, wait: float = 10.0) -> Iterat
             finally:
                 con.close()
         return
-    con = _connect_waiting(path, read_only=True, wait=wait) if path.exists() else None
-    if con is None or schema_version(con) < SCHEMA_VERSION:
-        if con is not None:
+    if path.exists():
+        con = _connect_waiting(path, read_only=True, wait=wait)
+        current = schema_version(con) >= SCHEMA_VERSION
+        if not current:
             con.close()
-        with open_state(path, write=True, wait=wait):
+    if not path.exists() or not current:
+        with open_state(path, write=True, wait=wait):  # create or migrate it
             pass
         con = _connect_waiting(path, read_only=True, wait=wait)
     try:
@@ -94,7 +98,10 @@ def open_state(path: Path, *, write: bool = False, wait: float = 10.0) -> Iterat
 
 # No extension is ever downloaded: the machine may have no internet, and the
 # state file must never depend on one.
-_CONFIG = {"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+}
 
 
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:

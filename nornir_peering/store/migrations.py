@@ -79,9 +79,7 @@ def migrate(db: duckdb.DuckDBPyConnection) -> int:
                     "applied_at TIMESTAMP NOT NULL)"
                 )
             MIGRATIONS[version - 1](db)
-            db.execute(
-                "INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version]
-            )
+            db.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

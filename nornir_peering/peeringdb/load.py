@@ -102,6 +102,9 @@ def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: boo
     not created.
     """
     table = schema.table(parsed.tag)
+    if not full and parsed.rows == 0:  # nothing changed: the common nightly case
+        [(total,)] = db.execute(f"SELECT count(*) FROM {table}").fetchall()
+        return Changes(created=0, updated=0, deleted=0, total=total)
     cols = ", ".join(f'"{c}"' for c in schema.columns(parsed.tag))
     source = f"read_parquet('{_sql_path(parsed.parquet)}')"
     db.execute(

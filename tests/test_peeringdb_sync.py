@@ -209,3 +209,38 @@ class TestApiKey:
         assert result.exit_code == 1
         assert "HTTP 401" in result.stderr and "Invalid API key" in result.stderr
         assert "cache is unchanged" in result.stderr
+
+
+class TestDuplicates:
+    def test_newest_copy_of_an_object_wins(
+        self, env: Path, pdb: LabServer, datasets: Datasets
+    ) -> None:
+        sync_json()
+        data = read_dataset(datasets.day2)
+        newest = max(data.rows["netixlan"], key=lambda r: r["updated"])
+        stale = {**newest, "updated": "2026-11-01T00:00:01Z", "speed": 1}
+        data.rows["netixlan"].append(stale)  # the same id twice, an older copy too
+        pdb.lab.load(data)
+        sync_json()
+        if newest["status"] == "ok":
+            assert cache_rows(env, "netixlan")[newest["id"]]["speed"] == newest["speed"]
+        else:
+            assert newest["id"] not in cache_rows(env, "netixlan")
+
+
+class TestQuery:
+    def test_query_reads_the_cache(self, env: Path, datasets: Datasets) -> None:
+        sync_json()
+        result = run("query", "--json", "SELECT count(*) AS n FROM pdb_ix")
+        assert json.loads(result.stdout) == [{"n": read_dataset(datasets.day1).count("ix")}]
+
+    def test_bad_sql_is_a_usage_error(self, env: Path) -> None:
+        result = run("query", "SELECT nope FROM pdb_ix")
+        assert result.exit_code == 2
+        assert "query: Binder Error" in result.stderr
+
+    def test_query_cannot_write(self, env: Path) -> None:
+        sync_json()
+        result = run("query", "DELETE FROM pdb_ix")
+        assert result.exit_code == 2 and "read-only" in result.stderr
+        assert cache_rows(env, "ix")

@@ -1,0 +1,58 @@
+"""``nornir-peering lab``: generating datasets and serving them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from nornir_peering.lab.datagen import read_dataset
+from nornir_peering.lab.wait import wait_for
+from tests.conftest import run
+
+
+def test_generate_and_evolve(tmp_path: Path) -> None:
+    result = run("lab", "generate", str(tmp_path / "a"), "--scale", "0.002", "--seed", "5")
+    assert result.exit_code == 0, result.stderr
+    result = run("lab", "generate", str(tmp_path / "b"), "--evolve-from", str(tmp_path / "a"))
+    assert result.exit_code == 0, result.stderr
+    first, later = read_dataset(tmp_path / "a"), read_dataset(tmp_path / "b")
+    assert later.generated > first.generated
+    assert len(later.rows["net"]) > len(first.rows["net"])
+
+
+def test_serve_a_dataset(tmp_path: Path) -> None:
+    run("lab", "generate", str(tmp_path / "a"), "--scale", "0.002")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "nornir_peering",
+            "lab",
+            "peeringdb",
+            "--dataset",
+            str(tmp_path / "a"),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = line.split(" at ")[1].strip()
+        assert wait_for(f"{url}/ix", 30)
+        assert httpx.get(f"{url}/ix", timeout=5).json()["data"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_serve_refuses_a_non_loopback_address(tmp_path: Path) -> None:
+    run("lab", "generate", str(tmp_path / "a"), "--scale", "0.002")
+    result = run("lab", "peeringdb", "--dataset", str(tmp_path / "a"), "--host", "192.0.2.1")
+    assert result.exit_code == 2
+    assert "loopback only" in result.stderr

@@ -545,7 +545,7 @@ class _Generator:
                 logo=None,
             )
 
-    def _pairs(self, tag: str, n: int, left: str, right: str) -> Iterator[tuple[Row, Row]]:
+    def _pairs(self, n: int, left: str, right: str) -> Iterator[tuple[Row, Row]]:
         seen: set[tuple[int, int]] = set()
         while len(seen) < min(n, len(self.rows[left]) * len(self.rows[right])):
             a, b = self._pick(left), self._pick(right)
@@ -554,12 +554,12 @@ class _Generator:
                 yield a, b
 
     def _carrierfac(self, n: int) -> None:
-        for carrier, fac in self._pairs("carrierfac", n, "carrier", "fac"):
+        for carrier, fac in self._pairs(n, "carrier", "fac"):
             row = self._base("carrierfac")
             row.update(carrier_id=carrier["id"], fac_id=fac["id"], name=carrier["name"])
 
     def _ixfac(self, n: int) -> None:
-        for ix, fac in self._pairs("ixfac", n, "ix", "fac"):
+        for ix, fac in self._pairs(n, "ix", "fac"):
             row = self._base("ixfac")
             row.update(
                 ix_id=ix["id"],
@@ -570,7 +570,7 @@ class _Generator:
             )
 
     def _netfac(self, n: int) -> None:
-        for net, fac in self._pairs("netfac", n, "net", "fac"):
+        for net, fac in self._pairs(n, "net", "fac"):
             row = self._base("netfac")
             row.update(
                 net_id=net["id"],

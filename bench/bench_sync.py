@@ -429,7 +429,7 @@ def _pdb_problems(m: Measured, log_name: str, failed: Path) -> list[str]:
     if m.returncode != 0:
         problems.append(f"{log_name}: exit {m.returncode}: {m.stderr[-1000:]}")
     for line in (m.stdout + m.stderr).splitlines():
-        if "Error" in line or "Traceback" in line:
+        if any(word in line for word in ("Error", "Failed", "Traceback")):
             problems.append(f"{log_name}: {line.strip()[:300]}")
     if failed.exists():
         with contextlib.suppress(ValueError):
@@ -473,7 +473,8 @@ def bench_peeringdb_py(server: Server, workdir: Path, timeout: float) -> ToolRes
             raise RuntimeError(f"{db_path} should not exist before the first sync")
         print(f"  peeringdb-py {kind} sync (timeout {timeout:.0f} s) ...", flush=True)
         m = run_measured(argv, env=env, cwd=run_dir, timeout=timeout, log=run_dir / kind)
-        runs.append(Run(wall=m.wall, peak_mb=m.peak_mb, received=_pdb_received(m.stdout)))
+        received = _pdb_received(m.stdout + m.stderr)
+        runs.append(Run(wall=m.wall, peak_mb=m.peak_mb, received=received))
         problems = _pdb_problems(m, kind, failed)
         result.error_count += len(problems)
         result.errors += problems[: MAX_ERRORS - len(result.errors)]
@@ -502,8 +503,8 @@ def _fmt(value: float | None, spec: str = ".2f") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def summarise(ours: ToolResult, pdb: ToolResult | None) -> dict[str, Any]:
-    """Medians, ratios and targets."""
+def summarise(ours: ToolResult, pdb: ToolResult | None, expected: dict[str, int]) -> dict[str, Any]:
+    """Medians, ratios and targets; a ratio against an incomplete sync is not counted."""
 
     def figures(result: ToolResult) -> dict[str, float | None]:
         return {
@@ -520,14 +521,17 @@ def summarise(ours: ToolResult, pdb: ToolResult | None) -> dict[str, Any]:
 
     summary: dict[str, Any] = {"ours": figures(ours)}
     o = summary["ours"]
+    o["complete"] = ours.rows == expected
     full_ratio = incr_ratio = None
     if pdb is not None:
         summary["peeringdb_py"] = p = figures(pdb)
+        p["complete"] = pdb.rows == expected
         if p["full_s"] and o["full_s"]:
             full_ratio = p["full_s"] / o["full_s"]
         if p["incremental_s"] and o["incremental_s"]:
             incr_ratio = p["incremental_s"] / o["incremental_s"]
-    summary["ratios"] = {"full": full_ratio, "incremental": incr_ratio}
+    valid = bool(pdb is not None and summary["peeringdb_py"]["complete"] and o["complete"])
+    summary["ratios"] = {"full": full_ratio, "incremental": incr_ratio, "valid": valid}
 
     def target(name: str, value: float | None, goal: float, lower: bool) -> dict[str, Any]:
         met = None if value is None else (value < goal if lower else value >= goal)
@@ -535,7 +539,12 @@ def summarise(ours: ToolResult, pdb: ToolResult | None) -> dict[str, Any]:
 
     summary["targets"] = [
         target("full sync < 15 s", o["full_s"], TARGET_FULL_S, lower=True),
-        target(">= 30x faster than peeringdb-py (full)", full_ratio, TARGET_SPEEDUP, lower=False),
+        target(
+            ">= 30x faster than peeringdb-py (full)",
+            full_ratio if valid else None,
+            TARGET_SPEEDUP,
+            lower=False,
+        ),
         target(
             "no-change incremental < 1 s (CLI wall)", o["incremental_s"], TARGET_INCR_S, lower=True
         ),
@@ -576,7 +585,7 @@ def print_report(
         ratios = summary["ratios"]
         rows.append(
             (
-                "ratio peeringdb-py / ours",
+                "ratio peeringdb-py / ours" + ("" if ratios["valid"] else " (INVALID*)"),
                 _fmt(ratios["full"], ".1f") + "x",
                 "",
                 _fmt(ratios["incremental"], ".1f") + "x",
@@ -632,6 +641,12 @@ def print_report(
         print(f"\npeeringdb-py reported {pdb.error_count} problems, first ones:")
         for line in pdb.errors[:10]:
             print(f"  {line}")
+
+    if p is not None and not summary["ratios"]["valid"]:
+        print(
+            "\n* not a like-for-like comparison: a sync did not store every object "
+            "(see the row counts), so the speed-up target is not judged"
+        )
 
     print("\ntargets")
     for t in summary["targets"]:
@@ -690,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         _kill_all_children()
         shutil.rmtree(workdir, ignore_errors=True)
 
-    summary = summarise(ours, pdb)
+    summary = summarise(ours, pdb, manifest["expected"])
     print_report(summary, ours, pdb, manifest["expected"], args.runs)
     results = {
         "started_at": started.isoformat(timespec="seconds"),

@@ -119,3 +119,41 @@ def test_evolve_updates_deletes_and_creates(data: Dataset, tmp_path: Path) -> No
     assert data.rows["net"][0] == before[data.rows["net"][0]["id"]]  # the original is untouched
     write_dataset(later, tmp_path)
     assert read_dataset(tmp_path).rows == later.rows
+
+
+def test_deleted_parents_leave_no_live_children(data: Dataset) -> None:
+    later = evolve(data, seed=5, fraction=0.05)
+    for dataset in (data, later):
+        live = {
+            tag: {r["id"] for r in rows if r["status"] == "ok"}
+            for tag, rows in dataset.rows.items()
+        }
+        for child, ref, parent in (
+            ("netixlan", "net_id", "net"),
+            ("netfac", "net_id", "net"),
+            ("poc", "net_id", "net"),
+            ("net", "org_id", "org"),
+            ("netixlan", "ixlan_id", "ixlan"),
+            ("ixpfx", "ixlan_id", "ixlan"),
+            ("ixfac", "fac_id", "fac"),
+            ("fac", "campus_id", "campus"),
+        ):
+            for row in dataset.rows[child]:
+                if row["status"] == "ok" and row[ref] is not None:
+                    assert row[ref] in live[parent], f"live {child} {row['id']} -> {parent}"
+
+
+def test_values_are_peeringdb_choices(data: Dataset) -> None:
+    from django_peeringdb import const
+
+    for field, choices in (
+        ("info_traffic", const.TRAFFIC),
+        ("info_ratio", const.RATIOS),
+        ("info_scope", const.SCOPES),
+        ("policy_general", const.POLICY_GENERAL),
+        ("policy_locations", const.POLICY_LOCATIONS),
+    ):
+        allowed = {value for value, _ in choices}
+        assert {n[field] for n in data.rows["net"]} <= allowed, field
+    allowed = {value for value, _ in const.AVAILABLE_VOLTAGE}
+    assert {v for f in data.rows["fac"] for v in f["available_voltage_services"]} <= allowed

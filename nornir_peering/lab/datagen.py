@@ -193,6 +193,58 @@ _INFO_TYPES = (
     "Government",
 )
 _POLICIES = ("Open", "Open", "Open", "Selective", "Restrictive", "No")
+# PeeringDB's own choices (django-peeringdb's const module)
+_TRAFFIC = (
+    "",
+    "0-20Mbps",
+    "20-100Mbps",
+    "100-1000Mbps",
+    "1-5Gbps",
+    "5-10Gbps",
+    "10-20Gbps",
+    "20-50Gbps",
+    "50-100Gbps",
+    "100-200Gbps",
+    "200-300Gbps",
+    "300-500Gbps",
+    "500-1000Gbps",
+    "1-5Tbps",
+    "5-10Tbps",
+    "10-20Tbps",
+    "20-50Tbps",
+    "50-100Tbps",
+    "100+Tbps",
+)
+_RATIOS = (
+    "",
+    "Not Disclosed",
+    "Heavy Outbound",
+    "Mostly Outbound",
+    "Balanced",
+    "Mostly Inbound",
+    "Heavy Inbound",
+)
+_SCOPES = (
+    "",
+    "Not Disclosed",
+    "Regional",
+    "North America",
+    "Asia Pacific",
+    "Europe",
+    "South America",
+    "Africa",
+    "Australia",
+    "Middle East",
+    "Global",
+)
+_LOCATIONS = (
+    "Not Required",
+    "Preferred",
+    "Required - US",
+    "Required - EU",
+    "Required - International",
+)
+_VOLTAGES = ("48 VDC", "400 VAC", "480 VAC")
 _ROLES = ("Abuse", "Maintenance", "Policy", "Technical", "NOC", "Public Relations", "Sales")
 _SPEEDS = (1000, 10000, 10000, 10000, 20000, 40000, 100000, 100000, 200000, 400000)
 
@@ -386,9 +438,7 @@ class _Generator:
                 sales_phone="",
                 property=rng.choice((None, "Owner", "Lessee")),
                 diverse_serving_substations=rng.choice((None, True, False)),
-                available_voltage_services=rng.sample(
-                    ["48 VDC", "120 VAC", "208 VAC", "240 VAC", "480 VAC"], rng.randint(0, 3)
-                ),
+                available_voltage_services=rng.sample(_VOLTAGES, rng.randint(0, 3)),
                 notes=self._notes(),
                 region_continent=None,
                 status_dashboard=None,
@@ -425,9 +475,9 @@ class _Generator:
                 info_types=types,
                 info_prefixes4=self._prefix_count(10),
                 info_prefixes6=self._prefix_count(4),
-                info_traffic=rng.choice(("", "1-5Gbps", "10-20Gbps", "100-200Gbps", "1Tbps+")),
-                info_ratio=rng.choice(("", "Balanced", "Mostly Inbound", "Heavy Outbound")),
-                info_scope=rng.choice(("", "Regional", "Europe", "Global", "North America")),
+                info_traffic=rng.choice(_TRAFFIC),
+                info_ratio=rng.choice(_RATIOS),
+                info_scope=rng.choice(_SCOPES),
                 info_unicast=True,
                 info_multicast=rng.random() < 0.05,
                 info_ipv6=rng.random() < 0.8,
@@ -440,7 +490,7 @@ class _Generator:
                 poc_updated=None,
                 policy_url="",
                 policy_general=rng.choice(_POLICIES),
-                policy_locations=rng.choice(("Not Required", "Preferred", "Required - US")),
+                policy_locations=rng.choice(_LOCATIONS),
                 policy_ratio=rng.random() < 0.1,
                 policy_contracts=rng.choice(("Not Required", "Private Only", "Required")),
                 allow_ixp_update=rng.random() < 0.5,
@@ -683,11 +733,64 @@ class _Generator:
             )
 
     def _delete_some(self) -> None:
-        """A few deleted objects, as ``since=`` replies show them."""
+        """A few deleted objects, as ``since=`` replies show them.
+
+        As in PeeringDB, deleting an object deletes what hangs off it; the
+        organisations deleted are ones that own networks only.
+        """
         rng = self.rng
+        cascade = _Cascade(self.rows)
+        owners = {
+            row["org_id"] for tag in ("fac", "ix", "carrier", "campus") for row in self.rows[tag]
+        }
         for tag in ("netixlan", "netfac", "poc", "net", "org"):
-            for row in rng.sample(self.rows[tag], max(1, len(self.rows[tag]) // 200)):
-                row["status"] = "deleted"
+            rows = [r for r in self.rows[tag] if tag != "org" or r["id"] not in owners]
+            for row in rng.sample(rows, max(1, len(self.rows[tag]) // 200)):
+                cascade.delete(tag, row, row["updated"])
+
+
+# Deleting a parent deletes these children: (child type, its reference to the parent)
+_CHILDREN: dict[str, tuple[tuple[str, str], ...]] = {
+    "org": (
+        ("net", "org_id"),
+        ("fac", "org_id"),
+        ("ix", "org_id"),
+        ("carrier", "org_id"),
+        ("campus", "org_id"),
+    ),
+    "net": (("netixlan", "net_id"), ("netfac", "net_id"), ("poc", "net_id")),
+    "fac": (("netfac", "fac_id"), ("ixfac", "fac_id"), ("carrierfac", "fac_id")),
+    "ix": (("ixlan", "ix_id"), ("ixfac", "ix_id")),
+    "ixlan": (("ixpfx", "ixlan_id"), ("netixlan", "ixlan_id")),
+    "carrier": (("carrierfac", "carrier_id"),),
+}
+
+
+class _Cascade:
+    """Deletes an object and, recursively, the objects that refer to it."""
+
+    def __init__(self, rows: dict[str, list[Row]]) -> None:
+        self._index: dict[tuple[str, str], dict[int, list[Row]]] = {}
+        for children in _CHILDREN.values():
+            for tag, ref in children:
+                index = self._index.setdefault((tag, ref), {})
+                for row in rows[tag]:
+                    index.setdefault(row[ref], []).append(row)
+        self._campus_facs: dict[int, list[Row]] = {}
+        for fac in rows["fac"]:
+            if fac["campus_id"] is not None:
+                self._campus_facs.setdefault(fac["campus_id"], []).append(fac)
+
+    def delete(self, tag: str, row: Row, stamp: str) -> None:
+        if row["status"] == "deleted":
+            return
+        row.update(status="deleted", updated=stamp)
+        for child_tag, ref in _CHILDREN.get(tag, ()):
+            for child in self._index[(child_tag, ref)].get(row["id"], []):
+                self.delete(child_tag, child, stamp)
+        if tag == "campus":  # a facility outlives its campus
+            for fac in self._campus_facs.get(row["id"], []):
+                fac.update(campus_id=None, updated=stamp)
 
 
 def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) -> Dataset:
@@ -704,6 +807,7 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
     def later() -> str:
         return _ts(start + timedelta(seconds=rng.randint(1, hours * 3600 - 1)))
 
+    cascade = _Cascade(rows)
     for tag, table in rows.items():
         live = [row for row in table if row["status"] == "ok"]
         changes = max(1, int(len(live) * fraction))
@@ -712,7 +816,8 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
             _mutate(tag, row, rng)
         # deletions, always leaving some of every type
         for row in rng.sample(live, min(max(1, changes // 2), len(live) // 2)):
-            row.update(status="deleted", updated=later(), version=row["version"] + 1)
+            row["version"] += 1
+            cascade.delete(tag, row, later())
         live = [row for row in live if row["status"] == "ok"]
         next_id = max(row["id"] for row in table) + 1
         for _ in range(max(1, changes // 2) if live and tag != "ixlan" else 0):

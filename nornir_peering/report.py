@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import asdict
 from typing import Any
 
+from nornir.core.inventory import Inventory
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from nornir_peering.peeringdb import SyncReport
+from nornir_peering.inventory.resolve import Problem
+from nornir_peering.peeringdb.sync import SyncReport
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -61,8 +66,13 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
     for name in columns:
         table.add_column(name)
     for row in rows:
-        table.add_row(*("" if value is None else str(value) for value in row))
+        table.add_row(*(_cell(value) for value in row))
     stdout.print(table)
+
+
+def _cell(value: Any) -> Text:
+    """Data as plain text: a PeeringDB name like ``[red]`` is not rich markup."""
+    return Text("" if value is None else str(value))
 
 
 class SyncProgress:
@@ -96,3 +106,109 @@ class SyncProgress:
             return
         with self._progress:
             yield self
+
+
+def inventory_report(
+    inventory: Inventory,
+    problems: Sequence[Problem],
+    *,
+    sessions: bool,
+    problems_only: bool,
+    as_json: bool,
+) -> None:
+    """Hosts with session counts; with ``sessions``, every session; problems last."""
+    hosts = [inventory.hosts[name] for name in sorted(inventory.hosts)]
+    if as_json:
+        print_json(
+            {
+                "hosts": [
+                    {
+                        "name": h.name,
+                        "hostname": h.hostname,
+                        "platform": h.platform,
+                        "groups": [g.name for g in h.groups],
+                        "template": h.get("template"),
+                        "poll": h.get("poll", True),
+                        "local_asn": h.get("local_asn"),
+                        "connections": h["connections"],
+                        "sessions": h["sessions"],
+                    }
+                    for h in hosts
+                ],
+                "problems": [asdict(p) for p in problems],
+            }
+        )
+        return
+    if not problems_only:
+        table = Table(title="Routers", title_justify="left")
+        for name in (
+            "router",
+            "address",
+            "platform",
+            "groups",
+            "IX v4",
+            "IX v6",
+            "direct v4",
+            "direct v6",
+            "template",
+        ):
+            table.add_column(name, justify="right" if " v" in name else "left")
+        for host in hosts:
+            count = Counter((s["kind"], s["family"]) for s in host["sessions"])
+            table.add_row(
+                _cell(host.name),
+                _cell(host.hostname),
+                _cell(host.platform),
+                _cell(", ".join(g.name for g in host.groups)),
+                *(_cell(count[(k, f)]) for k in ("ix", "direct") for f in (4, 6)),
+                _cell(host.get("template") or "(none: not configured)"),
+            )
+        stdout.print(table)
+    if sessions and not problems_only:
+        print_rows(
+            (
+                "router",
+                "kind",
+                "at",
+                "AS",
+                "name",
+                "remote",
+                "local",
+                "max-prefix",
+                "import",
+                "export",
+                "enabled",
+                "from",
+            ),
+            [
+                (
+                    h.name,
+                    s["kind"],
+                    s["ix"] or s["group"],
+                    s["remote_asn"],
+                    s["name"],
+                    s["remote_address"],
+                    s["local_address"],
+                    s["max_prefix"],
+                    s["import_policy"],
+                    s["export_policy"],
+                    "yes" if s["enabled"] else "no",
+                    s["address_source"],
+                )
+                for h in hosts
+                for s in h["sessions"]
+            ],
+            title="Sessions",
+        )
+    if problems_only or problems:
+        if problems_only:
+            print_rows(
+                ("kind", "IX", "AS", "problem"),
+                [(p.kind, p.ix, p.asn, p.message) for p in problems],
+                title=f"Problems ({len(problems)})",
+            )
+        else:
+            stdout.print(
+                f"{len(problems)} problem(s) between intent and PeeringDB: see --problems",
+                markup=False,
+            )

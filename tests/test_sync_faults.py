@@ -18,7 +18,7 @@ import pytest
 from nornir_peering.errors import StateBusy
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import Fault, LabServer
-from nornir_peering.peeringdb import sync_peeringdb
+from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import load_settings
 from nornir_peering.store import writer_lock
 from tests.conftest import Datasets, assert_cache_equals, run, sync_json

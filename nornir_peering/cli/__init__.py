@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from nornir_peering import __version__
+from nornir_peering.cli.inventory import inventory
 from nornir_peering.cli.lab import lab
 from nornir_peering.cli.peeringdb import peeringdb_sync
 from nornir_peering.cli.query import query
@@ -44,6 +45,7 @@ def _alias(command: click.Command, name: str) -> click.Command:
 
 cli.add_command(peeringdb_sync)
 cli.add_command(_alias(peeringdb_sync, "peeringdb_sync"))
+cli.add_command(inventory)
 cli.add_command(query)
 cli.add_command(lab)
 main = cli

@@ -8,6 +8,7 @@ import click
 
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
+from nornir_peering.lab.topology import add_lab
 from nornir_peering.report import stdout
 
 
@@ -39,14 +40,22 @@ def lab() -> None:
     show_default=True,
     help="With --evolve-from: share of objects changed.",
 )
+@click.option(
+    "--lab/--no-lab",
+    default=True,
+    show_default=True,
+    help="Add the lab's own AS, IXes and peers (lab/topology.py).",
+)
 def generate_cmd(
-    directory: Path, scale: float, seed: int, evolve_from: Path | None, fraction: float
+    directory: Path, scale: float, seed: int, evolve_from: Path | None, fraction: float, lab: bool
 ) -> None:
     """Write a generated PeeringDB dataset to DIRECTORY."""
     if evolve_from is not None:
         data = evolve(read_dataset(evolve_from), seed=seed, fraction=fraction)
     else:
         data = generate(scale=scale, seed=seed)
+        if lab:
+            data = add_lab(data)
     write_dataset(data, directory)
     total = sum(len(rows) for rows in data.rows.values())
     stdout.print(f"wrote {total} objects to {directory}")

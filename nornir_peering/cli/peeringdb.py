@@ -9,8 +9,8 @@ import click
 
 from nornir_peering.cli.options import settings_from, settings_options
 from nornir_peering.errors import PeeringError
-from nornir_peering.peeringdb import flush_peeringdb, sync_peeringdb
 from nornir_peering.peeringdb.schema import TAGS
+from nornir_peering.peeringdb.sync import flush_peeringdb, sync_peeringdb
 from nornir_peering.report import SyncProgress, print_json, stdout, sync_table
 
 

@@ -47,6 +47,7 @@ PRODUCTION: dict[str, int] = {
     "poc": 30000,
 }
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
+LAB_IDS = 10_000_000  # ids from here on belong to the lab's own objects
 
 _WORDS = [
     "Alpha",
@@ -809,7 +810,8 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
 
     cascade = _Cascade(rows)
     for tag, table in rows.items():
-        live = [row for row in table if row["status"] == "ok"]
+        # objects with ids from LAB_IDS on are the lab's own (lab/topology.py): kept as they are
+        live = [row for row in table if row["status"] == "ok" and row["id"] < LAB_IDS]
         changes = max(1, int(len(live) * fraction))
         for row in rng.sample(live, min(changes, len(live))):
             row.update(updated=later(), version=row["version"] + 1)
@@ -819,7 +821,7 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
             row["version"] += 1
             cascade.delete(tag, row, later())
         live = [row for row in live if row["status"] == "ok"]
-        next_id = max(row["id"] for row in table) + 1
+        next_id = max(row["id"] for row in table if row["id"] < LAB_IDS) + 1
         for _ in range(max(1, changes // 2) if live and tag != "ixlan" else 0):
             new = copy.deepcopy(rng.choice(live))
             new.update(id=next_id, created=later(), version=1)

@@ -1,7 +1,6 @@
-"""The PeeringDB cache: ``pdb_<tag>`` tables kept in step with the API."""
+"""The PeeringDB cache: ``pdb_<tag>`` tables kept in step with the API.
 
-from __future__ import annotations
-
-from nornir_peering.peeringdb.sync import SyncReport, TypeResult, flush_peeringdb, sync_peeringdb
-
-__all__ = ["SyncReport", "TypeResult", "flush_peeringdb", "sync_peeringdb"]
+``schema`` (the tables), ``fetch`` (downloads), ``load`` (bulk load) and
+``sync`` (the ``peeringdb-sync`` job) — imported one by one, as the store's
+migrations need the schema without the rest.
+"""

@@ -128,6 +128,8 @@ def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: boo
         FROM stage s LEFT JOIN {table} t USING (id)
         """
     ).fetchall()
+    if parsed.tag == "netixlan":
+        _log_port_changes(db, full=full)
     if full:
         [(deleted,)] = db.execute(
             f"SELECT count(*) FROM {table} "
@@ -140,6 +142,33 @@ def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: boo
     [(total,)] = db.execute(f"SELECT count(*) FROM {table}").fetchall()
     db.execute("DROP TABLE stage")
     return Changes(created=created, updated=updated, deleted=deleted, total=total)
+
+
+def _log_port_changes(db: duckdb.DuckDBPyConnection, *, full: bool) -> None:
+    """Record ports that ``stage`` creates, moves or removes in ``pdb_netixlan_log``."""
+    gone = "s.id IS NULL OR s.status <> 'ok'" if full else "s.status <> 'ok'"
+    db.execute(
+        f"""
+        INSERT INTO pdb_netixlan_log
+        SELECT now()::TIMESTAMP, t.id, t.asn, t.ixlan_id,
+               CASE WHEN {gone} THEN 'deleted' ELSE 'moved' END,
+               t.ipaddr4, CASE WHEN {gone} THEN NULL ELSE s.ipaddr4 END,
+               t.ipaddr6, CASE WHEN {gone} THEN NULL ELSE s.ipaddr6 END
+        FROM pdb_netixlan t LEFT JOIN stage s USING (id)
+        WHERE ({gone}) IS TRUE
+           OR (s.status = 'ok' AND (s.ipaddr4 IS DISTINCT FROM t.ipaddr4
+                                    OR s.ipaddr6 IS DISTINCT FROM t.ipaddr6))
+        """
+    )
+    db.execute(
+        """
+        INSERT INTO pdb_netixlan_log
+        SELECT now()::TIMESTAMP, s.id, s.asn, s.ixlan_id, 'created', NULL, s.ipaddr4, NULL,
+               s.ipaddr6
+        FROM stage s ANTI JOIN pdb_netixlan t USING (id)
+        WHERE s.status = 'ok' AND EXISTS (SELECT 1 FROM pdb_netixlan)
+        """
+    )
 
 
 def _sql_path(path: Path) -> str:

@@ -45,7 +45,28 @@ def _v1_peeringdb_cache(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache,)
+def _v2_netixlan_log(db: duckdb.DuckDBPyConnection) -> None:
+    """What each sync changed at IXes: ports that appeared, moved or went away.
+
+    The inventory reports from it that a wanted peer changed address or left."""
+    db.execute(
+        """
+        CREATE TABLE pdb_netixlan_log (
+            logged_at TIMESTAMP NOT NULL,
+            netixlan_id BIGINT NOT NULL,
+            asn BIGINT,
+            ixlan_id BIGINT,
+            change VARCHAR NOT NULL,   -- created, moved or deleted
+            ipaddr4_old VARCHAR,
+            ipaddr4_new VARCHAR,
+            ipaddr6_old VARCHAR,
+            ipaddr6_new VARCHAR
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache, _v2_netixlan_log)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,48 @@
+"""``inventory``: the routers, their sessions and the drift from PeeringDB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.cli.selection import selection_from, selection_options
+from nornir_peering.inventory import load_inventory, select
+from nornir_peering.report import inventory_report
+
+
+@click.command()
+@settings_options
+@selection_options
+@click.option("--sessions", "show_sessions", is_flag=True, help="List every session.")
+@click.option(
+    "--problems", "show_problems", is_flag=True, help="List drift between intent and PeeringDB."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
+def inventory(
+    config_file: Path | None,
+    state: Path | None,
+    wait: float | None,
+    limit: tuple[str, ...],
+    groups: tuple[str, ...],
+    ixes: tuple[str, ...],
+    platforms: tuple[str, ...],
+    exclude: tuple[str, ...],
+    show_sessions: bool,
+    show_problems: bool,
+    as_json: bool,
+) -> None:
+    """Show the routers and the BGP sessions they should have.
+
+    Sessions are what inventory/ asks for, completed from the PeeringDB
+    cache: peer addresses at each IX, names, AS-SETs, max-prefix limits.
+    """
+    settings = settings_from(config_file, state, wait)
+    loaded = load_inventory(settings)
+    chosen = select(loaded.inventory, selection_from(limit, groups, ixes, platforms, exclude))
+    ixes_seen = {c["ix"] for host in chosen.hosts.values() for c in host.data["connections"]}
+    problems = [p for p in loaded.problems if p.ix is None or p.ix in ixes_seen]
+    inventory_report(
+        chosen, problems, sessions=show_sessions, problems_only=show_problems, as_json=as_json
+    )

@@ -1,0 +1,195 @@
+"""The operator's intent, as written in ``inventory/``: models and their rules.
+
+Routers are Nornir SimpleInventory hosts (``hosts.yaml``, ``groups.yaml``,
+``defaults.yaml``) whose ``data`` has a known shape; everything about peering
+lives in ``peering.yaml``. Unknown keys are errors, never ignored: a typo in
+``import_polcy`` must not silently drop a policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from ipaddress import IPv4Address, IPv6Address
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator, model_validator
+
+ASN = Annotated[int, Field(ge=1, le=4_294_967_295)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=63)]
+Relationship = Literal["peer", "route-server", "transit", "customer", "pni", "internal"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# -- routers (the ``data`` of hosts, groups and defaults) --------------------------
+
+
+class RouterData(Strict):
+    """``data:`` of a router (or of a group or the defaults it inherits from)."""
+
+    local_asn: ASN | None = None
+    router_id: IPv4Address | None = None
+    template: str | None = None  # none: configure-routers skips the router
+    poll: bool | None = None  # default: polled
+    vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
+
+
+class ConnectionOptions(Strict):
+    hostname: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    platform: str | None = None
+    extras: dict[str, Any] | None = None
+
+
+class InventoryEntry(Strict):
+    """A host or a group of ``hosts.yaml`` / ``groups.yaml``."""
+
+    hostname: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    platform: str | None = None
+    groups: list[str] = Field(default_factory=list)
+    data: RouterData = Field(default_factory=RouterData)
+    connection_options: dict[str, ConnectionOptions] = Field(default_factory=dict)
+
+
+class Defaults(Strict):
+    hostname: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = None
+    platform: str | None = None
+    data: RouterData = Field(default_factory=RouterData)
+    connection_options: dict[str, ConnectionOptions] = Field(default_factory=dict)
+
+
+# -- peering.yaml ------------------------------------------------------------------
+
+
+class LocalAS(Strict):
+    asn: ASN
+    name: str
+    as_set: str | None = None
+    max_prefix_headroom: Annotated[int, Field(ge=0, le=1000)] = 10  # percent over PeeringDB
+
+
+COMMUNITY = re.compile(
+    r"^(\d{1,5}:\d{1,5}"  # standard  64500:100
+    r"|\d{1,10}:\d{1,10}:\d{1,10}"  # large     64500:1:100
+    r"|(rt|ro|soo) \S+:\d+)$"  # extended  rt 64500:100
+)
+
+
+class Policy(Strict):
+    """A routing policy, referenced by name; templates give it meaning."""
+
+    description: str = ""
+    communities: list[Name] = Field(default_factory=list)  # names from ``communities:``
+    local_pref: int | None = Field(None, ge=0, le=4_294_967_295)
+    med: int | None = Field(None, ge=0, le=4_294_967_295)
+    prepend: int = Field(0, ge=0, le=10)
+    vars: dict[str, Any] = Field(default_factory=dict)
+
+
+class Overrides(Strict):
+    """What the operator may set on a session instead of PeeringDB's value."""
+
+    max_prefix4: int | None = Field(None, ge=0)
+    max_prefix6: int | None = Field(None, ge=0)
+    as_set: str | None = None
+    import_policy: Name | None = None
+    export_policy: Name | None = None
+    password: str | None = Field(None, max_length=80)
+    enabled: bool = True
+    description: str | None = None
+
+
+class WantedPeer(Overrides):
+    """A peer wanted at an IX, by ASN; addresses come from PeeringDB unless pinned."""
+
+    asn: ASN
+    ipv4: list[IPv4Address] = Field(default_factory=list)  # pinned addresses
+    ipv6: list[IPv6Address] = Field(default_factory=list)
+    route_server: bool | None = None  # default: PeeringDB says (the IX's rs_asn)
+
+    @field_validator("ipv4", "ipv6", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class IXConnection(Strict):
+    """One of our routers on an IX LAN, with our addresses there."""
+
+    router: str
+    ipv4: IPv4Address | None = None
+    ipv6: IPv6Address | None = None
+    vrf: Name = "global"
+
+
+class IX(Strict):
+    ix_id: int | None = Field(None, ge=1)
+    ixlan_id: int | None = Field(None, ge=1)
+    import_policy: Name | None = None
+    export_policy: Name | None = None
+    connections: list[IXConnection]
+    peers: list[WantedPeer] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_id(self) -> IX:
+        if (self.ix_id is None) == (self.ixlan_id is None):
+            raise ValueError("give exactly one of ix_id and ixlan_id")
+        return self
+
+
+class DirectSession(Overrides):
+    """A session outside any IX: transit, customer, private interconnect."""
+
+    router: str
+    remote_asn: ASN
+    remote_address: IPvAnyAddress
+    local_address: IPvAnyAddress | None = None
+    name: str | None = None
+    relationship: Relationship | None = None  # default: the group's
+    vrf: Name = "global"
+
+
+class BGPGroup(Strict):
+    relationship: Relationship
+    import_policy: Name | None = None
+    export_policy: Name | None = None
+    sessions: list[DirectSession] = Field(default_factory=list)
+
+
+class IgnoredASN(Strict):
+    asn: ASN
+    until: dt.date | None = None
+    reason: str = ""
+
+
+class PeeringIntent(Strict):
+    """The whole of ``peering.yaml``."""
+
+    local_as: LocalAS
+    communities: dict[Name, str] = Field(default_factory=dict)
+    policies: dict[Name, Policy] = Field(default_factory=dict)
+    ixes: dict[Name, IX] = Field(default_factory=dict)
+    bgp_groups: dict[Name, BGPGroup] = Field(default_factory=dict)
+    ignore_asns: list[IgnoredASN] = Field(default_factory=list)
+
+    @field_validator("communities")
+    @classmethod
+    def _community_values(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, community in value.items():
+            if not COMMUNITY.match(community):
+                raise ValueError(
+                    f"{name}: {community!r} is not a BGP community "
+                    "(64500:100, 64500:1:100 or 'rt 64500:100')"
+                )
+        return value

@@ -1,0 +1,166 @@
+"""``PeeringInventory``: the Nornir inventory plugin that joins intent and knowledge.
+
+Registered under Nornir's ``nornir.plugins.inventory`` entry point, so a
+user's own script gets the same hosts as the CLI::
+
+    from nornir import InitNornir
+    nr = InitNornir(config_file="config.yaml")   # inventory.plugin: PeeringInventory
+    nr.inventory.hosts["edge1"]["sessions"]
+
+Each host's data gets ``sessions`` and ``connections`` (see
+:mod:`nornir_peering.inventory.resolve`); the defaults get ``local_as``,
+``policies`` and ``communities``; hosts join the derived groups
+``ix__<slug>``, ``platform__<name>`` and ``asn__<local asn>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nornir.core.inventory import (
+    ConnectionOptions,
+    Defaults,
+    Group,
+    Groups,
+    Host,
+    Hosts,
+    Inventory,
+    ParentGroups,
+)
+
+from nornir_peering.inventory import intent as model
+from nornir_peering.inventory.load import Intent, read_intent
+from nornir_peering.inventory.resolve import Problem, resolve
+from nornir_peering.store import open_state
+
+
+@dataclass
+class LoadedInventory:
+    inventory: Inventory
+    problems: list[Problem] = field(default_factory=list)
+
+
+class PeeringInventory:
+    """Nornir inventory plugin: routers from ``inventory/``, sessions resolved
+    against the PeeringDB cache in the state file."""
+
+    def __init__(
+        self,
+        inventory_dir: str = "inventory",
+        state: str | None = None,
+        host_file: str = "hosts.yaml",
+        group_file: str = "groups.yaml",
+        defaults_file: str = "defaults.yaml",
+        peering_file: str = "peering.yaml",
+        drift_days: int = 14,
+        wait: float = 10.0,
+    ) -> None:
+        self.directory = Path(inventory_dir).expanduser()
+        self.state = Path(state).expanduser() if state else None
+        self.files = {
+            "host_file": host_file,
+            "group_file": group_file,
+            "defaults_file": defaults_file,
+            "peering_file": peering_file,
+        }
+        self.drift_days = drift_days
+        self.wait = wait
+
+    def load(self) -> Inventory:
+        return self.load_with_problems().inventory
+
+    def load_with_problems(self) -> LoadedInventory:
+        intent = read_intent(self.directory, **self.files)
+        inventory = _nornir_inventory(intent)
+        local_asns = {
+            name: int(host.get("local_asn") or intent.peering.local_as.asn)
+            for name, host in inventory.hosts.items()
+        }
+        state = self.state or _default_state()
+        with open_state(state, wait=self.wait) as db:
+            resolution = resolve(
+                intent.peering, local_asns, db, intent.peering_file, drift_days=self.drift_days
+            )
+        peering = intent.peering
+        inventory.defaults.data.update(
+            local_as=peering.local_as.model_dump(mode="json"),
+            policies={n: p.model_dump(mode="json") for n, p in peering.policies.items()},
+            communities=dict(peering.communities),
+        )
+        for name, host in inventory.hosts.items():
+            host.data["sessions"] = resolution.sessions.get(name, [])
+            host.data["connections"] = resolution.connections.get(name, [])
+            derived = [f"ix__{c['ix']}" for c in host.data["connections"]]
+            if host.platform:
+                derived.append(f"platform__{host.platform}")
+            derived.append(f"asn__{local_asns[name]}")
+            for group_name in dict.fromkeys(derived):
+                group = inventory.groups.get(group_name)
+                if group is None:
+                    group = inventory.groups[group_name] = Group(
+                        name=group_name, defaults=inventory.defaults
+                    )
+                host.groups.add(group)
+        return LoadedInventory(inventory, resolution.problems)
+
+
+def _default_state() -> Path:
+    from nornir_peering.settings import load_settings
+
+    return load_settings().peering.state
+
+
+def _nornir_inventory(intent: Intent) -> Inventory:
+    """Nornir's objects, built as SimpleInventory builds them, from validated intent."""
+    defaults = Defaults(
+        **_element(intent.defaults),
+        connection_options=_connections(intent.defaults.connection_options),
+    )
+    groups = Groups()
+    for name, entry in intent.groups.items():
+        groups[name] = Group(
+            name=name,
+            **_element(entry),
+            defaults=defaults,
+            connection_options=_connections(entry.connection_options),
+        )
+    for name, entry in intent.groups.items():
+        groups[name].groups = ParentGroups([groups[g] for g in entry.groups])
+    hosts = Hosts()
+    for name, entry in intent.hosts.items():
+        hosts[name] = Host(
+            name=name,
+            **_element(entry),
+            defaults=defaults,
+            groups=ParentGroups([groups[g] for g in entry.groups]),
+            connection_options=_connections(entry.connection_options),
+        )
+    return Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+def _element(entry: model.InventoryEntry | model.Defaults) -> dict[str, Any]:
+    return {
+        "hostname": entry.hostname,
+        "port": entry.port,
+        "username": entry.username,
+        "password": entry.password,
+        "platform": entry.platform,
+        # only what was written, so that a host does not shadow its groups with defaults
+        "data": entry.data.model_dump(mode="json", exclude_unset=True),
+    }
+
+
+def _connections(options: dict[str, model.ConnectionOptions]) -> dict[str, ConnectionOptions]:
+    return {
+        name: ConnectionOptions(
+            hostname=o.hostname,
+            port=o.port,
+            username=o.username,
+            password=o.password,
+            platform=o.platform,
+            extras=o.extras,
+        )
+        for name, o in options.items()
+    }

@@ -1,0 +1,274 @@
+"""The lab's own corner of PeeringDB: our AS and its peers at two loopback IXes.
+
+The lab's routers live on loopback addresses, so the lab IXes have loopback
+prefixes (127.0.1.0/24, 127.0.2.0/24) and ULA IPv6 prefixes. These objects
+are added to a generated dataset with fixed ids (from :data:`LAB_ID`), so the
+lab's ``inventory/`` and the tests can name them.
+
+>>> data = add_lab(generate(scale=0.001))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, Dataset, Row
+
+LAB_ID = LAB_IDS
+LOCAL_ASN = 64500
+
+
+@dataclass(frozen=True)
+class LabIX:
+    id: int
+    name: str
+    prefix4: str
+    prefix6: str
+    rs_asn: int | None
+
+
+@dataclass(frozen=True)
+class LabNet:
+    id: int
+    asn: int
+    name: str
+    as_set: str
+    prefixes4: int | None
+    prefixes6: int | None
+    ports: tuple[tuple[int, str | None, str | None], ...]  # (ix id, ipv4, ipv6)
+    info_types: tuple[str, ...] = ("NSP",)
+
+
+IXES = (
+    LabIX(LAB_ID + 1, "LAB-IX Loopback", "127.0.1.0/24", "fd00:7f8:1::/64", 65010),
+    LabIX(LAB_ID + 2, "LAB-IX Second", "127.0.2.0/24", "fd00:7f8:2::/64", None),
+)
+_IX1, _IX2 = LAB_ID + 1, LAB_ID + 2
+
+NETS = (
+    LabNet(
+        LAB_ID + 1,
+        LOCAL_ASN,
+        "Nornir Peering Lab",
+        "AS-NPLAB",
+        10,
+        5,
+        (
+            (_IX1, "127.0.1.1", "fd00:7f8:1::1"),
+            (_IX1, "127.0.1.2", "fd00:7f8:1::2"),
+            (_IX2, "127.0.2.1", "fd00:7f8:2::1"),
+        ),
+    ),
+    LabNet(
+        LAB_ID + 2,
+        65001,
+        "Peer One Networks",
+        "AS-PEERONE",
+        20,
+        10,
+        ((_IX1, "127.0.1.11", "fd00:7f8:1::11"), (_IX2, "127.0.2.11", "fd00:7f8:2::11")),
+    ),
+    LabNet(
+        LAB_ID + 3,
+        65002,
+        "Two Ports Telecom",
+        "RIPE::AS-TWOPORTS AS-TWOPORTS-V6",
+        150,
+        None,
+        ((_IX1, "127.0.1.12", "fd00:7f8:1::12"), (_IX1, "127.0.1.13", None)),
+    ),
+    LabNet(LAB_ID + 4, 65003, "Only Four Broadband", "", 8, 0, ((_IX1, "127.0.1.14", None),)),
+    # a stranger's name and AS-SET, the kind a template must never paste as is
+    LabNet(
+        LAB_ID + 5,
+        65004,
+        'Evil "Net" }; protocol bgp x {',
+        'AS-EVIL\n}; include "/etc"',
+        1000,
+        1000,
+        ((_IX1, "127.0.1.15", "fd00:7f8:1::15"),),
+    ),
+    LabNet(
+        LAB_ID + 6,
+        65010,
+        "LAB-IX Route Servers",
+        "AS-LABIX-RS",
+        50000,
+        10000,
+        ((_IX1, "127.0.1.250", "fd00:7f8:1::250"),),
+        ("Route Server",),
+    ),
+    LabNet(
+        LAB_ID + 7,
+        65005,
+        "Second IX Only Hosting",
+        "AS65005",
+        30,
+        30,
+        ((_IX2, "127.0.2.15", "fd00:7f8:2::15"),),
+    ),
+)
+
+
+def add_lab(data: Dataset) -> Dataset:
+    """``data`` with the lab's organisation, IXes, networks and ports added."""
+    stamp = BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = {tag: list(table) for tag, table in data.rows.items()}
+
+    def add(tag: str, **fields: Any) -> None:
+        row: Row = {
+            "status": "ok",
+            "created": "2020-01-01T00:00:00Z",
+            "updated": stamp,
+            "version": 1,
+            **fields,
+        }
+        rows[tag].append(row)
+
+    add(
+        "org",
+        id=LAB_ID,
+        name="Nornir Peering Lab Org",
+        aka="",
+        name_long="",
+        website="",
+        social_media=[],
+        notes="",
+        logo=None,
+        address1="",
+        address2="",
+        city="Loopback",
+        state="",
+        zipcode="",
+        country="NL",
+        suite="",
+        floor="",
+        latitude=None,
+        longitude=None,
+    )
+    for ix in IXES:
+        add(
+            "ix",
+            id=ix.id,
+            org_id=LAB_ID,
+            name=ix.name,
+            aka="",
+            name_long=ix.name,
+            city="Loopback",
+            country="NL",
+            region_continent="Europe",
+            media="Ethernet",
+            notes="",
+            proto_unicast=True,
+            proto_multicast=False,
+            proto_ipv6=True,
+            website="",
+            social_media=[],
+            url_stats="",
+            tech_email="",
+            tech_phone="",
+            policy_email="",
+            policy_phone="",
+            sales_email="",
+            sales_phone="",
+            net_count=0,
+            fac_count=0,
+            ixf_net_count=0,
+            ixf_last_import=None,
+            ixf_import_request=None,
+            ixf_import_request_status="queued",
+            service_level="",
+            terms="",
+            status_dashboard=None,
+            logo=None,
+        )
+        add(
+            "ixlan",
+            id=ix.id,
+            ix_id=ix.id,
+            name="",
+            descr="",
+            mtu=1500,
+            dot1q_support=False,
+            rs_asn=ix.rs_asn,
+            arp_sponge=None,
+            ixf_ixp_member_list_url=None,
+            ixf_ixp_member_list_url_visible="Public",
+            ixf_ixp_import_enabled=False,
+        )
+        for offset, (proto, prefix) in enumerate((("IPv4", ix.prefix4), ("IPv6", ix.prefix6))):
+            add(
+                "ixpfx",
+                id=ix.id * 10 + offset,
+                ixlan_id=ix.id,
+                protocol=proto,
+                prefix=prefix,
+                in_dfz=True,
+                notes="",
+            )
+    port_id = LAB_ID
+    for net in NETS:
+        add(
+            "net",
+            id=net.id,
+            org_id=LAB_ID,
+            name=net.name,
+            aka="",
+            name_long="",
+            website="",
+            social_media=[],
+            asn=net.asn,
+            looking_glass="",
+            route_server="",
+            irr_as_set=net.as_set,
+            info_type=net.info_types[0],
+            info_types=list(net.info_types),
+            info_prefixes4=net.prefixes4,
+            info_prefixes6=net.prefixes6,
+            info_traffic="",
+            info_ratio="",
+            info_scope="",
+            info_unicast=True,
+            info_multicast=False,
+            info_ipv6=True,
+            info_never_via_route_servers=False,
+            ix_count=0,
+            fac_count=0,
+            notes="",
+            netixlan_updated=None,
+            netfac_updated=None,
+            poc_updated=None,
+            policy_url="",
+            policy_general="Open",
+            policy_locations="Not Required",
+            policy_ratio=False,
+            policy_contracts="Not Required",
+            allow_ixp_update=False,
+            status_dashboard=None,
+            rir_status="ok",
+            rir_status_updated=stamp,
+            logo=None,
+        )
+        for ix_id, ipv4, ipv6 in net.ports:
+            port_id += 1
+            name = next(ix.name for ix in IXES if ix.id == ix_id)
+            add(
+                "netixlan",
+                id=port_id,
+                net_id=net.id,
+                ix_id=ix_id,
+                ixlan_id=ix_id,
+                name=name,
+                notes="",
+                speed=10000,
+                asn=net.asn,
+                ipaddr4=ipv4,
+                ipaddr6=ipv6,
+                is_rs_peer=net.asn != 65010,
+                bfd_support=False,
+                operational=True,
+                net_side_id=None,
+                ix_side_id=None,
+            )
+    return Dataset(rows, data.generated)

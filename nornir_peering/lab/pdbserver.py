@@ -21,6 +21,7 @@ from ``/_lab/requests``.
 
 from __future__ import annotations
 
+import bisect
 import calendar
 import ipaddress
 import json
@@ -56,10 +57,23 @@ class Fault:
 
 @dataclass
 class _Table:
-    rows: list[dict[str, Any]]
-    updated: list[float]
+    rows: list[dict[str, Any]]  # by id
     fields: frozenset[str]
+    by_updated: list[int] = field(default_factory=list)  # row positions, oldest update first
+    updated: list[float] = field(default_factory=list)  # their update times, for bisect
     cache: dict[bool, bytes] = field(default_factory=dict)  # authenticated -> unfiltered body
+
+    def __post_init__(self) -> None:
+        stamps = [_epoch(row["updated"]) for row in self.rows]
+        self.by_updated = sorted(range(len(self.rows)), key=stamps.__getitem__)
+        self.updated = [stamps[i] for i in self.by_updated]
+
+    def changed_since(self, cutoff: float | None) -> list[dict[str, Any]]:
+        """Rows updated at or after ``cutoff`` (all rows for None), in id order."""
+        if cutoff is None:
+            return self.rows
+        start = bisect.bisect_left(self.updated, cutoff)
+        return [self.rows[i] for i in sorted(self.by_updated[start:])]
 
 
 class PeeringDBLab:
@@ -78,11 +92,7 @@ class PeeringDBLab:
         tables = {}
         for tag, rows in data.rows.items():
             rows = sorted(rows, key=lambda row: row["id"])
-            tables[tag] = _Table(
-                rows=rows,
-                updated=[_epoch(row["updated"]) for row in rows],
-                fields=frozenset(k for row in rows[:50] for k in row),
-            )
+            tables[tag] = _Table(rows=rows, fields=frozenset(k for row in rows[:50] for k in row))
         with self._lock:
             self.tables, self.generated = tables, data.generated
 
@@ -169,9 +179,7 @@ class PeeringDBLab:
         cutoff = float(since) if since is not None else None
         statuses = ("ok", "deleted") if cutoff is not None else ("ok",)
         out = []
-        for row, updated in zip(table.rows, table.updated, strict=True):
-            if cutoff is not None and updated < cutoff:
-                continue
+        for row in table.changed_since(cutoff):
             if row["status"] not in statuses or not _visible(row, authenticated):
                 continue
             if all(_text(row.get(name)) in wanted for name, wanted in filters):

@@ -8,6 +8,7 @@ cron mail stay clean.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -24,8 +25,21 @@ from rich.text import Text
 from nornir_peering.inventory.resolve import Problem
 from nornir_peering.peeringdb.sync import SyncReport
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _console(*, stderr: bool) -> Console:
+    """A console on the current stdout/stderr. Off a terminal (cron mail, a
+    file, a pipe) lines are not wrapped at 80 columns: ``COLUMNS`` or 200."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
+    return Console(file=stream, width=width, highlight=False, soft_wrap=True)
+
+
+def out() -> Console:
+    return _console(stderr=False)
+
+
+def err() -> Console:
+    return _console(stderr=True)
 
 
 def print_json(data: Any) -> None:
@@ -33,7 +47,7 @@ def print_json(data: Any) -> None:
 
 
 def error(message: str) -> None:
-    stderr.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    err().print(Text.assemble(("error:", "bold red"), " ", message))
 
 
 def sync_table(report: SyncReport) -> Table:
@@ -67,7 +81,7 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
         table.add_column(name)
     for row in rows:
         table.add_row(*(_cell(value) for value in row))
-    stdout.print(table)
+    out().print(table)
 
 
 def _cell(value: Any) -> Text:
@@ -84,7 +98,7 @@ class SyncProgress:
             TextColumn("{task.fields[tag]:<11}"),
             TextColumn("{task.description}"),
             TimeElapsedColumn(),
-            console=stderr,
+            console=err(),
             transient=True,
         )
         self._tasks: dict[str, TaskID] = {
@@ -101,7 +115,7 @@ class SyncProgress:
 
     @contextmanager
     def shown(self) -> Iterator[SyncProgress]:
-        if not stderr.is_terminal:
+        if not sys.stderr.isatty():
             yield self
             return
         with self._progress:
@@ -163,7 +177,7 @@ def inventory_report(
                 *(_cell(count[(k, f)]) for k in ("ix", "direct") for f in (4, 6)),
                 _cell(host.get("template") or "(none: not configured)"),
             )
-        stdout.print(table)
+        out().print(table)
     if sessions and not problems_only:
         print_rows(
             (
@@ -208,7 +222,7 @@ def inventory_report(
                 title=f"Problems ({len(problems)})",
             )
         else:
-            stdout.print(
+            out().print(
                 f"{len(problems)} problem(s) between intent and PeeringDB: see --problems",
                 markup=False,
             )

@@ -18,6 +18,7 @@ from click.testing import CliRunner, Result
 from nornir_peering.cli import cli
 from nornir_peering.lab.datagen import Dataset, evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
+from nornir_peering.lab.topology import add_lab
 from nornir_peering.peeringdb.schema import TAGS
 
 API_KEY = "lab-key-0123456789"
@@ -34,7 +35,7 @@ class Datasets:
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> Datasets:
     """Three days of a small PeeringDB: day2 and day3 evolve from the day before."""
     base = tmp_path_factory.mktemp("datasets")
-    day1 = generate(scale=0.01, seed=11)
+    day1 = add_lab(generate(scale=0.01, seed=11))
     day2 = evolve(day1, seed=12, fraction=0.05)
     day3 = evolve(day2, seed=13, fraction=0.05)
     for name, data in (("day1", day1), ("day2", day2), ("day3", day3)):

@@ -40,9 +40,12 @@ def inventory(
     """
     settings = settings_from(config_file, state, wait)
     loaded = load_inventory(settings)
-    chosen = select(loaded.inventory, selection_from(limit, groups, ixes, platforms, exclude))
-    ixes_seen = {c["ix"] for host in chosen.hosts.values() for c in host.data["connections"]}
-    problems = [p for p in loaded.problems if p.ix is None or p.ix in ixes_seen]
+    selection = selection_from(limit, groups, ixes, platforms, exclude)
+    chosen = select(loaded.inventory, selection)
+    shown = set(selection.ixes) or {
+        c["ix"] for host in chosen.hosts.values() for c in host.data["connections"]
+    }
+    problems = [p for p in loaded.problems if p.ix is None or p.ix in shown]
     inventory_report(
         chosen, problems, sessions=show_sessions, problems_only=show_problems, as_json=as_json
     )

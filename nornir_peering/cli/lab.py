@@ -9,7 +9,7 @@ import click
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
-from nornir_peering.report import stdout
+from nornir_peering.report import out
 
 
 @click.group()
@@ -58,7 +58,7 @@ def generate_cmd(
             data = add_lab(data)
     write_dataset(data, directory)
     total = sum(len(rows) for rows in data.rows.values())
-    stdout.print(f"wrote {total} objects to {directory}")
+    out().print(f"wrote {total} objects to {directory}")
 
 
 @lab.command("peeringdb")
@@ -74,5 +74,5 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
         server = LabServer(dataset, host=host, port=port, api_key=api_key)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--host") from None
-    stdout.print(f"PeeringDB lab serving {dataset} at {server.api_url}", highlight=False)
+    out().print(f"PeeringDB lab serving {dataset} at {server.api_url}", highlight=False)
     server.serve_forever()

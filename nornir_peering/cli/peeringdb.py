@@ -11,7 +11,7 @@ from nornir_peering.cli.options import settings_from, settings_options
 from nornir_peering.errors import PeeringError
 from nornir_peering.peeringdb.schema import TAGS
 from nornir_peering.peeringdb.sync import flush_peeringdb, sync_peeringdb
-from nornir_peering.report import SyncProgress, print_json, stdout, sync_table
+from nornir_peering.report import SyncProgress, out, print_json, sync_table
 
 
 def _interactive() -> bool:
@@ -50,7 +50,7 @@ def peeringdb_sync(
         if as_json:
             print_json({"ok": True, "flushed": removed})
         else:
-            stdout.print(
+            out().print(
                 f"removed {sum(removed.values())} PeeringDB objects and all sync cursors "
                 f"from {settings.state}"
             )
@@ -66,4 +66,4 @@ def peeringdb_sync(
     if as_json:
         print_json({"ok": True, **report.as_dict()})
     else:
-        stdout.print(sync_table(report))
+        out().print(sync_table(report))

@@ -55,7 +55,9 @@ class IntentFile:
         try:
             return model.model_validate(self.data if data is None else data)
         except ValidationError as exc:
-            error = exc.errors()[0]
+            errors = exc.errors()
+            # a misspelt key also makes the right one "missing": name the typo first
+            error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             # drop pydantic's names for the branches of a union: not keys of the file
             where = (*loc, *(k for k in error["loc"] if not (isinstance(k, str) and "[" in k)))
             message = _message(error)

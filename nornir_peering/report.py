@@ -14,16 +14,18 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nornir.core.inventory import Inventory
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from nornir_peering.inventory.resolve import Problem
-from nornir_peering.peeringdb.sync import SyncReport
+if TYPE_CHECKING:
+    from nornir.core.inventory import Inventory
+
+    from nornir_peering.inventory.resolve import Problem
+    from nornir_peering.peeringdb.sync import SyncReport
 
 
 def _console(*, stderr: bool) -> Console:

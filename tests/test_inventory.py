@@ -387,7 +387,12 @@ class TestValidation:
                 "peering.yaml:21: found duplicate key",
             ),
             ("peering.yaml", "ixes:", "ixes: [", "peering.yaml:"),
-            ("hosts.yaml", "edge1:", "- edge1:", "hosts.yaml:8: expected <block end>"),
+            (
+                "hosts.yaml",
+                "edge1:",
+                "- edge1:",
+                "hosts.yaml:8: did not find expected '-' indicator",
+            ),
         ],
     )
     def test_one_clear_line(

@@ -1,23 +1,54 @@
 """The ``nornir-peering`` command: click commands that parse options, call
-one runbook and print its report. Nothing else lives here."""
+one runbook and print its report. Nothing else lives here.
+
+Commands are imported when they are run, so that a nightly
+``peeringdb-sync`` does not pay for loading Nornir, and the reverse.
+"""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import click
 
 from nornir_peering import __version__
-from nornir_peering.cli.inventory import inventory
-from nornir_peering.cli.lab import lab
-from nornir_peering.cli.peeringdb import peeringdb_sync
-from nornir_peering.cli.query import query
 from nornir_peering.errors import PeeringError
 from nornir_peering.report import error
 
+# name → (module, attribute); the second name of a pair is an older one kept
+# for existing cron lines, hidden from --help
+COMMANDS: dict[str, tuple[str, str]] = {
+    "peeringdb-sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
+    "peeringdb_sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
+    "inventory": ("nornir_peering.cli.inventory", "inventory"),
+    "query": ("nornir_peering.cli.query", "query"),
+    "lab": ("nornir_peering.cli.lab", "lab"),
+}
+HIDDEN = {"peeringdb_sync"}
+
 
 class _Commands(click.Group):
-    """Turns a :class:`PeeringError` into one line on stderr and its exit code."""
+    """Loads commands on demand; turns a :class:`PeeringError` into one line
+    on stderr and its exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [name for name in COMMANDS if name not in HIDDEN]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attribute = COMMANDS[name]
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        if name in HIDDEN:
+            return click.Command(
+                name,
+                params=command.params,
+                callback=command.callback,
+                help=command.help,
+                hidden=True,
+            )
+        return command
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -36,16 +67,4 @@ def cli() -> None:
     """BGP peering operations: PeeringDB cache, router configuration, sessions."""
 
 
-def _alias(command: click.Command, name: str) -> click.Command:
-    """``command`` under an older name (as in existing cron lines), hidden from --help."""
-    return click.Command(
-        name, params=command.params, callback=command.callback, help=command.help, hidden=True
-    )
-
-
-cli.add_command(peeringdb_sync)
-cli.add_command(_alias(peeringdb_sync, "peeringdb_sync"))
-cli.add_command(inventory)
-cli.add_command(query)
-cli.add_command(lab)
 main = cli

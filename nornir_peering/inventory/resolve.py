@@ -10,6 +10,7 @@ peer's name, AS-SET, max-prefix limits, whether it is a route server.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import defaultdict
@@ -115,26 +116,27 @@ def resolve(
     for slug, ix in intent.ixes.items():
         info = result.ixes[slug]
         _check_connections(slug, ix, info, source)
+        locals_ = [
+            (c.router, c.vrf, {4: c.ipv4 and str(c.ipv4), 6: c.ipv6 and str(c.ipv6)})
+            for c in ix.connections
+        ]
         for index, peer in enumerate(ix.peers):
             found = ports.get((info.ixlan_id, peer.asn), [])
             _check_peer(slug, index, peer, info, found, nets.get(peer.asn), source, result)
-            for conn in ix.connections:
-                result.sessions[conn.router].extend(
-                    _ix_sessions(
-                        slug,
-                        ix,
-                        info,
-                        conn.router,
-                        conn.vrf,
-                        conn.ipv4,
-                        conn.ipv6,
-                        peer,
-                        found,
-                        nets.get(peer.asn),
-                        headroom,
-                        local_asns[conn.router],
-                    )
-                )
+            # the peer's side once, then one copy per connection of ours
+            remote_side = _ix_sessions(ix, info, peer, found, nets.get(peer.asn), headroom)
+            for router, vrf, addresses in locals_:
+                for base in remote_side:
+                    local = addresses[base["family"]]
+                    if local:
+                        result.sessions[router].append(
+                            {
+                                **base,
+                                "local_address": local,
+                                "local_asn": local_asns[router],
+                                "vrf": vrf,
+                            }
+                        )
         for conn in ix.connections:
             result.connections[conn.router].append(
                 {
@@ -179,14 +181,18 @@ def resolve(
 
 
 def _order(session: Session) -> tuple[Any, ...]:
-    address = ip_address(session["remote_address"])
     return (
         session["kind"],
         session["ix"] or session["group"],
         session["remote_asn"],
-        address.version,
-        int(address),
+        *_address_key(session["remote_address"]),
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _address_key(text: str) -> tuple[int, int]:
+    address = ip_address(text)
+    return address.version, int(address)
 
 
 def _ixes(
@@ -336,26 +342,14 @@ def _check_peer(
 
 
 def _ix_sessions(
-    slug: str,
-    ix: IX,
-    info: IXInfo,
-    router: str,
-    vrf: str,
-    ipv4: IPv4Address | None,
-    ipv6: IPv6Address | None,
-    peer: WantedPeer,
-    ports: list[_Port],
-    net: _Net | None,
-    headroom: int,
-    router_asn: int,
+    ix: IX, info: IXInfo, peer: WantedPeer, ports: list[_Port], net: _Net | None, headroom: int
 ) -> list[Session]:
+    """The sessions with ``peer`` at an IX, seen from its side; ours is filled in per router."""
     route_server = peer.route_server
     if route_server is None:
         route_server = peer.asn == info.rs_asn or bool(net and net.route_server)
     sessions = []
-    for family, local, pinned in (("ipv4", ipv4, peer.ipv4), ("ipv6", ipv6, peer.ipv6)):
-        if local is None:
-            continue
+    for family, pinned in (("ipv4", peer.ipv4), ("ipv6", peer.ipv6)):
         if pinned:
             remotes: list[Address] = list(pinned)
             origin = "pinned"
@@ -369,11 +363,11 @@ def _ix_sessions(
                     ix=info,
                     group=None,
                     relationship="route-server" if route_server else "peer",
-                    router_asn=router_asn,
-                    vrf=vrf,
+                    router_asn=0,
+                    vrf="",
                     remote_asn=peer.asn,
                     remote=remote,
-                    local=local,
+                    local=None,
                     name=net.name if net else None,
                     net=net,
                     overrides=peer,

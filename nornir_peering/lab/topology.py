@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, Dataset, Row
+from nornir_peering.peeringdb.schema import columns
 
 LAB_ID = LAB_IDS
 LOCAL_ASN = 64500
@@ -117,85 +118,37 @@ def add_lab(data: Dataset) -> Dataset:
     rows = {tag: list(table) for tag, table in data.rows.items()}
 
     def add(tag: str, **fields: Any) -> None:
+        """A row with every field of ``tag`` (blank, false, empty or null), then ``fields``."""
         row: Row = {
-            "status": "ok",
-            "created": "2020-01-01T00:00:00Z",
-            "updated": stamp,
-            "version": 1,
-            **fields,
+            name: [] if kind.endswith("[]") else _BLANK.get(kind)
+            for name, kind in columns(tag).items()
         }
-        rows[tag].append(row)
+        row.update(status="ok", created="2020-01-01T00:00:00Z", updated=stamp, version=1)
+        rows[tag].append({**row, **fields})
 
-    add(
-        "org",
-        id=LAB_ID,
-        name="Nornir Peering Lab Org",
-        aka="",
-        name_long="",
-        website="",
-        social_media=[],
-        notes="",
-        logo=None,
-        address1="",
-        address2="",
-        city="Loopback",
-        state="",
-        zipcode="",
-        country="NL",
-        suite="",
-        floor="",
-        latitude=None,
-        longitude=None,
-    )
+    add("org", id=LAB_ID, name="Nornir Peering Lab Org", city="Loopback", country="NL")
     for ix in IXES:
         add(
             "ix",
             id=ix.id,
             org_id=LAB_ID,
             name=ix.name,
-            aka="",
             name_long=ix.name,
             city="Loopback",
             country="NL",
             region_continent="Europe",
             media="Ethernet",
-            notes="",
             proto_unicast=True,
-            proto_multicast=False,
             proto_ipv6=True,
-            website="",
-            social_media=[],
-            url_stats="",
-            tech_email="",
-            tech_phone="",
-            policy_email="",
-            policy_phone="",
-            sales_email="",
-            sales_phone="",
-            net_count=0,
-            fac_count=0,
-            ixf_net_count=0,
-            ixf_last_import=None,
-            ixf_import_request=None,
             ixf_import_request_status="queued",
-            service_level="",
-            terms="",
-            status_dashboard=None,
-            logo=None,
         )
         add(
             "ixlan",
             id=ix.id,
             ix_id=ix.id,
-            name="",
-            descr="",
             mtu=1500,
-            dot1q_support=False,
             rs_asn=ix.rs_asn,
-            arp_sponge=None,
-            ixf_ixp_member_list_url=None,
             ixf_ixp_member_list_url_visible="Public",
-            ixf_ixp_import_enabled=False,
         )
         for offset, (proto, prefix) in enumerate((("IPv4", ix.prefix4), ("IPv6", ix.prefix6))):
             add(
@@ -205,7 +158,6 @@ def add_lab(data: Dataset) -> Dataset:
                 protocol=proto,
                 prefix=prefix,
                 in_dfz=True,
-                notes="",
             )
     port_id = LAB_ID
     for net in NETS:
@@ -214,41 +166,19 @@ def add_lab(data: Dataset) -> Dataset:
             id=net.id,
             org_id=LAB_ID,
             name=net.name,
-            aka="",
-            name_long="",
-            website="",
-            social_media=[],
             asn=net.asn,
-            looking_glass="",
-            route_server="",
             irr_as_set=net.as_set,
             info_type=net.info_types[0],
             info_types=list(net.info_types),
             info_prefixes4=net.prefixes4,
             info_prefixes6=net.prefixes6,
-            info_traffic="",
-            info_ratio="",
-            info_scope="",
             info_unicast=True,
-            info_multicast=False,
             info_ipv6=True,
-            info_never_via_route_servers=False,
-            ix_count=0,
-            fac_count=0,
-            notes="",
-            netixlan_updated=None,
-            netfac_updated=None,
-            poc_updated=None,
-            policy_url="",
             policy_general="Open",
             policy_locations="Not Required",
-            policy_ratio=False,
             policy_contracts="Not Required",
-            allow_ixp_update=False,
-            status_dashboard=None,
             rir_status="ok",
             rir_status_updated=stamp,
-            logo=None,
         )
         for ix_id, ipv4, ipv6 in net.ports:
             port_id += 1
@@ -260,15 +190,15 @@ def add_lab(data: Dataset) -> Dataset:
                 ix_id=ix_id,
                 ixlan_id=ix_id,
                 name=name,
-                notes="",
                 speed=10000,
                 asn=net.asn,
                 ipaddr4=ipv4,
                 ipaddr6=ipv6,
                 is_rs_peer=net.asn != 65010,
-                bfd_support=False,
                 operational=True,
-                net_side_id=None,
-                ix_side_id=None,
             )
     return Dataset(rows, data.generated)
+
+
+# what a field the lab leaves unset holds, by its column type
+_BLANK: dict[str, Any] = {"VARCHAR": "", "BOOLEAN": False}

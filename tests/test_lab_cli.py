@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.wait import wait_for
@@ -56,3 +59,27 @@ def test_serve_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     result = run("lab", "peeringdb", "--dataset", str(tmp_path / "a"), "--host", "192.0.2.1")
     assert result.exit_code == 2
     assert "loopback only" in result.stderr
+
+
+def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    state = str(tmp_path / "state" / "peering.duckdb")
+    try:
+        assert run("lab", "up", "--state", state, "--port", port).exit_code == 0
+        status = json.loads(run("lab", "status", "--json", "--state", state, "--port", port).stdout)
+        assert status["peeringdb"]["running"]
+        assert len(status["routers"]) == 12 and all(r["running"] for r in status["routers"])
+        lab_ix = httpx.get(f"http://127.0.0.1:{port}/api/ix/10000001", timeout=10).json()
+        assert lab_ix["data"][0]["name"] == "LAB-IX Loopback"
+        pids = sorted((tmp_path / "state" / "lab").rglob("*.pid"))
+        before = [p.read_text() for p in pids]
+        assert run("lab", "up", "--state", state, "--port", port).exit_code == 0  # idempotent
+        assert [p.read_text() for p in pids] == before
+    finally:
+        assert run("lab", "down", "--state", state, "--port", port).exit_code == 0
+    status = json.loads(run("lab", "status", "--json", "--state", state, "--port", port).stdout)
+    assert not status["peeringdb"]["running"]
+    assert not any(r["running"] for r in status["routers"])

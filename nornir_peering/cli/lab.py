@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.lab.control import Lab
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
-from nornir_peering.report import out
+from nornir_peering.report import out, print_json, print_rows
 
 
 @click.group()
@@ -76,3 +78,70 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
         raise click.BadParameter(str(exc), param_hint="--host") from None
     out().print(f"PeeringDB lab serving {dataset} at {server.api_url}", highlight=False)
     server.serve_forever()
+
+
+def _lab(config_file: Path | None, state: Path | None, port: int) -> Lab:
+    settings = settings_from(config_file, state, None)
+    return Lab(settings.peering.state.parent / "lab", port=port)
+
+
+@lab.command("up")
+@settings_options
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8590,
+    show_default=True,
+    help="Port of the lab PeeringDB on 127.0.0.1.",
+)
+def up(config_file: Path | None, state: Path | None, wait: float | None, port: int) -> None:
+    """Start the lab: the PeeringDB server and the BIRD routers, in the background."""
+    lab_ = _lab(config_file, state, port)
+    lab_.up()
+    out().print(
+        f"lab up in {lab_.directory}: PeeringDB at {lab_.api_url}, "
+        f"{len(lab_.bird.routers)} BIRD routers",
+        highlight=False,
+    )
+
+
+@lab.command("down")
+@settings_options
+@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+def down(config_file: Path | None, state: Path | None, wait: float | None, port: int) -> None:
+    """Stop everything the lab started."""
+    lab_ = _lab(config_file, state, port)
+    lab_.down()
+    out().print(f"lab down in {lab_.directory}", highlight=False)
+
+
+@lab.command("status")
+@settings_options
+@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def status(
+    config_file: Path | None, state: Path | None, wait: float | None, port: int, as_json: bool
+) -> None:
+    """Show what runs in the lab, and the state of every BGP session there."""
+    report = _lab(config_file, state, port).status()
+    if as_json:
+        print_json(report)
+        return
+    server = report["peeringdb"]
+    out().print(
+        f"PeeringDB {server['url']}: {'running' if server['running'] else 'stopped'}",
+        highlight=False,
+    )
+    print_rows(
+        ("router", "AS", "address", "running", "sessions"),
+        [
+            (
+                r["router"],
+                r["asn"],
+                r["address"],
+                "yes" if r["running"] else "no",
+                ", ".join(f"{peer} {state}" for peer, state in r["sessions"].items()),
+            )
+            for r in report["routers"]
+        ],
+    )

@@ -112,6 +112,14 @@ NETS = (
 )
 
 
+# Sessions outside the IXes: (remote ASN, its address, our address, our router)
+DIRECT = ((65100, "127.0.3.1", "127.0.3.2", "edge2"), (65200, "127.0.4.1", "127.0.4.2", "edge1"))
+# How many IPv4 prefixes each peer announces in the lab (65003 is at its limit)
+ANNOUNCES = {65001: 3, 65002: 5, 65003: 9, 65004: 2, 65010: 20, 65005: 4, 65100: 50, 65200: 3}
+# Our routers: name → (router id, the prefixes we announce)
+OURS = {"edge1": ("127.0.1.1", ("203.0.113.0/25",)), "edge2": ("127.0.1.2", ("203.0.113.128/25",))}
+
+
 def add_lab(data: Dataset) -> Dataset:
     """``data`` with the lab's organisation, IXes, networks and ports added."""
     stamp = BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,1 @@
+"""NAPALM drivers the ecosystem lacks: BIRD 2 (platform ``bird``)."""

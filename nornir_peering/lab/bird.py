@@ -1,0 +1,232 @@
+"""The lab's routers: real BIRD 2 daemons on loopback addresses.
+
+Every router is a ``bird`` process with its own control socket, config and
+log under the lab folder, its BGP sessions on port 1179 (no root needed)
+bound to its own 127.0.x.y address (``strict bind``). Our edge routers get
+a ``bird.conf`` that includes ``peering.conf``, the file nornir-peering
+manages through the NAPALM driver; the peers' configs are fixed, generated
+from :mod:`nornir_peering.lab.topology`.
+
+>>> lab = BirdLab(Path("state/lab/bird"))  # doctest: +SKIP
+>>> lab.up(); lab.status(); lab.down()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
+from nornir_peering.lab import topology
+
+BGP_PORT = 1179
+
+
+@dataclass(frozen=True)
+class LabRouter:
+    name: str
+    router_id: str
+    asn: int
+    announces: tuple[str, ...]
+    neighbors: tuple[tuple[str, str, int], ...] = ()  # (our address, theirs, their ASN)
+    managed: bool = False  # our edge: its sessions come from nornir-peering
+
+
+def lab_routers() -> list[LabRouter]:
+    """Our edges and one router per peer port, from the lab topology."""
+    ours = next(net for net in topology.NETS if net.asn == topology.LOCAL_ASN)
+    routers = [
+        LabRouter(name, rid, topology.LOCAL_ASN, prefixes, managed=True)
+        for name, (rid, prefixes) in topology.OURS.items()
+    ]
+    block = 0
+    for net in topology.NETS:
+        if net.asn == topology.LOCAL_ASN:
+            continue
+        for ix_id, ipv4, _ in net.ports:
+            if ipv4 is None:
+                continue
+            block += 1
+            edges = tuple(
+                (ipv4, ours_v4, topology.LOCAL_ASN)
+                for ix, ours_v4, _ in ours.ports
+                if ix == ix_id and ours_v4
+            )
+            routers.append(
+                LabRouter(
+                    f"as{net.asn}-{ipv4}",
+                    ipv4,
+                    net.asn,
+                    _prefixes(block, topology.ANNOUNCES.get(net.asn, 1)),
+                    edges,
+                )
+            )
+    for asn, theirs, mine, _router in topology.DIRECT:
+        block += 1
+        routers.append(
+            LabRouter(
+                f"as{asn}-{theirs}",
+                theirs,
+                asn,
+                _prefixes(block, topology.ANNOUNCES.get(asn, 1)),
+                ((theirs, mine, topology.LOCAL_ASN),),
+            )
+        )
+    return routers
+
+
+def _prefixes(block: int, count: int) -> tuple[str, ...]:
+    """``count`` /24s for a lab peer: 10.<block>.<i>.0/24."""
+    return tuple(f"10.{block}.{i}.0/24" for i in range(count))
+
+
+class BirdLab:
+    """Start, stop and look at the lab's BIRD daemons, all under ``directory``."""
+
+    def __init__(self, directory: Path, routers: list[LabRouter] | None = None) -> None:
+        self.directory = directory
+        self.routers = {r.name: r for r in (routers or lab_routers())}
+
+    def folder(self, name: str) -> Path:
+        return self.directory / name
+
+    def socket(self, name: str) -> Path:
+        return self.folder(name) / "bird.ctl"
+
+    def config_file(self, name: str) -> Path:
+        """The include file nornir-peering manages on an edge router."""
+        return self.folder(name) / "peering.conf"
+
+    def up(self, timeout: float = 30.0) -> None:
+        """Write every config and start every daemon that is not running."""
+        if shutil.which("bird") is None:
+            raise RuntimeError("BIRD 2 is not installed (Debian package bird2)")
+        for router in self.routers.values():
+            if not self.running(router.name):
+                self._write(router)
+                self.start(router.name, timeout)
+
+    def start(self, name: str, timeout: float = 30.0) -> None:
+        folder = self.folder(name)
+        subprocess.run(
+            [
+                "bird",
+                "-c",
+                str(folder / "bird.conf"),
+                "-s",
+                str(self.socket(name)),
+                "-P",
+                str(folder / "bird.pid"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with BirdControl(str(self.socket(name)), timeout=2):
+                    return
+            except BirdError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def stop(self, *names: str, timeout: float = 30.0) -> None:
+        """Stop these routers (BIRD shuts down gracefully, ~1 s): all at once."""
+        pids = [pid for pid in map(self._pid, names) if pid is not None]
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while any(self._alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def down(self) -> None:
+        self.stop(*self.routers)
+
+    def running(self, name: str) -> bool:
+        pid = self._pid(name)
+        return pid is not None and self._alive(pid)
+
+    def status(self) -> list[dict[str, object]]:
+        """Per router: running or not, and its BGP sessions' states."""
+        rows: list[dict[str, object]] = []
+        for name, router in self.routers.items():
+            sessions: dict[str, str] = {}
+            if self.running(name):
+                try:
+                    with BirdControl(str(self.socket(name)), timeout=5) as bird:
+                        now = parse_status(bird.checked("show status")).get("now") or datetime.now()
+                        for proto in parse_protocols(bird.checked("show protocols all"), now):
+                            if proto.proto == "BGP":
+                                address = proto.attributes.get("Neighbor address", proto.name)
+                                sessions[address] = proto.attributes.get("BGP state", proto.state)
+                except BirdError:
+                    pass
+            rows.append(
+                {
+                    "router": name,
+                    "asn": router.asn,
+                    "address": router.router_id,
+                    "running": self.running(name),
+                    "sessions": sessions,
+                }
+            )
+        return rows
+
+    def _pid(self, name: str) -> int | None:
+        try:
+            return int((self.folder(name) / "bird.pid").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
+    def _alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        try:  # a zombie of ours is not alive
+            waited, _ = os.waitpid(pid, os.WNOHANG)
+            return waited == 0
+        except ChildProcessError:
+            return True
+
+    def _write(self, router: LabRouter) -> None:
+        folder = self.folder(router.name)
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"# nornir-peering lab router {router.name}, AS{router.asn}",
+            f"router id {router.router_id};",
+            f'log "{folder / "bird.log"}" all;',
+            "timeformat protocol iso long;",
+            "protocol device {}",
+            "protocol static announced {",
+            "  ipv4;",
+            *(f"  route {prefix} blackhole;" for prefix in router.announces),
+            "}",
+        ]
+        for index, (mine, theirs, asn) in enumerate(router.neighbors):
+            lines += [
+                f"protocol bgp session{index} {{",
+                f"  local {mine} port {BGP_PORT} as {router.asn};",
+                f"  neighbor {theirs} port {BGP_PORT} as {asn};",
+                "  multihop; strict bind yes;",
+                "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
+                "  ipv4 { import all; export where source = RTS_STATIC; };",
+                "}",
+            ]
+        if router.managed:
+            config = self.config_file(router.name)
+            if not config.exists():
+                config.write_text("# managed by nornir-peering\n")
+            lines.append(f'include "{config}";')
+        (folder / "bird.conf").write_text("\n".join(lines) + "\n")

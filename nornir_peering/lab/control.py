@@ -1,0 +1,106 @@
+"""``lab up | down | status``: the whole local lab as background processes.
+
+The lab lives in one folder (``state/lab`` beside the state file): a
+generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
+PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``)
+and the BIRD routers (``bird/<router>/``). Everything binds to loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from nornir_peering.lab.bird import BirdLab
+from nornir_peering.lab.datagen import generate, write_dataset
+from nornir_peering.lab.topology import add_lab
+from nornir_peering.lab.wait import wait_for
+
+
+class Lab:
+    def __init__(self, directory: Path, port: int = 8590, scale: float = 0.02) -> None:
+        self.directory = directory
+        self.port = port
+        self.scale = scale
+        self.bird = BirdLab(directory / "bird")
+
+    @property
+    def dataset(self) -> Path:
+        return self.directory / "peeringdb"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def up(self) -> None:
+        """Generate the dataset once, then start whatever is not running."""
+        if not (self.dataset / "meta.json").exists():
+            write_dataset(add_lab(generate(scale=self.scale, seed=1)), self.dataset)
+        if self._server_pid() is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with (self.directory / "peeringdb.log").open("ab") as log:
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "nornir_peering",
+                        "lab",
+                        "peeringdb",
+                        "--dataset",
+                        str(self.dataset),
+                        "--port",
+                        str(self.port),
+                    ],
+                    stdout=log,
+                    stderr=log,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            (self.directory / "peeringdb.pid").write_text(f"{process.pid}\n")
+            if not wait_for(f"{self.api_url}/ix?limit=1", 60):
+                raise RuntimeError(
+                    f"the lab PeeringDB did not answer on {self.api_url}; "
+                    f"see {self.directory / 'peeringdb.log'}"
+                )
+        self.bird.up()
+
+    def down(self) -> None:
+        pid = self._server_pid()
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 30
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            (self.directory / "peeringdb.pid").unlink(missing_ok=True)
+        self.bird.down()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "peeringdb": {"url": self.api_url, "running": self._server_pid() is not None},
+            "routers": self.bird.status(),
+        }
+
+    def _server_pid(self) -> int | None:
+        try:
+            pid = int((self.directory / "peeringdb.pid").read_text())
+        except (OSError, ValueError):
+            return None
+        return pid if _alive(pid) else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):
+        waited, _ = os.waitpid(pid, os.WNOHANG)
+        return waited == 0
+    return True

@@ -22,10 +22,14 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nornir.core.inventory import Inventory
 
     from nornir_peering.inventory.resolve import Problem
     from nornir_peering.peeringdb.sync import SyncReport
+    from nornir_peering.runbooks.configure import ConfigureReport
+    from nornir_peering.runbooks.render_all import RenderReport
 
 
 def _console(*, stderr: bool) -> Console:
@@ -228,3 +232,49 @@ def inventory_report(
                 f"{len(problems)} problem(s) between intent and PeeringDB: see --problems",
                 markup=False,
             )
+
+
+def render_report(report: RenderReport, output: Path | None) -> None:
+    """Configs to stdout (or files), failures to stderr."""
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    for item in report.rendered:
+        if item.template is None:
+            err().print(Text(f"{item.host}: skipped, no template"))
+        elif output is not None:
+            (output / f"{item.host}.conf").write_text(item.config)
+            err().print(Text(f"{item.host}: {output / (item.host + '.conf')} ({item.template})"))
+        else:
+            out().print(Text(f"### {item.host} ({item.template})", style="bold"))
+            sys.stdout.write(item.config)
+    for host, message in report.failed.items():
+        err().print(Text.assemble((f"{host}: failed: ", "bold red"), message))
+
+
+def configure_report(report: ConfigureReport) -> None:
+    """Each router's diff, then the fleet summary."""
+    console = out()
+    for router in report.routers:
+        if router.diff:
+            console.print(Text(f"--- {router.router}", style="bold"))
+            for line in router.diff.splitlines():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+                console.print(Text(line, style=style))
+    table = Table(
+        title="configure-routers" + ("" if report.commit else " (dry run: nothing committed)"),
+        title_justify="left",
+    )
+    for name in ("router", "status", "committed", "+lines", "-lines", "note"):
+        table.add_column(name, justify="right" if "lines" in name else "left")
+    for router in report.routers:
+        table.add_row(
+            _cell(router.router),
+            _cell(router.status),
+            _cell("yes" if router.committed else "no"),
+            _cell(router.added),
+            _cell(router.removed),
+            _cell(router.note),
+        )
+    console.print(table)
+    if report.failed:
+        err().print(Text.assemble(("failed: ", "bold red"), ", ".join(report.failed)))

@@ -41,6 +41,7 @@ class PeeringSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     state: Path = Path("state/peering.duckdb")
+    templates: Path = Path("templates")
     peeringdb_url: str = "https://www.peeringdb.com/api"
     cache_url: str = "https://public.peeringdb.com"
     api_key: str | None = None
@@ -166,11 +167,14 @@ def load_settings(
             values[key], origin[key] = value, where
     peering = _validate(values, origin)
 
-    state = peering.state.expanduser()
-    if not state.is_absolute():
-        from_file = origin.get("state", "").startswith(f"{path.name}:")
-        state = (base_dir if from_file else Path.cwd()) / state
-    peering = peering.model_copy(update={"state": state})
+    paths = {}
+    for key in ("state", "templates"):
+        value = getattr(peering, key).expanduser()
+        if not value.is_absolute():
+            from_file = origin.get(key, "").startswith(f"{path.name}:") or key not in origin
+            value = (base_dir if from_file and path.exists() else Path.cwd()) / value
+        paths[key] = value
+    peering = peering.model_copy(update=paths)
     return Settings(peering=peering, config_file=path if path.exists() else None, nornir=nornir)
 
 

@@ -22,10 +22,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "peeringdb-sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
     "peeringdb_sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
     "inventory": ("nornir_peering.cli.inventory", "inventory"),
+    "render": ("nornir_peering.cli.configure", "render"),
+    "configure-routers": ("nornir_peering.cli.configure", "configure"),
+    "configure_routers": ("nornir_peering.cli.configure", "configure"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
-HIDDEN = {"peeringdb_sync"}
+HIDDEN = {"peeringdb_sync", "configure_routers"}
 
 
 class _Commands(click.Group):

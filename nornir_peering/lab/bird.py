@@ -220,6 +220,8 @@ class BirdLab:
                 f"  local {mine} port {BGP_PORT} as {router.asn};",
                 f"  neighbor {theirs} port {BGP_PORT} as {asn};",
                 "  multihop; strict bind yes;",
+                *([f'  password "{topology.PASSWORDS[router.asn]}";']
+                  if router.asn in topology.PASSWORDS else []),
                 "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
                 "  ipv4 { import all; export where source = RTS_STATIC; };",
                 "}",

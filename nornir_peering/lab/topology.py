@@ -116,6 +116,8 @@ NETS = (
 DIRECT = ((65100, "127.0.3.1", "127.0.3.2", "edge2"), (65200, "127.0.4.1", "127.0.4.2", "edge1"))
 # How many IPv4 prefixes each peer announces in the lab (65003 is at its limit)
 ANNOUNCES = {65001: 3, 65002: 5, 65003: 9, 65004: 2, 65010: 20, 65005: 4, 65100: 50, 65200: 3}
+# TCP MD5 passwords the lab's peers expect (inventory/peering.yaml sets the same)
+PASSWORDS = {65005: "lab-secret"}
 # Our routers: name → (router id, the prefixes we announce)
 OURS = {"edge1": ("127.0.1.1", ("203.0.113.0/25",)), "edge2": ("127.0.1.2", ("203.0.113.128/25",))}
 

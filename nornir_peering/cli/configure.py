@@ -1,0 +1,109 @@
+"""``render`` and ``configure-routers`` (also ``configure_routers``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.cli.selection import selection_from, selection_options
+from nornir_peering.report import configure_report, print_json, render_report
+from nornir_peering.runbooks.configure import configure_routers
+from nornir_peering.runbooks.render_all import render_routers
+
+
+@click.command()
+@settings_options
+@selection_options
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write one file per router (ROUTER.conf) here instead of printing.",
+)
+def render(
+    config_file: Path | None,
+    state: Path | None,
+    wait: float | None,
+    limit: tuple[str, ...],
+    groups: tuple[str, ...],
+    ixes: tuple[str, ...],
+    platforms: tuple[str, ...],
+    exclude: tuple[str, ...],
+    output: Path | None,
+) -> None:
+    """Render router configurations without contacting any router.
+
+    BIRD configurations are checked with `bird -p`; an error shows the
+    failing line in context. Exit code 1 if any router failed.
+    """
+    settings = settings_from(config_file, state, wait)
+    report = render_routers(settings, selection_from(limit, groups, ixes, platforms, exclude))
+    render_report(report, output)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("configure-routers")
+@settings_options
+@selection_options
+@click.option("--commit", is_flag=True, help="Commit routers whose diff is not empty.")
+@click.option(
+    "--no-commit-check",
+    "commit_check",
+    flag_value=False,
+    default=True,
+    help="With --commit: commit even when the diff is empty.",
+)
+@click.option(
+    "--confirm",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="With --commit: revert automatically unless confirmed; the run confirms "
+    "once the router still answers.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def configure(
+    config_file: Path | None,
+    state: Path | None,
+    wait: float | None,
+    limit: tuple[str, ...],
+    groups: tuple[str, ...],
+    ixes: tuple[str, ...],
+    platforms: tuple[str, ...],
+    exclude: tuple[str, ...],
+    commit: bool,
+    commit_check: bool,
+    confirm: int | None,
+    as_json: bool,
+) -> None:
+    """Render, show the diff and — with --commit — deploy, router by router in parallel.
+
+    Without --commit this is a dry run: every candidate is discarded.
+    Exit code 1 if any router failed; the others carry on.
+    """
+    if confirm and not commit:
+        raise click.UsageError("--confirm goes with --commit")
+    settings = settings_from(config_file, state, wait)
+    report = configure_routers(
+        settings,
+        selection_from(limit, groups, ixes, platforms, exclude),
+        commit=commit,
+        commit_check=commit_check,
+        confirm=confirm,
+    )
+    if as_json:
+        print_json(
+            {
+                "commit": report.commit,
+                "failed": report.failed,
+                "routers": [r.as_dict() for r in report.routers],
+            }
+        )
+    else:
+        configure_report(report)
+    if report.failed:
+        raise click.exceptions.Exit(1)

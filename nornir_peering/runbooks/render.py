@@ -1,0 +1,100 @@
+"""Rendering a router's configuration, and checking BIRD's with ``bird -p``.
+
+Nothing here contacts a router: a template error or a BIRD syntax error
+fails that router before any device is touched.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+from nornir.core.inventory import Host
+
+from nornir_peering.errors import PeeringError
+from nornir_peering.templating import render
+
+
+class ConfigRejected(PeeringError):
+    """The rendered configuration is not valid for the platform."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    host: str
+    template: str | None  # None: the router has no template and is skipped
+    config: str = ""
+
+
+def context(host: Host) -> dict[str, Any]:
+    """What a template receives: plain data from the inventory, nothing else."""
+    return {
+        "router": {
+            "name": host.name,
+            "hostname": host.hostname,
+            "platform": host.platform,
+            "local_asn": host.get("local_asn") or host["local_as"]["asn"],
+            "router_id": host.get("router_id"),
+            "vars": dict(host.get("vars") or {}),
+        },
+        "local_as": host["local_as"],
+        "sessions": host["sessions"],
+        "connections": host["connections"],
+        "policies": host["policies"],
+        "communities": host["communities"],
+    }
+
+
+def render_host(env: SandboxedEnvironment, host: Host) -> Rendered:
+    template = host.get("template")
+    if not template:
+        return Rendered(host.name, None)
+    config = render(env, str(template), context(host))
+    if host.platform == "bird":
+        check_bird(config)
+    return Rendered(host.name, str(template), config)
+
+
+def check_bird(config: str) -> None:
+    """Parse ``config`` with BIRD itself (``bird -p``), as an include of a minimal bird.conf.
+
+    An error shows BIRD's message and the failing line in context.
+    """
+    with tempfile.TemporaryDirectory(prefix="nornir-peering-bird-") as tmp:
+        include = Path(tmp) / "peering.conf"
+        include.write_text(config)
+        main = Path(tmp) / "bird.conf"
+        main.write_text(f'router id 127.0.0.1;\nprotocol device {{}}\ninclude "{include}";\n')
+        try:
+            checked = subprocess.run(
+                ["bird", "-p", "-c", str(main)], capture_output=True, text=True, timeout=60
+            )
+        except FileNotFoundError:
+            raise ConfigRejected(
+                "cannot check the BIRD configuration: bird is not installed (Debian package bird2)"
+            ) from None
+    if checked.returncode == 0:
+        return
+    message = (checked.stderr or checked.stdout).strip().splitlines()[-1:] or ["bird -p failed"]
+    raise ConfigRejected(
+        f"BIRD rejects the rendered configuration: {message[0]}{_context(config, message[0])}"
+    )
+
+
+def _context(config: str, message: str) -> str:
+    """The lines around the one BIRD names (``peering.conf:12:3``)."""
+    found = re.search(r"peering\.conf:(\d+)", message)
+    if not found:
+        return ""
+    number = int(found.group(1))
+    lines = config.splitlines()
+    shown = [
+        f"{'>' if n == number else ' '} {n:4} | {lines[n - 1]}"
+        for n in range(max(1, number - 2), min(len(lines), number + 2) + 1)
+    ]
+    return "\n" + "\n".join(shown)

@@ -1,0 +1,265 @@
+"""configure-routers and render, end to end on the lab: real BIRD routers,
+the lab PeeringDB, the repository's inventory and templates."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nornir_peering.drivers.bird import BirdDriver
+from nornir_peering.lab.control import Lab
+from tests.conftest import run
+
+REPO = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the repository's config, inventory and templates, its lab running
+    and its PeeringDB cache synced from the lab."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(REPO / "inventory", root / "inventory")
+    shutil.copytree(REPO / "templates", root / "templates")
+    port = free_port()
+    config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
+    (root / "config.yaml").write_text(config)
+    hosts = root / "inventory" / "hosts.yaml"
+    hosts.write_text(hosts.read_text().replace("state/lab/", f"{root}/state/lab/"))
+    lab = Lab(root / "state" / "lab", port=port)
+    lab.up()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("HOME", str(root))
+        assert run("peeringdb-sync").exit_code == 0
+        yield root
+    lab.down()
+
+
+@pytest.fixture
+def lab(project: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    """The project's lab, both edges back on an empty peering file, cwd in the project."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", str(project))
+    lab = Lab(project / "state" / "lab")
+    for name in ("edge1", "edge2"):
+        if not lab.bird.running(name):
+            lab.bird.start(name)
+        device = BirdDriver(
+            name,
+            optional_args={
+                "socket": str(lab.bird.socket(name)),
+                "config_file": str(lab.bird.config_file(name)),
+            },
+        )
+        device.open()
+        device.load_replace_candidate(config="# managed by nornir-peering\n")
+        if device.compare_config():
+            device.commit_config()
+        device.close()
+    return lab
+
+
+def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
+    return subprocess.run(
+        ["birdc", "-s", str(lab.bird.socket(router)), command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+
+
+def bgp_states(lab: Lab, router: str) -> dict[str, str]:
+    lines = birdc(lab, router).splitlines()
+    return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
+
+
+def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def outcome(result_stdout: str) -> dict[str, dict[str, object]]:
+    return {r["router"]: r for r in json.loads(result_stdout)["routers"]}
+
+
+def test_dry_run_shows_the_diff_and_changes_nothing(lab: Lab) -> None:
+    result = run("configure-routers")
+    assert result.exit_code == 0, result.stderr
+    assert "+protocol bgp ix_lab_ix_as65001_127_0_1_11 {" in result.stdout
+    assert "dry run: nothing committed" in result.stdout
+    assert bgp_states(lab, "edge1") == {}
+    assert lab.bird.config_file("edge1").read_text() == "# managed by nornir-peering\n"
+
+
+def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
+    result = run("configure-routers", "--commit", "--json")
+    assert result.exit_code == 0, result.stderr
+    first = outcome(result.stdout)
+    assert {r: (o["status"], o["committed"]) for r, o in first.items()} == {
+        "edge1": ("changed", True),
+        "edge2": ("changed", True),
+    }
+    # checked with birdc, not through the tool: every session comes up
+    poll(lambda: set(bgp_states(lab, "edge1").values()) == {"Established"})
+    poll(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
+    assert len(bgp_states(lab, "edge1")) == 9 and len(bgp_states(lab, "edge2")) == 7
+    again = outcome(run("configure-routers", "--commit", "--json").stdout)
+    assert {r: (o["status"], o["committed"], o["diff"]) for r, o in again.items()} == {
+        "edge1": ("unchanged", False, ""),
+        "edge2": ("unchanged", False, ""),
+    }
+
+
+def test_no_commit_check_commits_an_empty_diff(lab: Lab) -> None:
+    run("configure-routers", "--commit", "--limit", "edge1")
+    result = outcome(
+        run(
+            "configure-routers", "--commit", "--no-commit-check", "--json", "--limit", "edge1"
+        ).stdout
+    )
+    assert (result["edge1"]["status"], result["edge1"]["committed"]) == ("unchanged", True)
+
+
+def test_selection_limits_what_is_touched(lab: Lab) -> None:
+    result = run("configure-routers", "--commit", "--json", "-g", "edge", "--exclude", "*2")
+    assert list(outcome(result.stdout)) == ["edge1"]
+    assert bgp_states(lab, "edge2") == {}
+
+
+def test_hostile_peeringdb_names_stay_inside_their_quotes(lab: Lab) -> None:
+    result = run("render", "--limit", "edge1")
+    assert result.exit_code == 0, result.stderr
+    config = result.stdout
+    assert 'description "Evil Net protocol bgp x";' in config
+    assert '"/etc"' not in config and "AS-EVIL" not in config
+    # no more sessions than the inventory has: the name opened nothing
+    assert sum(line.startswith("protocol bgp ") for line in config.splitlines()) == 9
+
+
+def test_broken_template_fails_only_that_router(lab: Lab, project: Path) -> None:
+    broken = project / "templates" / "bird" / "broken.j2"
+    broken.write_text("{% for s in sessions %}\n{{ s.no_such_field }}\n{% endfor %}\n")
+    hosts = project / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    hosts.write_text(
+        original.replace(
+            "    router_id: 127.0.1.2\n", "    router_id: 127.0.1.2\n    template: bird/broken.j2\n"
+        )
+    )
+    try:
+        result = run("configure-routers", "--commit", "--json")
+    finally:
+        hosts.write_text(original)
+    assert result.exit_code == 1
+    routers = outcome(result.stdout)
+    assert routers["edge2"]["status"] == "failed"
+    assert "bird/broken.j2:2" in str(routers["edge2"]["note"])
+    assert "no_such_field" in str(routers["edge2"]["note"])
+    assert (routers["edge1"]["status"], routers["edge1"]["committed"]) == ("changed", True)
+    assert lab.bird.config_file("edge2").read_text() == "# managed by nornir-peering\n"
+
+
+def test_config_bird_rejects_is_rolled_back(lab: Lab, project: Path) -> None:
+    run("configure-routers", "--commit", "--limit", "edge1")
+    poll(lambda: len(bgp_states(lab, "edge1")) == 9)
+    before = lab.bird.config_file("edge1").read_text()
+    # passes `bird -p` alone, but clashes with a protocol of the router's own bird.conf
+    clash = project / "templates" / "bird" / "clash.j2"
+    clash.write_text("protocol static announced { ipv4; }\n")
+    hosts = project / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    hosts.write_text(
+        original.replace(
+            "    router_id: 127.0.1.1\n", "    router_id: 127.0.1.1\n    template: bird/clash.j2\n"
+        )
+    )
+    try:
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge1")
+    finally:
+        hosts.write_text(original)
+    assert result.exit_code == 1
+    note = str(outcome(result.stdout)["edge1"]["note"])
+    assert "BIRD refused the configuration" in note and "announced" in note
+    assert lab.bird.config_file("edge1").read_text() == before
+    assert len(bgp_states(lab, "edge1")) == 9
+
+
+def test_unreachable_router_fails_alone(lab: Lab) -> None:
+    lab.bird.stop("edge2")
+    result = run("configure-routers", "--commit", "--json")
+    assert result.exit_code == 1
+    routers = outcome(result.stdout)
+    assert routers["edge2"]["status"] == "failed"
+    assert "cannot connect to BIRD" in str(routers["edge2"]["note"])
+    assert (routers["edge1"]["status"], routers["edge1"]["committed"]) == ("changed", True)
+    assert json.loads(result.stdout)["failed"] == ["edge2"]
+    table = run("configure-routers")  # the same, for a person
+    assert table.exit_code == 1 and "failed: edge2" in table.stderr
+
+
+def test_commit_confirm(lab: Lab) -> None:
+    result = outcome(
+        run("configure-routers", "--commit", "--confirm", "60", "--json", "--limit", "edge1").stdout
+    )
+    assert (result["edge1"]["status"], result["edge1"]["committed"]) == ("changed", True)
+    device = BirdDriver(
+        "edge1",
+        optional_args={
+            "socket": str(lab.bird.socket("edge1")),
+            "config_file": str(lab.bird.config_file("edge1")),
+        },
+    )
+    device.open()
+    assert not device.has_pending_commit()  # confirmed by the run
+    device.close()
+
+
+def test_unanswered_commit_is_left_to_revert(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the router does not answer after the commit, the run does not confirm,
+    and BIRD's own timer puts the old configuration back."""
+    monkeypatch.setattr("nornir_peering.runbooks.configure._answers", lambda device: False)
+    result = run("configure-routers", "--commit", "--confirm", "2", "--json", "--limit", "edge1")
+    assert result.exit_code == 1
+    note = str(outcome(result.stdout)["edge1"]["note"])
+    assert "left unconfirmed" in note
+    assert len(bgp_states(lab, "edge1")) == 9
+    poll(lambda: bgp_states(lab, "edge1") == {})
+
+
+def test_render_to_files_and_bird_check(lab: Lab, project: Path, tmp_path: Path) -> None:
+    result = run("render", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edge1.conf", "edge2.conf"]
+    bad = project / "templates" / "bird" / "bad-syntax.j2"
+    bad.write_text("# fine\nprotocol bgp x {\n  neighbour 127.0.0.9 as 1;\n}\n")
+    hosts = project / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    hosts.write_text(
+        original.replace(
+            "    router_id: 127.0.1.1\n",
+            "    router_id: 127.0.1.1\n    template: bird/bad-syntax.j2\n",
+        )
+    )
+    try:
+        result = run("render", "--limit", "edge1")
+    finally:
+        hosts.write_text(original)
+    assert result.exit_code == 1
+    assert "BIRD rejects the rendered configuration" in result.stderr
+    assert ">    3 |   neighbour 127.0.0.9 as 1;" in result.stderr

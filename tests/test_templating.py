@@ -1,0 +1,109 @@
+"""The template environment: sandboxed, strict, and safe with strangers' strings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2.sandbox import SecurityError
+
+from nornir_peering.templating import (
+    TemplateFailed,
+    cisco_password,
+    environment,
+    identifier,
+    max_prefix,
+    policy_communities,
+    quote,
+    render,
+    render_string,
+    safe_string,
+)
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        ("Peer One Networks", "Peer One Networks"),
+        ('Evil "Net" }; protocol bgp x {', "Evil Net protocol bgp x"),
+        ("line one\nline two\r\n} include", "line one line two include"),
+        (
+            "It's [brackets] #comment !bang $var `tick` a|b <x>",
+            "It s brackets comment bang var tick a b x",
+        ),
+        ("Back\\slash", "Back slash"),
+        ("Zürich Ünïcode 東京", "Zürich Ünïcode 東京"),
+        ("tab\there\x00nul\x1bescape", "tab here nul escape"),
+        ("x" * 200, "x" * 80),
+        (None, ""),
+    ],
+)
+def test_safe_string(sent: str | None, received: str) -> None:
+    assert safe_string(sent) == received
+
+
+@pytest.mark.parametrize("name", ['a"b', "a\nb", "a}b", "a;b", "a\\b", "a#b"])
+def test_quoted_strangers_stay_one_token(name: str) -> None:
+    quoted = quote(f"Net {name} end")
+    assert quoted.count('"') == 2 and quoted.startswith('"') and quoted.endswith('"')
+    assert not any(ch in quoted[1:-1] for ch in '"\n};\\#')
+
+
+@pytest.mark.parametrize(
+    ("sent", "received"),
+    [
+        ("lab-ix", "lab_ix"),
+        ("as65001 127.0.0.1", "as65001_127_0_0_1"),
+        ("9net", "x9net"),
+        ("", "x"),
+        ("ok_name", "ok_name"),
+    ],
+)
+def test_identifier(sent: str, received: str) -> None:
+    assert identifier(sent) == received
+
+
+def test_max_prefix_by_family() -> None:
+    session = {"family": 6, "max_prefix4": 100, "max_prefix6": None}
+    assert (max_prefix(session), max_prefix(session, 4)) == (None, 100)
+
+
+def test_policy_communities() -> None:
+    policies = {"in": {"communities": ["a", "b", "a"]}}
+    table = {"a": "64500:1", "b": "64500:0:2"}
+    assert policy_communities("in", policies, table) == ["64500:1", "64500:0:2"]
+    assert policy_communities(None, policies, table) == []
+
+
+def test_cisco_type7_known_value() -> None:
+    assert cisco_password("cisco", salt=2) == "02050D480809"
+
+
+def test_undefined_is_an_error_naming_template_and_line(tmp_path: Path) -> None:
+    (tmp_path / "bird").mkdir()
+    (tmp_path / "bird" / "x.j2").write_text("line one\n{{ router.nope }}\n")
+    with pytest.raises(TemplateFailed, match=r"bird/x\.j2:2: 'dict object' has no attribute"):
+        render(environment(tmp_path), "bird/x.j2", {"router": {}})
+
+
+def test_syntax_error_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("ok\n{% for x in %}\n")
+    with pytest.raises(TemplateFailed, match=r"t\.j2:2: "):
+        render(environment(tmp_path), "t.j2", {})
+
+
+def test_missing_template(tmp_path: Path) -> None:
+    with pytest.raises(TemplateFailed, match="template not found"):
+        render(environment(tmp_path), "nope/peering.j2", {})
+
+
+def test_the_sandbox_refuses_python_internals() -> None:
+    with pytest.raises(SecurityError):
+        render_string("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+
+
+def test_rendering_is_deterministic(tmp_path: Path) -> None:
+    (tmp_path / "t.j2").write_text("{% for k in items %}{{ k }}\n{% endfor %}")
+    env = environment(tmp_path)
+    first = render(env, "t.j2", {"items": ["b", "a"]})
+    assert first == render(env, "t.j2", {"items": ["b", "a"]}) == "b\na\n"

@@ -11,7 +11,7 @@ from nornir_peering.lab.control import Lab
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
-from nornir_peering.report import out, print_json, print_rows
+from nornir_peering.report import err, out, print_json, print_rows
 
 
 @click.group()
@@ -119,11 +119,28 @@ def down(config_file: Path | None, state: Path | None, wait: float | None, port:
 @settings_options
 @click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
+@click.option(
+    "--until-established",
+    type=click.FloatRange(min=0),
+    default=None,
+    metavar="SECONDS",
+    help="First wait until every session is Established.",
+)
 def status(
-    config_file: Path | None, state: Path | None, wait: float | None, port: int, as_json: bool
+    config_file: Path | None,
+    state: Path | None,
+    wait: float | None,
+    port: int,
+    as_json: bool,
+    until_established: float | None,
 ) -> None:
     """Show what runs in the lab, and the state of every BGP session there."""
-    report = _lab(config_file, state, port).status()
+    lab_ = _lab(config_file, state, port)
+    if until_established is not None and not lab_.wait_established(until_established):
+        err().print(
+            f"not every session is Established after {until_established:g}s", highlight=False
+        )
+    report = lab_.status()
     if as_json:
         print_json(report)
         return
@@ -145,3 +162,15 @@ def status(
             for r in report["routers"]
         ],
     )
+
+
+@lab.command("load")
+@settings_options
+@click.argument("dataset", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+def load(
+    config_file: Path | None, state: Path | None, wait: float | None, dataset: Path, port: int
+) -> None:
+    """Make the running lab PeeringDB serve DATASET (a later day, say)."""
+    _lab(config_file, state, port).load(dataset)
+    out().print(f"the lab PeeringDB now serves {dataset}", highlight=False)

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
 from nornir_peering.lab import topology
@@ -156,9 +157,9 @@ class BirdLab:
         pid = self._pid(name)
         return pid is not None and self._alive(pid)
 
-    def status(self) -> list[dict[str, object]]:
+    def status(self) -> list[dict[str, Any]]:
         """Per router: running or not, and its BGP sessions' states."""
-        rows: list[dict[str, object]] = []
+        rows: list[dict[str, Any]] = []
         for name, router in self.routers.items():
             sessions: dict[str, str] = {}
             if self.running(name):
@@ -220,8 +221,11 @@ class BirdLab:
                 f"  local {mine} port {BGP_PORT} as {router.asn};",
                 f"  neighbor {theirs} port {BGP_PORT} as {asn};",
                 "  multihop; strict bind yes;",
-                *([f'  password "{topology.PASSWORDS[router.asn]}";']
-                  if router.asn in topology.PASSWORDS else []),
+                *(
+                    [f'  password "{topology.PASSWORDS[router.asn]}";']
+                    if router.asn in topology.PASSWORDS
+                    else []
+                ),
                 "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
                 "  ipv4 { import all; export where source = RTS_STATIC; };",
                 "}",

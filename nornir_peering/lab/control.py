@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.topology import add_lab
@@ -80,6 +82,25 @@ class Lab:
                 time.sleep(0.02)
             (self.directory / "peeringdb.pid").unlink(missing_ok=True)
         self.bird.down()
+
+    def load(self, dataset: Path) -> None:
+        """Make the running PeeringDB server serve ``dataset`` instead."""
+        reply = httpx.post(
+            f"http://127.0.0.1:{self.port}/_lab/dataset",
+            json={"path": str(dataset.resolve())},
+            timeout=120,
+        )
+        reply.raise_for_status()
+
+    def wait_established(self, seconds: float) -> bool:
+        """Poll until every BGP session of every lab router is Established."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            sessions = [state for row in self.bird.status() for state in row["sessions"].values()]
+            if sessions and all(state == "Established" for state in sessions):
+                return True
+            time.sleep(0.2)
+        return False
 
     def status(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,155 @@
+"""The example templates: golden files for every platform, and the deploy flow
+of a router that cannot run here (Junos) through NAPALM's mock driver."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nornir_peering.inventory import PeeringInventory
+from nornir_peering.inventory.plugin import LoadedInventory
+from nornir_peering.lab.datagen import generate
+from nornir_peering.lab.pdbserver import LabServer
+from nornir_peering.lab.topology import add_lab
+from nornir_peering.peeringdb.sync import sync_peeringdb
+from nornir_peering.runbooks.render import check_bird, context
+from nornir_peering.settings import PeeringSettings
+from nornir_peering.templating import environment, render
+from tests.conftest import run
+
+REPO = Path(__file__).parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+FIXTURES = Path(__file__).parent / "inventory"
+PLATFORMS = ("bird", "junos", "iosxr", "eos")
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small PeeringDB with the lab's IXes, synced."""
+    path = tmp_path_factory.mktemp("golden") / "peering.duckdb"
+    with LabServer(add_lab(generate(scale=0.002, seed=5))) as server:
+        sync_peeringdb(
+            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=path)
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def loaded(state: Path) -> LoadedInventory:
+    return PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("router", ["edge1", "core1"])
+def test_golden(loaded: LoadedInventory, platform: str, router: str) -> None:
+    """Rendered output is exactly the reviewed golden file (UPDATE_GOLDEN=1 rewrites them)."""
+    env = environment(REPO / "templates")
+    rendered = render(env, f"{platform}/peering.j2", context(loaded.inventory.hosts[router]))
+    golden = GOLDEN / platform / f"{router}.conf"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(rendered)
+    assert rendered == golden.read_text()
+    assert rendered == render(
+        env, f"{platform}/peering.j2", context(loaded.inventory.hosts[router])
+    )  # deterministic
+    if platform == "bird":
+        check_bird(rendered)  # BIRD itself accepts it
+    for line in rendered.splitlines():  # the hostile peer never left its quotes
+        if "Evil" in line:
+            assert "{" not in line.split("Evil")[1] and '"' not in line.split("Evil")[1][:-2]
+
+
+def test_every_platform_has_golden_files() -> None:
+    assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(PLATFORMS)
+
+
+def mock_responses(directory: Path, *, diff: str, commit: dict[str, str] | None = None) -> Path:
+    """Recorded NAPALM answers, as the mock driver reads them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, body in (
+        ("load_replace_candidate.1", {}),
+        ("compare_config.1", {"diff": diff}),
+        ("discard_config.1", {}),
+        ("commit_config.1", commit or {}),
+        ("confirm_commit.1", {}),
+        ("is_alive.1", {"is_alive": True}),
+        ("get_facts.1", {"hostname": "core1"}),
+    ):
+        (directory / name).write_text(json.dumps(body))
+    return directory
+
+
+@pytest.fixture
+def junos_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """core1 as a Junos router NAPALM's mock driver stands in for."""
+    shutil.copytree(FIXTURES, tmp_path / "inventory")
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    hosts = tmp_path / "inventory" / "hosts.yaml"
+    hosts.write_text(
+        hosts.read_text().replace(
+            "  platform: junos\n",
+            "  platform: mock\n  connection_options:\n    napalm:\n      extras:\n"
+            f"        optional_args: {{path: {tmp_path / 'mock'}}}\n",
+        )
+    )
+    (tmp_path / "config.yaml").write_text(
+        "inventory:\n  plugin: PeeringInventory\n  options:\n    inventory_dir: inventory\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_junos_deploy_flow_through_the_mock_driver(junos_project: Path, state: Path) -> None:
+    diff = "[edit protocols bgp group lab_ix_2_v6]\n+    neighbor fd00:7f8:2::11 { ... }"
+    mock_responses(junos_project / "mock", diff=diff)
+    dry = json.loads(
+        run("configure-routers", "--state", str(state), "--limit", "core1", "--json").stdout
+    )
+    assert dry["routers"] == [
+        {
+            "router": "core1",
+            "status": "changed",
+            "committed": False,
+            "added": 1,
+            "removed": 0,
+            "diff": diff,
+            "note": "",
+        }
+    ]
+    result = run(
+        "configure-routers",
+        "--state",
+        str(state),
+        "--limit",
+        "core1",
+        "--commit",
+        "--confirm",
+        "120",
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["routers"][0]["committed"] is True
+
+
+def test_junos_rejecting_its_config_fails_that_router(junos_project: Path, state: Path) -> None:
+    mock_responses(
+        junos_project / "mock",
+        diff="+ x",
+        commit={
+            "exception": "napalm.base.exceptions.CommitError",
+            "args": ["error: configuration check-out failed"],
+            "kwargs": {},
+        },
+    )
+    result = run(
+        "configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json"
+    )
+    assert result.exit_code == 1
+    [core1] = json.loads(result.stdout)["routers"]
+    assert core1["status"] == "failed"
+    assert "configuration check-out failed" in core1["note"]

@@ -3,8 +3,9 @@
 It manages one file: the include that holds the rendered peering
 configuration (``optional_args: {config_file: /etc/bird/peering.conf}``),
 not the operator's whole ``bird.conf``, and talks to BIRD through its
-control socket (``optional_args: {socket: /run/bird/bird.ctl}``) on the
-machine it runs on.
+control socket (``optional_args: {socket: /run/bird/bird.ctl}``), on this
+machine or, with ``transport: ssh``, on the router over SSH
+(:mod:`.transport`).
 
 - ``load_replace_candidate`` / ``load_merge_candidate``: the candidate is
   the whole new content of the managed file (a file we own has nothing to
@@ -29,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
-import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -51,6 +51,14 @@ from nornir_peering.drivers.birdc import (
     parse_protocols,
     parse_status,
     route_counts,
+)
+from nornir_peering.drivers.transport import (
+    Files,
+    LocalFiles,
+    SshFiles,
+    SshTunnel,
+    TransportError,
+    ssh_command,
 )
 
 DEFAULT_SOCKET = "/run/bird/bird.ctl"
@@ -74,21 +82,51 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         self.hostname = hostname
         self.timeout = timeout
         self.socket_path = str(args.get("socket", DEFAULT_SOCKET))
-        self.config_file = Path(str(args.get("config_file", DEFAULT_CONFIG_FILE)))
-        self.candidate: str | None = None
+        self.config_file = str(args.get("config_file", DEFAULT_CONFIG_FILE))
+        self.transport = str(args.get("transport", "local"))
+        if self.transport not in ("local", "ssh"):
+            raise ValueError(f"transport must be local or ssh, not {self.transport!r}")
+        self._ssh = ssh_command(
+            hostname,
+            username,
+            args.get("ssh_port"),
+            args.get("ssh_key"),
+            list(args.get("ssh_options", [])),
+            timeout,
+        )
+        self._files: Files = (
+            SshFiles(self._ssh, timeout) if self.transport == "ssh" else LocalFiles()
+        )
+        self._tunnel: SshTunnel | None = None
         self._bird = BirdControl(self.socket_path, timeout=timeout)
+        self.candidate: str | None = None
+
+    @property
+    def _previous(self) -> str:
+        return self.config_file + ".previous"
+
+    @property
+    def _pending(self) -> str:
+        return self.config_file + ".pending"
 
     # -- connection --------------------------------------------------------------
 
     def open(self) -> None:
         try:
+            if self.transport == "ssh":
+                self._tunnel = SshTunnel(self._ssh, self.socket_path, self.timeout)
+                self._bird = BirdControl(self._tunnel.start(), timeout=self.timeout)
             self._bird.open()
-        except BirdError as exc:
-            raise ConnectionException(str(exc)) from None
-        self._settle_expired_commit()
+            self._settle_expired_commit()
+        except (BirdError, TransportError) as exc:
+            self.close()
+            raise ConnectionException(f"{self.hostname}: {exc}") from None
 
     def close(self) -> None:
         self._bird.close()
+        if self._tunnel is not None:
+            self._tunnel.stop()
+            self._tunnel = None
 
     def is_alive(self) -> dict[str, bool]:
         try:
@@ -110,15 +148,15 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if self.candidate is None:
             return ""
         running = self._running()
-        if running == self.candidate:
+        candidate = _ending(self.candidate)
+        if running == candidate:
             return ""
-        name = str(self.config_file)
         return "".join(
             difflib.unified_diff(
                 running.splitlines(keepends=True),
-                _ending(self.candidate).splitlines(keepends=True),
-                fromfile=f"a{name}",
-                tofile=f"b{name}",
+                candidate.splitlines(keepends=True),
+                fromfile=f"a{self.config_file}",
+                tofile=f"b{self.config_file}",
             )
         )
 
@@ -130,9 +168,9 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             raise CommitError("no candidate configuration loaded")
         if self.has_pending_commit():
             raise CommitError("a commit is waiting for confirmation; confirm or roll it back")
-        previous = self._running() if self.config_file.exists() else None
-        self._write(self.config_file.with_name(self.config_file.name + ".previous"), previous or "")
-        self._write(self.config_file, _ending(self.candidate))
+        previous = self._files.read(self.config_file)
+        self._files.write(self._previous, previous or "")
+        self._files.write(self.config_file, _ending(self.candidate))
         try:
             check = self._bird.command("configure check")
             if not check.ok or check.code != 20:
@@ -147,14 +185,13 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
                 self._bird.command("configure")
             raise CommitError(str(exc)) from None
         if revert_in:
-            self._pending_file().write_text(
-                json.dumps({"deadline": time.time() + int(revert_in), "message": message})
-            )
+            deadline = time.time() + int(revert_in)
+            self._files.write(self._pending, json.dumps({"deadline": deadline, "message": message}))
         self.candidate = None
 
     def has_pending_commit(self) -> bool:
         self._settle_expired_commit()
-        return self._pending_file().exists()
+        return self._files.read(self._pending) is not None
 
     def confirm_commit(self) -> None:
         if not self.has_pending_commit():
@@ -162,17 +199,16 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         reply = self._bird.command("configure confirm")
         if not reply.ok:
             raise CommitConfirmException(f"BIRD did not confirm: {_error(reply.text)}")
-        self._pending_file().unlink()
+        self._files.remove(self._pending)
 
     def rollback(self) -> None:
-        previous_file = self.config_file.with_name(self.config_file.name + ".previous")
-        if not previous_file.exists():
+        previous = self._files.read(self._previous)
+        if previous is None:
             raise CommitError("nothing to roll back to")
-        previous = previous_file.read_text(encoding="utf-8")
-        if self._pending_file().exists():
+        if self._files.read(self._pending) is not None:
             self._bird.checked("configure undo")
             self._restore(previous)
-            self._pending_file().unlink()
+            self._files.remove(self._pending)
             return
         self._restore(previous)
         reply = self._bird.command("configure")
@@ -306,37 +342,23 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         ]
 
     def _running(self) -> str:
-        try:
-            return self.config_file.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return ""
-
-    def _write(self, path: Path, text: str) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, path)
+        return self._files.read(self.config_file) or ""
 
     def _restore(self, previous: str | None) -> None:
         if previous is None:
-            self.config_file.unlink(missing_ok=True)
+            self._files.remove(self.config_file)
         else:
-            self._write(self.config_file, previous)
-
-    def _pending_file(self) -> Path:
-        return self.config_file.with_name(self.config_file.name + ".pending")
+            self._files.write(self.config_file, previous)
 
     def _settle_expired_commit(self) -> None:
         """BIRD reverted an unconfirmed commit by itself: put the file back too."""
-        pending = self._pending_file()
-        if not pending.exists():
+        pending = self._files.read(self._pending)
+        if pending is None:
             return
-        deadline = json.loads(pending.read_text() or "{}").get("deadline", 0)
-        if time.time() < deadline:
+        if time.time() < json.loads(pending or "{}").get("deadline", 0):
             return
-        previous = self.config_file.with_name(self.config_file.name + ".previous")
-        self._restore(previous.read_text(encoding="utf-8") if previous.exists() else None)
-        pending.unlink()
+        self._restore(self._files.read(self._previous))
+        self._files.remove(self._pending)
 
 
 def _read_candidate(filename: str | None, config: str | None, error: type[Exception]) -> str:

@@ -1,0 +1,156 @@
+"""How the BIRD driver reaches a router: on this machine, or over SSH.
+
+Over SSH, the system's OpenSSH client does the work: a stream-local
+forward (``ssh -L local.sock:/run/bird/bird.ctl``) carries BIRD's control
+protocol unchanged, and the managed file is read and replaced with ``cat``
+and ``mv`` on the router. The user's ``~/.ssh/config``, agent and known
+hosts apply as they do for ``ssh`` itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Protocol
+
+
+class TransportError(Exception):
+    """The router could not be reached, or a file operation on it failed."""
+
+
+class Files(Protocol):
+    def read(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
+
+    def write(self, path: str, text: str) -> None:
+        """Replace the file atomically (write beside it, then rename)."""
+
+    def remove(self, path: str) -> None:
+        """Remove the file if it exists."""
+
+
+class LocalFiles:
+    def read(self, path: str) -> str | None:
+        try:
+            return Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+
+    def write(self, path: str, text: str) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, target)
+
+    def remove(self, path: str) -> None:
+        Path(path).unlink(missing_ok=True)
+
+
+class SshFiles:
+    """File operations on the router, each one ``ssh host sh -c ...``."""
+
+    def __init__(self, ssh: list[str], timeout: float) -> None:
+        self.ssh = ssh
+        self.timeout = timeout
+
+    def _run(self, script: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(
+                [*self.ssh, script],
+                input=stdin,
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise TransportError(f"ssh timed out after {self.timeout:g}s") from None
+
+    def read(self, path: str) -> str | None:
+        quoted = shlex.quote(path)
+        done = self._run(f"if [ -e {quoted} ]; then cat {quoted}; else exit 3; fi")
+        if done.returncode == 3:
+            return None
+        if done.returncode != 0:
+            raise TransportError(f"cannot read {path} over ssh: {done.stderr.strip()}")
+        return done.stdout
+
+    def write(self, path: str, text: str) -> None:
+        quoted, temporary = shlex.quote(path), shlex.quote(f"{path}.nornir-peering.tmp")
+        done = self._run(f"cat > {temporary} && mv {temporary} {quoted}", stdin=text)
+        if done.returncode != 0:
+            raise TransportError(f"cannot write {path} over ssh: {done.stderr.strip()}")
+
+    def remove(self, path: str) -> None:
+        done = self._run(f"rm -f {shlex.quote(path)}")
+        if done.returncode != 0:
+            raise TransportError(f"cannot remove {path} over ssh: {done.stderr.strip()}")
+
+
+def ssh_command(
+    host: str, username: str, port: int | None, key: str | None, options: list[str], timeout: float
+) -> list[str]:
+    """The ``ssh`` argv that runs one remote command on the router."""
+    argv = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={max(1, int(timeout))}"]
+    if port:
+        argv += ["-p", str(port)]
+    if key:
+        argv += ["-i", key]
+    for option in options:
+        argv += ["-o", option]
+    return [*argv, f"{username}@{host}" if username else host, "--"]
+
+
+class SshTunnel:
+    """A local socket forwarded to the router's BIRD control socket."""
+
+    def __init__(self, ssh: list[str], remote_socket: str, timeout: float) -> None:
+        self._folder = tempfile.TemporaryDirectory(prefix="nornir-peering-ssh-")
+        self.local_socket = str(Path(self._folder.name) / "bird.ctl")
+        # ssh [options] destination -- : put -N -L before the destination
+        *options, destination, _ = ssh
+        self._argv = [
+            *options,
+            "-N",
+            "-o",
+            "ExitOnForwardFailure=yes",
+            "-o",
+            "StreamLocalBindUnlink=yes",
+            "-L",
+            f"{self.local_socket}:{remote_socket}",
+            destination,
+        ]
+        self.timeout = timeout
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> str:
+        self._process = subprocess.Popen(
+            self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + self.timeout
+        while not Path(self.local_socket).exists():
+            if self._process.poll() is not None:
+                error = (self._process.stderr.read() if self._process.stderr else b"").decode()
+                self.stop()
+                raise TransportError(f"ssh failed: {error.strip() or 'no reason given'}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TransportError(f"ssh did not connect within {self.timeout:g}s")
+            time.sleep(0.02)
+        return self.local_socket
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        if self._process is not None and self._process.stderr:
+            self._process.stderr.close()
+        self._process = None
+        self._folder.cleanup()

@@ -1,0 +1,126 @@
+"""The BIRD driver over SSH: a real sshd on loopback, a real BIRD behind it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from napalm.base.exceptions import ConnectionException
+
+from nornir_peering.drivers.bird import BirdDriver
+from nornir_peering.lab.bird import BirdLab, lab_routers
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """sshd on 127.0.0.1, accepting one key for this user; options for the driver."""
+    if os.geteuid() != 0:
+        pytest.skip("sshd needs root for its privilege separation")  # CI runs as root
+    folder = tmp_path_factory.mktemp("sshd")
+    for name in ("host_key", "client_key"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True
+        )
+    (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
+    port = free_port()
+    config = folder / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host_key'}\n"
+        f"PidFile {folder / 'sshd.pid'}\nAuthorizedKeysFile {folder / 'authorized_keys'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n"
+        "PermitRootLogin prohibit-password\nStrictModes no\nAllowStreamLocalForwarding yes\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)
+    server = subprocess.Popen(
+        ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "sshd did not start"
+            time.sleep(0.05)
+    yield {
+        "transport": "ssh",
+        "ssh_port": port,
+        "ssh_key": str(folder / "client_key"),
+        "ssh_options": [
+            "StrictHostKeyChecking=no",
+            "UserKnownHostsFile=/dev/null",
+            "LogLevel=ERROR",
+        ],
+    }
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BirdLab]:
+    routers = [r for r in lab_routers() if r.name in ("edge1", "as65001-127.0.1.11")]
+    lab = BirdLab(tmp_path_factory.mktemp("bird"), routers)
+    lab.up()
+    yield lab
+    lab.down()
+
+
+def driver(lab: BirdLab, ssh: dict[str, object]) -> BirdDriver:
+    user = subprocess.run(["id", "-un"], capture_output=True, text=True, check=True).stdout
+    return BirdDriver(
+        "127.0.0.1",
+        username=user.strip(),
+        timeout=30,
+        optional_args={
+            **ssh,
+            "socket": str(lab.socket("edge1")),
+            "config_file": str(lab.config_file("edge1")),
+        },
+    )
+
+
+PEER = (
+    "protocol bgp peer_one {\n  local 127.0.1.1 port 1179 as 64500;\n"
+    "  neighbor 127.0.1.11 port 1179 as 65001;\n"
+    "  multihop; strict bind yes; connect delay time 1; connect retry time 2;\n"
+    "  ipv4 { import all; export where source = RTS_STATIC; };\n}\n"
+)
+
+
+def test_whole_cycle_over_ssh(lab: BirdLab, sshd: dict[str, object]) -> None:
+    device = driver(lab, sshd)
+    device.open()
+    try:
+        assert device.get_facts()["vendor"] == "BIRD"
+        device.load_replace_candidate(config=PEER)
+        assert "+protocol bgp peer_one {" in device.compare_config()
+        device.commit_config()
+        assert lab.config_file("edge1").read_text() == PEER  # written on the router
+        deadline = time.monotonic() + 60
+        while not device.get_bgp_neighbors()["global"]["peers"]["127.0.1.11"]["is_up"]:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        device.load_replace_candidate(config=PEER)
+        assert device.compare_config() == ""
+        device.rollback()
+        assert lab.config_file("edge1").read_text() == "# managed by nornir-peering\n"
+    finally:
+        device.close()
+
+
+def test_ssh_that_cannot_connect(lab: BirdLab, sshd: dict[str, object]) -> None:
+    device = driver(lab, {**sshd, "ssh_port": free_port()})
+    with pytest.raises(ConnectionException, match="ssh failed"):
+        device.open()

@@ -153,3 +153,14 @@ def test_junos_rejecting_its_config_fails_that_router(junos_project: Path, state
     [core1] = json.loads(result.stdout)["routers"]
     assert core1["status"] == "failed"
     assert "configuration check-out failed" in core1["note"]
+
+
+def test_router_without_template_is_skipped(junos_project: Path, state: Path) -> None:
+    result = run(
+        "configure-routers", "--state", str(state), "--limit", "edge2", "--commit", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    [edge2] = json.loads(result.stdout)["routers"]
+    assert (edge2["status"], edge2["committed"], edge2["note"]) == ("skipped", False, "no template")
+    rendered = run("render", "--state", str(state), "--limit", "edge2")
+    assert rendered.exit_code == 0 and "edge2: skipped, no template" in rendered.stderr

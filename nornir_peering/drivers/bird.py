@@ -66,7 +66,7 @@ DEFAULT_CONFIG_FILE = "/etc/bird/peering.conf"
 
 
 class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is untyped
-    """NAPALM driver for BIRD 2 on the local machine."""
+    """NAPALM driver for BIRD 2, on this machine or over SSH."""
 
     platform = "bird"
 

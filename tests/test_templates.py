@@ -164,3 +164,21 @@ def test_router_without_template_is_skipped(junos_project: Path, state: Path) ->
     assert (edge2["status"], edge2["committed"], edge2["note"]) == ("skipped", False, "no template")
     rendered = run("render", "--state", str(state), "--limit", "edge2")
     assert rendered.exit_code == 0 and "edge2: skipped, no template" in rendered.stderr
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_irr_prefix_lists_become_filters(loaded: LoadedInventory, platform: str) -> None:
+    """Once the IRR tables fill a session's prefix_list, every template filters on it."""
+    data = context(loaded.inventory.hosts["edge1"])
+    sessions = [dict(s) for s in data["sessions"]]
+    v4 = next(s for s in sessions if s["family"] == 4 and s["remote_asn"] == 65001)
+    v4["prefix_list"] = {"prefixes": ["198.51.100.0/24", "203.0.113.0/25"], "asns": [65001]}
+    rendered = render(
+        environment(REPO / "templates"), f"{platform}/peering.j2", {**data, "sessions": sessions}
+    )
+    assert "198.51.100.0/24" in rendered and "203.0.113.0/25" in rendered
+    plain = render(environment(REPO / "templates"), f"{platform}/peering.j2", data)
+    assert "198.51.100.0/24" not in plain
+    if platform == "bird":
+        check_bird(rendered)
+        assert "if net !~ [ 198.51.100.0/24, 203.0.113.0/25 ] then reject;" in rendered

@@ -126,6 +126,11 @@ def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
     }
 
 
+def test_old_cron_name(lab: Lab) -> None:
+    result = run("configure_routers", "--limit", "edge1")
+    assert result.exit_code == 0 and "dry run" in result.stdout
+
+
 def test_no_commit_check_commits_an_empty_diff(lab: Lab) -> None:
     run("configure-routers", "--commit", "--limit", "edge1")
     result = outcome(

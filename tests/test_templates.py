@@ -104,7 +104,14 @@ def junos_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def test_junos_deploy_flow_through_the_mock_driver(junos_project: Path, state: Path) -> None:
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
+def test_deploy_flow_through_the_mock_driver(
+    junos_project: Path, state: Path, platform: str
+) -> None:
+    """core1 rendered with each platform's template and deployed through NAPALM's
+    mock driver: the recorded diff is shown, and committed only with --commit."""
+    groups = junos_project / "inventory" / "groups.yaml"
+    groups.write_text(groups.read_text().replace("junos/peering.j2", f"{platform}/peering.j2"))
     diff = "[edit protocols bgp group lab_ix_2_v6]\n+    neighbor fd00:7f8:2::11 { ... }"
     mock_responses(junos_project / "mock", diff=diff)
     dry = json.loads(

@@ -155,8 +155,8 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             difflib.unified_diff(
                 running.splitlines(keepends=True),
                 candidate.splitlines(keepends=True),
-                fromfile=f"a{self.config_file}",
-                tofile=f"b{self.config_file}",
+                fromfile=f"a/{self.config_file.lstrip('/')}",
+                tofile=f"b/{self.config_file.lstrip('/')}",
             )
         )
 

@@ -113,12 +113,21 @@ def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: Bir
     )
     driver.commit_config()
     poll(lambda: established(lab, "peer_one") and established(lab, "four"))
+    expected = {  # routes arrive just after the sessions come up: wait for all of them
+        address: {
+            "received_prefixes": ANNOUNCES[asn],
+            "accepted_prefixes": ANNOUNCES[asn],
+            "sent_prefixes": 1,
+        }
+        for address, asn in (("127.0.1.11", 65001), ("127.0.1.14", 65003))
+    }
     poll(
         lambda: (
-            driver.get_bgp_neighbors()["global"]["peers"]["127.0.1.14"]["address_family"]["ipv4"][
-                "accepted_prefixes"
-            ]
-            == ANNOUNCES[65003]
+            {
+                address: peer["address_family"].get("ipv4")
+                for address, peer in driver.get_bgp_neighbors()["global"]["peers"].items()
+            }
+            == expected
         )
     )
     neighbors = driver.get_bgp_neighbors()

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import click
 
-from nornir_peering.cli.options import settings_from, settings_options
-from nornir_peering.cli.selection import selection_from, selection_options
+from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.selection import selection_options
+from nornir_peering.inventory import Selection
 from nornir_peering.report import configure_report, print_json, render_report
 from nornir_peering.runbooks.configure import configure_routers
 from nornir_peering.runbooks.render_all import render_routers
+from nornir_peering.settings import Settings
 
 
 @click.command()
@@ -23,24 +25,13 @@ from nornir_peering.runbooks.render_all import render_routers
     default=None,
     help="Write one file per router (ROUTER.conf) here instead of printing.",
 )
-def render(
-    config_file: Path | None,
-    state: Path | None,
-    wait: float | None,
-    limit: tuple[str, ...],
-    groups: tuple[str, ...],
-    ixes: tuple[str, ...],
-    platforms: tuple[str, ...],
-    exclude: tuple[str, ...],
-    output: Path | None,
-) -> None:
+def render(settings: Settings, selection: Selection, output: Path | None) -> None:
     """Render router configurations without contacting any router.
 
     BIRD configurations are checked with `bird -p`; an error shows the
     failing line in context. Exit code 1 if any router failed.
     """
-    settings = settings_from(config_file, state, wait)
-    report = render_routers(settings, selection_from(limit, groups, ixes, platforms, exclude))
+    report = render_routers(settings, selection)
     render_report(report, output)
     if report.failed:
         raise click.exceptions.Exit(1)
@@ -67,14 +58,8 @@ def render(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure(
-    config_file: Path | None,
-    state: Path | None,
-    wait: float | None,
-    limit: tuple[str, ...],
-    groups: tuple[str, ...],
-    ixes: tuple[str, ...],
-    platforms: tuple[str, ...],
-    exclude: tuple[str, ...],
+    settings: Settings,
+    selection: Selection,
     commit: bool,
     commit_check: bool,
     confirm: int | None,
@@ -87,10 +72,9 @@ def configure(
     """
     if confirm and not commit:
         raise click.UsageError("--confirm goes with --commit")
-    settings = settings_from(config_file, state, wait)
     report = configure_routers(
         settings,
-        selection_from(limit, groups, ixes, platforms, exclude),
+        selection,
         commit=commit,
         commit_check=commit_check,
         confirm=confirm,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from nornir_peering.cli.options import settings_from, settings_options
-from nornir_peering.cli.selection import selection_from, selection_options
-from nornir_peering.inventory import load_inventory, select
+from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.selection import selection_options
+from nornir_peering.inventory import Selection, load_inventory, select
 from nornir_peering.report import inventory_report
+from nornir_peering.settings import Settings
 
 
 @click.command()
@@ -21,14 +20,8 @@ from nornir_peering.report import inventory_report
 )
 @click.option("--json", "as_json", is_flag=True, help="Print everything as JSON.")
 def inventory(
-    config_file: Path | None,
-    state: Path | None,
-    wait: float | None,
-    limit: tuple[str, ...],
-    groups: tuple[str, ...],
-    ixes: tuple[str, ...],
-    platforms: tuple[str, ...],
-    exclude: tuple[str, ...],
+    settings: Settings,
+    selection: Selection,
     show_sessions: bool,
     show_problems: bool,
     as_json: bool,
@@ -38,9 +31,7 @@ def inventory(
     Sessions are what inventory/ asks for, completed from the PeeringDB
     cache: peer addresses at each IX, names, AS-SETs, max-prefix limits.
     """
-    settings = settings_from(config_file, state, wait)
     loaded = load_inventory(settings)
-    selection = selection_from(limit, groups, ixes, platforms, exclude)
     chosen = select(loaded.inventory, selection)
     shown = set(selection.ixes) or {
         c["ix"] for host in chosen.hosts.values() for c in host.data["connections"]

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
-from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.cli.options import settings_options
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.report import err, out, print_json, print_rows
+from nornir_peering.settings import Settings
 
 
 @click.group()
@@ -80,8 +81,7 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
     server.serve_forever()
 
 
-def _lab(config_file: Path | None, state: Path | None, port: int) -> Lab:
-    settings = settings_from(config_file, state, None)
+def _lab(settings: Settings, port: int) -> Lab:
     return Lab(settings.peering.state.parent / "lab", port=port)
 
 
@@ -94,9 +94,9 @@ def _lab(config_file: Path | None, state: Path | None, port: int) -> Lab:
     show_default=True,
     help="Port of the lab PeeringDB on 127.0.0.1.",
 )
-def up(config_file: Path | None, state: Path | None, wait: float | None, port: int) -> None:
+def up(settings: Settings, port: int) -> None:
     """Start the lab: the PeeringDB server and the BIRD routers, in the background."""
-    lab_ = _lab(config_file, state, port)
+    lab_ = _lab(settings, port)
     lab_.up()
     out().print(
         f"lab up in {lab_.directory}: PeeringDB at {lab_.api_url}, "
@@ -108,9 +108,9 @@ def up(config_file: Path | None, state: Path | None, wait: float | None, port: i
 @lab.command("down")
 @settings_options
 @click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
-def down(config_file: Path | None, state: Path | None, wait: float | None, port: int) -> None:
+def down(settings: Settings, port: int) -> None:
     """Stop everything the lab started."""
-    lab_ = _lab(config_file, state, port)
+    lab_ = _lab(settings, port)
     lab_.down()
     out().print(f"lab down in {lab_.directory}", highlight=False)
 
@@ -126,16 +126,9 @@ def down(config_file: Path | None, state: Path | None, wait: float | None, port:
     metavar="SECONDS",
     help="First wait until every session is Established.",
 )
-def status(
-    config_file: Path | None,
-    state: Path | None,
-    wait: float | None,
-    port: int,
-    as_json: bool,
-    until_established: float | None,
-) -> None:
+def status(settings: Settings, port: int, as_json: bool, until_established: float | None) -> None:
     """Show what runs in the lab, and the state of every BGP session there."""
-    lab_ = _lab(config_file, state, port)
+    lab_ = _lab(settings, port)
     if until_established is not None and not lab_.wait_established(until_established):
         err().print(
             f"not every session is Established after {until_established:g}s", highlight=False
@@ -168,9 +161,7 @@ def status(
 @settings_options
 @click.argument("dataset", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
-def load(
-    config_file: Path | None, state: Path | None, wait: float | None, dataset: Path, port: int
-) -> None:
+def load(settings: Settings, dataset: Path, port: int) -> None:
     """Make the running lab PeeringDB serve DATASET (a later day, say)."""
-    _lab(config_file, state, port).load(dataset)
+    _lab(settings, port).load(dataset)
     out().print(f"the lab PeeringDB now serves {dataset}", highlight=False)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
-from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.cli.options import settings_options
 from nornir_peering.errors import PeeringError
 from nornir_peering.peeringdb.schema import TAGS
 from nornir_peering.peeringdb.sync import flush_peeringdb, sync_peeringdb
 from nornir_peering.report import SyncProgress, out, print_json, sync_table
+from nornir_peering.settings import Settings
 
 
 def _interactive() -> bool:
@@ -25,40 +25,32 @@ def _interactive() -> bool:
 @click.option("--flush", is_flag=True, help="Remove all PeeringDB data and cursors, then stop.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --flush.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def peeringdb_sync(
-    config_file: Path | None,
-    state: Path | None,
-    wait: float | None,
-    full: bool,
-    flush: bool,
-    yes: bool,
-    as_json: bool,
-) -> None:
+def peeringdb_sync(settings: Settings, full: bool, flush: bool, yes: bool, as_json: bool) -> None:
     """Keep the local PeeringDB cache up to date.
 
     The first run downloads everything; later runs ask only for what changed
     since the last one. All object types are applied in one transaction: a
     sync that fails or is killed leaves the cache as it was.
     """
-    settings = settings_from(config_file, state, wait).peering
+    peering = settings.peering
     if flush:
         if not yes and _interactive():
             click.confirm(
-                f"Remove all PeeringDB data and sync cursors from {settings.state}?", abort=True
+                f"Remove all PeeringDB data and sync cursors from {peering.state}?", abort=True
             )
-        removed = flush_peeringdb(settings)
+        removed = flush_peeringdb(peering)
         if as_json:
             print_json({"ok": True, "flushed": removed})
         else:
             out().print(
                 f"removed {sum(removed.values())} PeeringDB objects and all sync cursors "
-                f"from {settings.state}"
+                f"from {peering.state}"
             )
         return
     progress = SyncProgress(TAGS)
     try:
         with progress.shown():
-            report = sync_peeringdb(settings, full=full, progress=progress)
+            report = sync_peeringdb(peering, full=full, progress=progress)
     except PeeringError as exc:
         if as_json:
             print_json({"ok": False, "error": str(exc)})

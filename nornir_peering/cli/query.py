@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 import duckdb
 
-from nornir_peering.cli.options import settings_from, settings_options
+from nornir_peering.cli.options import settings_options
 from nornir_peering.errors import ConfigError
 from nornir_peering.report import print_json, print_rows
+from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
 
 
@@ -17,17 +16,15 @@ from nornir_peering.store import open_state
 @settings_options
 @click.argument("sql")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as a JSON list of objects.")
-def query(
-    config_file: Path | None, state: Path | None, wait: float | None, sql: str, as_json: bool
-) -> None:
+def query(settings: Settings, sql: str, as_json: bool) -> None:
     """Run a read-only SQL query on the state file.
 
     \b
     Example:
       nornir-peering query "SELECT asn, name, irr_as_set FROM pdb_net WHERE asn = 64500"
     """
-    settings = settings_from(config_file, state, wait).peering
-    with open_state(settings.state, wait=settings.lock_wait) as db:
+    peering = settings.peering
+    with open_state(peering.state, wait=peering.lock_wait) as db:
         try:
             result = db.execute(sql)
             columns = [d[0] for d in result.description or []]

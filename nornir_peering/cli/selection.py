@@ -1,24 +1,47 @@
-"""The host-selection options every command that works on routers shares."""
+"""The host-selection options every command that works on routers shares.
+
+A command decorated with :func:`selection_options` receives one
+``selection`` argument (:class:`~nornir_peering.inventory.Selection`).
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from nornir_peering.inventory import Selection
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _names(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
-def selection_options(func: F) -> F:
+def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--limit``, ``-g/--group``, ``--ix``, ``--platform``, ``--exclude``."""
-    for decorator in reversed(
+
+    @functools.wraps(func)
+    def command(
+        *args: Any,
+        limit: tuple[str, ...],
+        groups: tuple[str, ...],
+        ixes: tuple[str, ...],
+        platforms: tuple[str, ...],
+        exclude: tuple[str, ...],
+        **kwargs: Any,
+    ) -> Any:
+        selection = Selection(
+            limit=_names(limit),
+            groups=_names(groups),
+            ixes=_names(ixes),
+            platforms=_names(platforms),
+            exclude=_names(exclude),
+        )
+        return func(*args, selection=selection, **kwargs)
+
+    for option in reversed(
         (
             click.option(
                 "--limit",
@@ -56,21 +79,5 @@ def selection_options(func: F) -> F:
             ),
         )
     ):
-        func = decorator(func)
-    return func
-
-
-def selection_from(
-    limit: tuple[str, ...],
-    groups: tuple[str, ...],
-    ixes: tuple[str, ...],
-    platforms: tuple[str, ...],
-    exclude: tuple[str, ...],
-) -> Selection:
-    return Selection(
-        limit=_names(limit),
-        groups=_names(groups),
-        ixes=_names(ixes),
-        platforms=_names(platforms),
-        exclude=_names(exclude),
-    )
+        command = option(command)
+    return command

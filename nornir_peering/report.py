@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from nornir_peering.inventory.resolve import Problem
     from nornir_peering.peeringdb.sync import SyncReport
     from nornir_peering.runbooks.configure import ConfigureReport
+    from nornir_peering.runbooks.poll import PollReport
     from nornir_peering.runbooks.render_all import RenderReport
 
 
@@ -276,5 +277,42 @@ def configure_report(report: ConfigureReport) -> None:
             _cell(router.note),
         )
     console.print(table)
+    if report.failed:
+        err().print(Text.assemble(("failed: ", "bold red"), ", ".join(report.failed)))
+
+
+def poll_report(report: PollReport) -> None:
+    """A line per router, then the sessions that need attention."""
+    console = out()
+    for router in report.routers:
+        if router.reachable:
+            console.print(Text(f"{router.router}: {router.up}/{len(router.sessions)} sessions up"))
+        else:
+            console.print(
+                Text.assemble(
+                    (f"{router.router}: not reachable", "bold red"),
+                    f" ({router.error}); its sessions are stale",
+                )
+            )
+    rows = [
+        (
+            s.router,
+            s.vrf,
+            s.remote_address,
+            s.remote_asn,
+            s.state,
+            s.received_prefixes,
+            s.max_prefix,
+            s.attention,
+        )
+        for router in report.routers
+        for s in router.sessions
+        if s.attention
+    ]
+    print_rows(
+        ("router", "vrf", "remote", "AS", "state", "received", "max-prefix", "attention"),
+        rows,
+        title=f"Needs attention ({len(rows)})",
+    )
     if report.failed:
         err().print(Text.assemble(("failed: ", "bold red"), ", ".join(report.failed)))

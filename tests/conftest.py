@@ -22,6 +22,7 @@ from nornir_peering.lab.topology import add_lab
 from nornir_peering.peeringdb.schema import TAGS
 
 API_KEY = "lab-key-0123456789"
+pytest_plugins = ["tests.lab_project"]  # the lab-as-a-project fixtures
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("nornir_peering.cli.configure", "render"),
     "configure-routers": ("nornir_peering.cli.configure", "configure"),
     "configure_routers": ("nornir_peering.cli.configure", "configure"),
+    "poll-bgp-sessions": ("nornir_peering.cli.poll", "poll"),
+    "poll_bgp_sessions": ("nornir_peering.cli.poll", "poll"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
-HIDDEN = {"peeringdb_sync", "configure_routers"}
+HIDDEN = {"peeringdb_sync", "configure_routers", "poll_bgp_sessions"}
 
 
 class _Commands(click.Group):

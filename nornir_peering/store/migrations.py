@@ -66,7 +66,46 @@ def _v2_netixlan_log(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache, _v2_netixlan_log)
+def _v3_bgp_state(db: duckdb.DuckDBPyConnection) -> None:
+    """Polled BGP sessions: the last known state of each, and every change."""
+    db.execute(
+        """
+        CREATE TABLE bgp_sessions (
+            router VARCHAR NOT NULL,
+            vrf VARCHAR NOT NULL,
+            remote_address VARCHAR NOT NULL,
+            remote_asn BIGINT,
+            wanted BOOLEAN NOT NULL,      -- the inventory asks for it
+            configured BOOLEAN NOT NULL,  -- the router has it
+            state VARCHAR NOT NULL,       -- BGP state, or 'not configured'
+            received_prefixes BIGINT,
+            accepted_prefixes BIGINT,
+            advertised_prefixes BIGINT,
+            max_prefix BIGINT,
+            uptime BIGINT,
+            last_established TIMESTAMP,
+            polled_at TIMESTAMP NOT NULL,
+            stale BOOLEAN NOT NULL,       -- the router could not be polled since
+            PRIMARY KEY (router, vrf, remote_address)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE bgp_session_history (
+            changed_at TIMESTAMP NOT NULL,
+            router VARCHAR NOT NULL,
+            vrf VARCHAR NOT NULL,
+            remote_address VARCHAR NOT NULL,
+            remote_asn BIGINT,
+            old_state VARCHAR,
+            new_state VARCHAR NOT NULL
+        )
+        """
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache, _v2_netixlan_log, _v3_bgp_state)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

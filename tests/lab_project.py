@@ -1,0 +1,99 @@
+"""The lab as a project: a copy of the repository's config, inventory and
+templates, its BIRD routers and PeeringDB running, its cache synced.
+Fixtures and helpers for the end-to-end tests (configure, poll)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from nornir_peering.drivers.bird import BirdDriver
+from nornir_peering.lab.control import Lab
+from tests.conftest import run
+
+REPO = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A copy of the repository's config, inventory and templates, its lab running
+    and its PeeringDB cache synced from the lab."""
+    root = tmp_path_factory.mktemp("project")
+    shutil.copytree(REPO / "inventory", root / "inventory")
+    shutil.copytree(REPO / "templates", root / "templates")
+    port = free_port()
+    config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
+    (root / "config.yaml").write_text(config)
+    hosts = root / "inventory" / "hosts.yaml"
+    hosts.write_text(hosts.read_text().replace("state/lab/", f"{root}/state/lab/"))
+    lab = Lab(root / "state" / "lab", port=port)
+    lab.up()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("HOME", str(root))
+        assert run("peeringdb-sync").exit_code == 0
+        yield root
+    lab.down()
+
+
+@pytest.fixture
+def lab(project: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    """The project's lab, both edges back on an empty peering file, cwd in the project."""
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("HOME", str(project))
+    lab = Lab(project / "state" / "lab")
+    for name in ("edge1", "edge2"):
+        if not lab.bird.running(name):
+            lab.bird.start(name)
+        device = BirdDriver(
+            name,
+            optional_args={
+                "socket": str(lab.bird.socket(name)),
+                "config_file": str(lab.bird.config_file(name)),
+            },
+        )
+        device.open()
+        device.load_replace_candidate(config="# managed by nornir-peering\n")
+        if device.compare_config():
+            device.commit_config()
+        device.close()
+    return lab
+
+
+def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
+    return subprocess.run(
+        ["birdc", "-s", str(lab.bird.socket(router)), command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+
+
+def bgp_states(lab: Lab, router: str) -> dict[str, str]:
+    lines = birdc(lab, router).splitlines()
+    return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
+
+
+def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.1)
+
+
+def outcome(result_stdout: str) -> dict[str, dict[str, object]]:
+    return {r["router"]: r for r in json.loads(result_stdout)["routers"]}

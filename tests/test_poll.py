@@ -1,0 +1,135 @@
+"""poll-bgp-sessions on the lab: real BIRD routers, states cross-checked with birdc."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from nornir_peering.lab.control import Lab
+from nornir_peering.lab.topology import ANNOUNCES
+from tests.conftest import run
+from tests.lab_project import bgp_states, birdc, poll
+
+
+def polled(*args: str) -> tuple[int, dict[str, Any]]:
+    result = run("poll-bgp-sessions", "--json", *args)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def sessions(report: dict[str, Any], router: str) -> dict[str, dict[str, Any]]:
+    [found] = [r for r in report["routers"] if r["router"] == router]
+    return {s["remote_address"]: s for s in found["sessions"]}
+
+
+def history(lab: Lab) -> list[tuple[Any, ...]]:
+    state = lab.directory.parent / "peering.duckdb"
+    with duckdb.connect(str(state), read_only=True) as db:
+        return db.execute(
+            "SELECT router, remote_address, old_state, new_state "
+            "FROM bgp_session_history ORDER BY changed_at"
+        ).fetchall()
+
+
+def deployed(lab: Lab) -> None:
+    assert run("configure-routers", "--commit").exit_code in (0,)
+    poll(
+        lambda: (
+            set(bgp_states(lab, "edge1").values()) == {"Established"}
+            and len(bgp_states(lab, "edge1")) == 9
+        )
+    )
+    poll(
+        lambda: (
+            set(bgp_states(lab, "edge2").values()) == {"Established"}
+            and len(bgp_states(lab, "edge2")) == 7
+        )
+    )
+
+
+def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
+    deployed(lab)
+    poll(
+        lambda: (
+            sessions(polled()[1], "edge1")["127.0.1.14"]["received_prefixes"] == ANNOUNCES[65003]
+        )
+    )
+    code, report = polled()
+    assert code == 0
+    edge1 = sessions(report, "edge1")
+    assert len(edge1) == 9 and all(s["state"] == "Established" for s in edge1.values())
+    for address, asn in (("127.0.1.11", 65001), ("127.0.1.14", 65003), ("127.0.4.1", 65200)):
+        assert (edge1[address]["remote_asn"], edge1[address]["received_prefixes"]) == (
+            asn,
+            ANNOUNCES[asn],
+        )
+        # cross-checked with BIRD's own client
+        protocol = next(
+            line.split()[0]
+            for line in birdc(lab, "edge1").splitlines()
+            if line.split()[:1] and address.replace(".", "_") in line.split()[0]
+        )
+        routes = birdc(lab, "edge1", f"show protocols all {protocol}")
+        assert f"Routes:         {ANNOUNCES[asn]} imported" in routes
+    # 65003 announces exactly its max-prefix limit: it needs attention
+    assert edge1["127.0.1.14"]["attention"] == "9 prefixes, limit 9"
+    assert edge1["127.0.1.11"]["attention"] == ""
+
+
+def test_a_peer_going_down_is_seen_and_remembered(lab: Lab) -> None:
+    deployed(lab)
+    polled()
+    lab.bird.stop("as65001-127.0.2.11")
+    try:
+        poll(lambda: sessions(polled()[1], "edge1")["127.0.2.11"]["state"] != "Established")
+        code, report = polled()
+        assert code == 0
+        down = sessions(report, "edge1")["127.0.2.11"]
+        assert down["attention"].startswith("not established")
+        assert ("edge1", "127.0.2.11", "Established", down["state"]) in history(lab)
+    finally:
+        lab.bird.start("as65001-127.0.2.11")
+
+
+def test_unknown_and_not_configured_sessions(lab: Lab) -> None:
+    deployed(lab)
+    config = lab.bird.config_file("edge2")
+    original = config.read_text()
+    # one session by hand, one of ours removed by hand
+    hand = original.replace(
+        "protocol bgp ix_lab_ix_as65003_127_0_1_14 {",
+        "protocol bgp manual_peer {\n  local 127.0.1.2 port 1179 as 64500;\n"
+        "  neighbor 127.0.1.99 port 1179 as 65999;\n  multihop;\n"
+        "  ipv4 { import none; export none; };\n}\n"
+        "protocol bgp ix_lab_ix_as65003_127_0_1_14 {\n  disabled;",
+    )
+    hand = hand.replace("protocol bgp ix_lab_ix_as65004_127_0_1_15 {", "template bgp unused {")
+    config.write_text(hand)
+    birdc(lab, "edge2", "configure")
+    try:
+        code, report = polled("--limit", "edge2")
+        assert code == 0
+        found = sessions(report, "edge2")
+        assert found["127.0.1.99"]["attention"] == "unknown: on the router, not in the inventory"
+        assert found["127.0.1.15"]["state"] == "not configured"
+        assert found["127.0.1.15"]["attention"] == "not configured on the router"
+        assert found["127.0.1.14"]["attention"].startswith("not established")
+    finally:
+        config.write_text(original)
+        birdc(lab, "edge2", "configure")
+
+
+def test_unreachable_router_fails_alone_and_goes_stale(lab: Lab) -> None:
+    deployed(lab)
+    polled()
+    lab.bird.stop("edge2")
+    code, report = polled()
+    assert code == 1 and report["failed"] == ["edge2"]
+    edge2 = sessions(report, "edge2")
+    assert edge2 and all(s["stale"] and s["state"] == "Established" for s in edge2.values())
+    assert all(s["attention"] == "router not reachable: last known state" for s in edge2.values())
+    assert all(not s["stale"] for s in sessions(report, "edge1").values())
+    table = run("poll-bgp-sessions")
+    assert table.exit_code == 1 and "edge2: not reachable" in table.stdout
+    assert "failed: edge2" in table.stderr

@@ -133,3 +133,25 @@ def test_unreachable_router_fails_alone_and_goes_stale(lab: Lab) -> None:
     table = run("poll-bgp-sessions")
     assert table.exit_code == 1 and "edge2: not reachable" in table.stdout
     assert "failed: edge2" in table.stderr
+
+
+def test_sessions_reads_the_stored_state(lab: Lab) -> None:
+    deployed(lab)
+    poll(lambda: all(s["state"] == "Established" for s in sessions(polled()[1], "edge1").values()))
+    stored = json.loads(run("sessions", "--json", "--limit", "edge1").stdout)
+    assert len(stored) == 9 and {s["state"] for s in stored} == {"Established"}
+    at_second = json.loads(run("sessions", "--json", "--at", "lab-ix-2").stdout)
+    assert {s["remote_address"] for s in at_second} == {"127.0.2.11", "127.0.2.15"}
+    one = json.loads(run("sessions", "--json", "--asn", "65001", "-g", "edge").stdout)
+    assert {(s["router"], s["remote_address"]) for s in one} == {
+        ("edge1", "127.0.1.11"),
+        ("edge2", "127.0.1.11"),
+        ("edge1", "127.0.2.11"),
+    }
+    assert json.loads(run("sessions", "--json", "--bgp-state", "active").stdout) == []
+    changes = json.loads(run("sessions", "--json", "--history", "--asn", "65005").stdout)
+    assert changes and changes[-1]["new_state"] == "Established"
+    # the inventory, and so every template, sees the last polled state
+    inventory = json.loads(run("inventory", "--json", "--limit", "edge1").stdout)
+    states = [s["state"] for s in inventory["hosts"][0]["sessions"]]
+    assert all(state and state["state"] == "Established" for state in states)

@@ -175,6 +175,7 @@ def resolve(
             )
     _check_duplicates(result, source, intent)
     result.problems.extend(_drift(db, result.ixes, intent, drift_days))
+    _attach_polled_state(db, result)
     for sessions in result.sessions.values():
         sessions.sort(key=_order)
     return result
@@ -472,6 +473,36 @@ def _where(session: Session, intent: PeeringIntent) -> tuple[str | int, ...]:
         if str(s.remote_address) == session["remote_address"]
     )
     return ("bgp_groups", session["group"], "sessions", index)
+
+
+def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> None:
+    """Each session's last polled state (``poll-bgp-sessions``), or None if never polled."""
+    rows = db.execute(
+        "SELECT router, vrf, remote_address, state, received_prefixes, accepted_prefixes, "
+        "advertised_prefixes, last_established, polled_at, stale FROM bgp_sessions"
+    ).fetchall()
+    polled = {(r[0], r[1], r[2]): r[3:] for r in rows}
+    names = (
+        "state",
+        "received_prefixes",
+        "accepted_prefixes",
+        "advertised_prefixes",
+        "last_established",
+        "polled_at",
+        "stale",
+    )
+    for router, sessions in result.sessions.items():
+        for session in sessions:
+            found = polled.get((router, session["vrf"], _canonical(session["remote_address"])))
+            if found is not None:
+                session["state"] = {
+                    name: value.isoformat() if isinstance(value, datetime) else value
+                    for name, value in zip(names, found, strict=True)
+                }
+
+
+def _canonical(address: str) -> str:
+    return str(ip_address(address))
 
 
 def _drift(

@@ -155,3 +155,17 @@ def test_sessions_reads_the_stored_state(lab: Lab) -> None:
     inventory = json.loads(run("inventory", "--json", "--limit", "edge1").stdout)
     states = [s["state"] for s in inventory["hosts"][0]["sessions"]]
     assert all(state and state["state"] == "Established" for state in states)
+
+
+def test_old_name_selects_bgp_groups_and_ixes(lab: Lab) -> None:
+    deployed(lab)
+    at_ix = json.loads(run("poll_peering_sessions", "--json", "-i", "lab-ix-2").stdout)
+    assert [r["router"] for r in at_ix["routers"]] == ["edge1"]
+    assert {s["remote_address"] for s in at_ix["routers"][0]["sessions"]} == {
+        "127.0.2.11",
+        "127.0.2.15",
+    }
+    transit = json.loads(run("poll_peering_sessions", "--json", "-g", "transit").stdout)
+    assert [
+        (r["router"], [s["remote_asn"] for s in r["sessions"]]) for r in transit["routers"]
+    ] == [("edge2", [65100])]

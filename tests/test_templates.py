@@ -189,3 +189,50 @@ def test_irr_prefix_lists_become_filters(loaded: LoadedInventory, platform: str)
     if platform == "bird":
         check_bird(rendered)
         assert "if net !~ [ 198.51.100.0/24, 203.0.113.0/25 ] then reject;" in rendered
+
+
+def test_poll_falls_back_to_get_bgp_neighbors(junos_project: Path, state: Path) -> None:
+    """A driver without get_bgp_neighbors_detail (here: no recorded answer for it,
+    so NAPALM's mock raises NotImplementedError) is polled with get_bgp_neighbors."""
+    mock = junos_project / "mock"
+    mock.mkdir()
+    peers = {
+        "192.0.2.1": {
+            "local_as": 64501,
+            "remote_as": 65001,
+            "remote_id": "192.0.2.1",
+            "is_up": True,
+            "is_enabled": True,
+            "description": "",
+            "uptime": 10,
+            "address_family": {
+                "ipv4": {"received_prefixes": 12, "accepted_prefixes": 11, "sent_prefixes": 3}
+            },
+        },
+        "198.51.100.9": {
+            "local_as": 64501,
+            "remote_as": 65077,
+            "remote_id": "0.0.0.0",
+            "is_up": False,
+            "is_enabled": True,
+            "description": "",
+            "uptime": -1,
+            "address_family": {},
+        },
+    }
+    (mock / "get_bgp_neighbors.1").write_text(
+        json.dumps({"global": {"router_id": "192.0.2.2", "peers": peers}})
+    )
+    result = run("poll-bgp-sessions", "--state", str(state), "--limit", "core1", "--json")
+    assert result.exit_code == 0, result.stderr
+    found = {s["remote_address"]: s for s in json.loads(result.stdout)["routers"][0]["sessions"]}
+    transit = found["192.0.2.1"]
+    assert (
+        transit["state"],
+        transit["received_prefixes"],
+        transit["accepted_prefixes"],
+        transit["advertised_prefixes"],
+        transit["attention"],
+    ) == ("Established", 12, 11, 3, "")
+    assert found["198.51.100.9"]["attention"] == "unknown: on the router, not in the inventory"
+    assert found["2001:db8::1"]["state"] == "not configured"

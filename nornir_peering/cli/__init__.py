@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "configure_routers": ("nornir_peering.cli.configure", "configure"),
     "poll-bgp-sessions": ("nornir_peering.cli.poll", "poll"),
     "poll_bgp_sessions": ("nornir_peering.cli.poll", "poll"),
+    "poll_peering_sessions": ("nornir_peering.cli.poll", "poll_peering_sessions"),
     "sessions": ("nornir_peering.cli.sessions", "sessions"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),

@@ -31,3 +31,30 @@ def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
         poll_report(report)
     if report.failed:
         raise click.exceptions.Exit(1)
+
+
+@click.command("poll_peering_sessions", hidden=True)
+@settings_options
+@click.option(
+    "-g",
+    "--group",
+    "bgp_groups",
+    multiple=True,
+    metavar="BGP_GROUP",
+    help="Sessions of this BGP group (repeatable).",
+)
+@click.option(
+    "-i", "--ix", "ixes", multiple=True, metavar="SLUG", help="Sessions at this IX (repeatable)."
+)
+@click.option("--json", "as_json", is_flag=True)
+def poll_peering_sessions(
+    settings: Settings, bgp_groups: tuple[str, ...], ixes: tuple[str, ...], as_json: bool
+) -> None:
+    """The older name, whose -g and -i select BGP groups and IXes, not routers."""
+    report = poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        poll_report(report)
+    if report.failed:
+        raise click.exceptions.Exit(1)

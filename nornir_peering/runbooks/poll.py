@@ -112,10 +112,29 @@ class PollReport:
         }
 
 
-def poll_bgp_sessions(settings: Settings, selection: Selection) -> PollReport:
-    """Poll the selected routers that have polling on; store and return what they said."""
+def poll_bgp_sessions(
+    settings: Settings,
+    selection: Selection,
+    *,
+    bgp_groups: tuple[str, ...] = (),
+    ixes: tuple[str, ...] = (),
+) -> PollReport:
+    """Poll the selected routers that have polling on; store and return what they said.
+
+    ``bgp_groups`` / ``ixes`` (the older ``poll_peering_sessions``): only routers
+    with sessions in these BGP groups or at these IXes, and only those
+    sessions in the report; everything polled is stored.
+    """
     selected = fleet(settings, selection)
-    nornir = selected.nornir.filter(filter_func=lambda host: host.get("poll", True) is not False)
+
+    def wanted(session: dict[str, Any]) -> bool:
+        return not (bgp_groups or ixes) or session["group"] in bgp_groups or session["ix"] in ixes
+
+    nornir = selected.nornir.filter(
+        filter_func=lambda host: (
+            host.get("poll", True) is not False and any(wanted(s) for s in host["sessions"])
+        )
+    )
     try:
         results = nornir.run(task=_poll, name="poll-bgp-sessions", on_failed=True)
     finally:
@@ -134,12 +153,26 @@ def poll_bgp_sessions(settings: Settings, selection: Selection) -> PollReport:
                     continue
                 polled = _match(name, host["sessions"], first.result)
                 _store(db, polled, now)
-                report.routers.append(RouterPoll(name, True, "", polled))
+                keep = {
+                    (s["vrf"], _canonical(s["remote_address"]))
+                    for s in host["sessions"]
+                    if wanted(s)
+                }
+                shown = [
+                    s
+                    for s in polled
+                    if not (bgp_groups or ixes) or (s.vrf, s.remote_address) in keep
+                ]
+                report.routers.append(RouterPoll(name, True, "", shown))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
     return report
+
+
+def _canonical(address: str) -> str:
+    return str(ip_address(address))
 
 
 def _poll(task: Task) -> Result:

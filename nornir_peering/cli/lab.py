@@ -165,3 +165,16 @@ def load(settings: Settings, dataset: Path, port: int) -> None:
     """Make the running lab PeeringDB serve DATASET (a later day, say)."""
     _lab(settings, port).load(dataset)
     out().print(f"the lab PeeringDB now serves {dataset}", highlight=False)
+
+
+@lab.command("stop")
+@settings_options
+@click.argument("router")
+@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+def stop(settings: Settings, router: str, port: int) -> None:
+    """Stop one lab router (a peer going away, say); `lab up` starts it again."""
+    lab_ = _lab(settings, port)
+    if router not in lab_.bird.routers:
+        raise click.BadParameter(f"no lab router {router!r} (see lab status)", param_hint="ROUTER")
+    lab_.bird.stop(router)
+    out().print(f"stopped {router}", highlight=False)

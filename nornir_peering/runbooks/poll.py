@@ -271,7 +271,8 @@ def _from_router(router: str, vrf: str, address: str, seen: dict[str, Any]) -> S
 
 
 def _store(db: duckdb.DuckDBPyConnection, sessions: list[SessionState], now: datetime) -> None:
-    """Replace the router's rows; a history row for each change of state."""
+    """Replace the router's rows, and add a history row for each change of state:
+    one statement each, whatever the number of sessions."""
     if not sessions:
         return
     router = sessions[0].router
@@ -283,17 +284,13 @@ def _store(db: duckdb.DuckDBPyConnection, sessions: list[SessionState], now: dat
             [router],
         ).fetchall()
     }
-    db.execute("DELETE FROM bgp_sessions WHERE router = ?", [router])
+    rows, changes = [], []
     for s in sessions:
         old_state, established = previous.get((s.vrf, s.remote_address), (None, None))
         s.last_established = now if s.up else established
         if old_state != s.state:
-            db.execute(
-                "INSERT INTO bgp_session_history VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [now, router, s.vrf, s.remote_address, s.remote_asn, old_state, s.state],
-            )
-        db.execute(
-            "INSERT INTO bgp_sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)",
+            changes.append([now, router, s.vrf, s.remote_address, s.remote_asn, old_state, s.state])
+        rows.append(
             [
                 router,
                 s.vrf,
@@ -309,8 +306,22 @@ def _store(db: duckdb.DuckDBPyConnection, sessions: list[SessionState], now: dat
                 s.uptime,
                 s.last_established,
                 now,
-            ],
+                False,
+            ]
         )
+    db.execute("DELETE FROM bgp_sessions WHERE router = ?", [router])
+    _insert(db, "bgp_sessions", rows)
+    _insert(db, "bgp_session_history", changes)
+
+
+def _insert(db: duckdb.DuckDBPyConnection, table: str, rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    marks = "(" + ", ".join("?" * len(rows[0])) + ")"
+    db.execute(
+        f"INSERT INTO {table} VALUES {', '.join([marks] * len(rows))}",
+        [value for row in rows for value in row],
+    )
 
 
 def _stale(db: duckdb.DuckDBPyConnection, router: str, now: datetime) -> list[SessionState]:

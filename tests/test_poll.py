@@ -75,6 +75,7 @@ def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
     # 65003 announces exactly its max-prefix limit: it needs attention
     assert edge1["127.0.1.14"]["attention"] == "9 prefixes, limit 9"
     assert edge1["127.0.1.11"]["attention"] == ""
+    assert all(s["uptime"] is not None and s["uptime"] >= 0 for s in edge1.values())
 
 
 def test_a_peer_going_down_is_seen_and_remembered(lab: Lab) -> None:

@@ -236,3 +236,15 @@ def test_poll_falls_back_to_get_bgp_neighbors(junos_project: Path, state: Path) 
     ) == ("Established", 12, 11, 3, "")
     assert found["198.51.100.9"]["attention"] == "unknown: on the router, not in the inventory"
     assert found["2001:db8::1"]["state"] == "not configured"
+
+
+def test_routers_with_polling_off_are_not_polled(junos_project: Path, state: Path) -> None:
+    """edge2's data says poll: false; edge1 is left out by --exclude."""
+    mock = junos_project / "mock"
+    mock.mkdir()
+    (mock / "get_bgp_neighbors.1").write_text(
+        json.dumps({"global": {"router_id": "x", "peers": {}}})
+    )
+    result = run("poll-bgp-sessions", "--state", str(state), "--exclude", "edge1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert [r["router"] for r in json.loads(result.stdout)["routers"]] == ["core1"]

@@ -176,25 +176,33 @@ def _canonical(address: str) -> str:
 
 
 def _poll(task: Task) -> Result:
-    """The router's BGP neighbors, flattened to one dict per neighbor."""
+    """The router's BGP neighbors, flattened to one dict per neighbor.
+
+    The details where the driver has them; the summary gives the uptime (the
+    details have none in NAPALM's model), and everything where details are
+    not implemented."""
     device = task.host.get_connection("napalm", task.nornir.config)
+    summary = _from_summary(device.get_bgp_neighbors())
     try:
         detail = device.get_bgp_neighbors_detail()
     except NotImplementedError:
-        return Result(task.host, result=_from_summary(device.get_bgp_neighbors()))
+        return Result(task.host, result=summary)
+    uptimes = {(s["vrf"], s["remote_address"]): s["uptime"] for s in summary}
     found = []
     for vrf, by_asn in detail.items():
         for remote_asn, neighbors in by_asn.items():
             for n in neighbors:
+                address = str(ip_address(n["remote_address"]))
                 found.append(
                     {
                         "vrf": vrf,
-                        "remote_address": str(ip_address(n["remote_address"])),
+                        "remote_address": address,
                         "remote_asn": int(remote_asn),
                         "state": n["connection_state"] or ("Established" if n["up"] else "Idle"),
                         "received": n["received_prefix_count"],
                         "accepted": n["accepted_prefix_count"],
                         "advertised": n["advertised_prefix_count"],
+                        "uptime": uptimes.get((vrf, address)),
                     }
                 )
     return Result(task.host, result=found)
@@ -217,6 +225,7 @@ def _from_summary(neighbors: dict[str, Any]) -> list[dict[str, Any]]:
                     "received": family.get("received_prefixes"),
                     "accepted": family.get("accepted_prefixes"),
                     "advertised": family.get("sent_prefixes"),
+                    "uptime": peer.get("uptime"),
                 }
             )
     return found
@@ -267,6 +276,7 @@ def _from_router(router: str, vrf: str, address: str, seen: dict[str, Any]) -> S
         received_prefixes=count(seen["received"]),
         accepted_prefixes=count(seen["accepted"]),
         advertised_prefixes=count(seen["advertised"]),
+        uptime=count(seen.get("uptime")),
     )
 
 

@@ -3,7 +3,9 @@ the lab PeeringDB, the repository's inventory and templates."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,25 @@ from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
 from tests.conftest import run
 from tests.lab_project import bgp_states, outcome, poll
+
+
+@contextlib.contextmanager
+def template_for(project: Path, router: str, name: str, text: str) -> Iterator[None]:
+    """``router`` rendered with the template ``bird/<name>.j2`` (``text``) for a while."""
+    (project / "templates" / "bird" / f"{name}.j2").write_text(text)
+    hosts = project / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    address = {"edge1": "127.0.1.1", "edge2": "127.0.1.2"}[router]
+    hosts.write_text(
+        original.replace(
+            f"    router_id: {address}\n",
+            f"    router_id: {address}\n    template: bird/{name}.j2\n",
+        )
+    )
+    try:
+        yield
+    finally:
+        hosts.write_text(original)
 
 
 def test_dry_run_shows_the_diff_and_changes_nothing(lab: Lab) -> None:
@@ -74,19 +95,10 @@ def test_hostile_peeringdb_names_stay_inside_their_quotes(lab: Lab) -> None:
 
 
 def test_broken_template_fails_only_that_router(lab: Lab, project: Path) -> None:
-    broken = project / "templates" / "bird" / "broken.j2"
-    broken.write_text("{% for s in sessions %}\n{{ s.no_such_field }}\n{% endfor %}\n")
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    hosts.write_text(
-        original.replace(
-            "    router_id: 127.0.1.2\n", "    router_id: 127.0.1.2\n    template: bird/broken.j2\n"
-        )
-    )
-    try:
+    with template_for(
+        project, "edge2", "broken", "{% for s in sessions %}\n{{ s.no_such_field }}\n{% endfor %}\n"
+    ):
         result = run("configure-routers", "--commit", "--json")
-    finally:
-        hosts.write_text(original)
     assert result.exit_code == 1
     routers = outcome(result.stdout)
     assert routers["edge2"]["status"] == "failed"
@@ -101,19 +113,8 @@ def test_config_bird_rejects_is_rolled_back(lab: Lab, project: Path) -> None:
     poll(lambda: len(bgp_states(lab, "edge1")) == 9)
     before = lab.bird.config_file("edge1").read_text()
     # passes `bird -p` alone, but clashes with a protocol of the router's own bird.conf
-    clash = project / "templates" / "bird" / "clash.j2"
-    clash.write_text("protocol static announced { ipv4; }\n")
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    hosts.write_text(
-        original.replace(
-            "    router_id: 127.0.1.1\n", "    router_id: 127.0.1.1\n    template: bird/clash.j2\n"
-        )
-    )
-    try:
+    with template_for(project, "edge1", "clash", "protocol static announced { ipv4; }\n"):
         result = run("configure-routers", "--commit", "--json", "--limit", "edge1")
-    finally:
-        hosts.write_text(original)
     assert result.exit_code == 1
     note = str(outcome(result.stdout)["edge1"]["note"])
     assert "BIRD refused the configuration" in note and "announced" in note
@@ -167,20 +168,10 @@ def test_render_to_files_and_bird_check(lab: Lab, project: Path, tmp_path: Path)
     result = run("render", "-o", str(tmp_path))
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["edge1.conf", "edge2.conf"]
-    bad = project / "templates" / "bird" / "bad-syntax.j2"
-    bad.write_text("# fine\nprotocol bgp x {\n  neighbour 127.0.0.9 as 1;\n}\n")
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    hosts.write_text(
-        original.replace(
-            "    router_id: 127.0.1.1\n",
-            "    router_id: 127.0.1.1\n    template: bird/bad-syntax.j2\n",
-        )
-    )
-    try:
+    with template_for(
+        project, "edge1", "bad-syntax", "# fine\nprotocol bgp x {\n  neighbour 127.0.0.9 as 1;\n}\n"
+    ):
         result = run("render", "--limit", "edge1")
-    finally:
-        hosts.write_text(original)
     assert result.exit_code == 1
     assert "BIRD rejects the rendered configuration" in result.stderr
     assert ">    3 |   neighbour 127.0.0.9 as 1;" in result.stderr

@@ -8,7 +8,7 @@ from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.report import poll_report, print_json
-from nornir_peering.runbooks.poll import poll_bgp_sessions
+from nornir_peering.runbooks.poll import PollReport, poll_bgp_sessions
 from nornir_peering.settings import Settings
 
 
@@ -24,13 +24,7 @@ def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
     router but not in the inventory, or in the inventory but not on the
     router. Exit code 1 if a router could not be polled.
     """
-    report = poll_bgp_sessions(settings, selection)
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        poll_report(report)
-    if report.failed:
-        raise click.exceptions.Exit(1)
+    _finish(poll_bgp_sessions(settings, selection), as_json)
 
 
 @click.command("poll_peering_sessions", hidden=True)
@@ -51,7 +45,10 @@ def poll_peering_sessions(
     settings: Settings, bgp_groups: tuple[str, ...], ixes: tuple[str, ...], as_json: bool
 ) -> None:
     """The older name, whose -g and -i select BGP groups and IXes, not routers."""
-    report = poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes)
+    _finish(poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes), as_json)
+
+
+def _finish(report: PollReport, as_json: bool) -> None:
     if as_json:
         print_json(report.as_dict())
     else:

@@ -159,11 +159,23 @@ class TestIncrementalSync:
 
 
 class TestFlush:
-    def test_flush_removes_data_and_cursors(self, env: Path, datasets: Datasets) -> None:
+    def test_flush_removes_data_and_cursors(
+        self, env: Path, pdb: LabServer, datasets: Datasets
+    ) -> None:
+        counts = (
+            "SELECT (SELECT count(*) FROM pdb_sync_cursor) AS cursors, "
+            "(SELECT count(*) FROM pdb_netixlan_log) AS log"
+        )
         sync_json()
+        pdb.lab.load(datasets.day2)
+        sync_json()  # day2 moves and removes ports: the log has rows
+        before = json.loads(run("query", "--json", counts).stdout)[0]
+        assert before["cursors"] == len(TAGS) and before["log"] > 0
         result = run("peeringdb-sync", "--flush", "--yes")
         assert result.exit_code == 0, result.stderr
         assert all(not cache_rows(env, tag) for tag in TAGS)
+        assert json.loads(run("query", "--json", counts).stdout) == [{"cursors": 0, "log": 0}]
+        pdb.lab.load(datasets.day1)
         rows = by_tag(sync_json())
         assert {row["mode"] for row in rows.values()} == {"full"}
         assert_cache_equals(env, datasets.day1)

@@ -138,6 +138,7 @@ def flush_peeringdb(settings: PeeringSettings, *, wait: float | None = None) -> 
             removed[tag] = int(count)
             db.execute(f"DELETE FROM {schema.table(tag)}")
         db.execute("DELETE FROM pdb_sync_cursor")
+        db.execute("DELETE FROM pdb_netixlan_log")
         db.execute("COMMIT")
     return removed
 

@@ -493,7 +493,7 @@ def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> N
     )
     for router, sessions in result.sessions.items():
         for session in sessions:
-            found = polled.get((router, session["vrf"], _canonical(session["remote_address"])))
+            found = polled.get((router, session["vrf"], canonical(session["remote_address"])))
             if found is not None:
                 session["state"] = {
                     name: value.isoformat() if isinstance(value, datetime) else value
@@ -501,7 +501,12 @@ def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> N
                 }
 
 
-def _canonical(address: str) -> str:
+def canonical(address: str) -> str:
+    """An address as ``ipaddress`` writes it, so that the same address compares equal.
+
+    >>> canonical("2001:DB8:0::1")
+    '2001:db8::1'
+    """
     return str(ip_address(address))
 
 

@@ -13,10 +13,7 @@ from :mod:`nornir_peering.lab.topology`.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -26,6 +23,7 @@ from typing import Any
 
 from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
 from nornir_peering.lab import topology
+from nornir_peering.pids import alive, read_pid, terminate
 
 BGP_PORT = 1179
 
@@ -142,20 +140,14 @@ class BirdLab:
 
     def stop(self, *names: str, timeout: float = 30.0) -> None:
         """Stop these routers (BIRD shuts down gracefully, ~1 s): all at once."""
-        pids = [pid for pid in map(self._pid, names) if pid is not None]
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while any(self._alive(pid) for pid in pids) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        terminate((pid for pid in map(self._pid, names) if pid is not None), timeout)
 
     def down(self) -> None:
         self.stop(*self.routers)
 
     def running(self, name: str) -> bool:
         pid = self._pid(name)
-        return pid is not None and self._alive(pid)
+        return pid is not None and alive(pid)
 
     def status(self) -> list[dict[str, Any]]:
         """Per router: running or not, and its BGP sessions' states."""
@@ -184,22 +176,7 @@ class BirdLab:
         return rows
 
     def _pid(self, name: str) -> int | None:
-        try:
-            return int((self.folder(name) / "bird.pid").read_text().strip())
-        except (OSError, ValueError):
-            return None
-
-    @staticmethod
-    def _alive(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        try:  # a zombie of ours is not alive
-            waited, _ = os.waitpid(pid, os.WNOHANG)
-            return waited == 0
-        except ChildProcessError:
-            return True
+        return read_pid(self.folder(name) / "bird.pid")
 
     def _write(self, router: LabRouter) -> None:
         folder = self.folder(router.name)

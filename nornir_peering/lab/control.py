@@ -8,9 +8,6 @@ and the BIRD routers (``bird/<router>/``). Everything binds to loopback.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,6 +20,7 @@ from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.lab.wait import wait_for
+from nornir_peering.pids import alive, read_pid, terminate
 
 
 class Lab:
@@ -75,11 +73,7 @@ class Lab:
     def down(self) -> None:
         pid = self._server_pid()
         if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 30
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.02)
+            terminate([pid])
             (self.directory / "peeringdb.pid").unlink(missing_ok=True)
         self.bird.down()
 
@@ -109,19 +103,5 @@ class Lab:
         }
 
     def _server_pid(self) -> int | None:
-        try:
-            pid = int((self.directory / "peeringdb.pid").read_text())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with contextlib.suppress(ChildProcessError):
-        waited, _ = os.waitpid(pid, os.WNOHANG)
-        return waited == 0
-    return True
+        pid = read_pid(self.directory / "peeringdb.pid")
+        return pid if pid is not None and alive(pid) else None

@@ -1,11 +1,7 @@
-"""``python -m nornir_peering.lab.wait URL [SECONDS]``: wait until a lab server answers.
-
-Scripts use it instead of a fixed sleep after starting a server.
-"""
+"""Waiting until a lab server answers, by polling instead of a fixed sleep."""
 
 from __future__ import annotations
 
-import sys
 import time
 
 import httpx
@@ -21,10 +17,3 @@ def wait_for(url: str, seconds: float = 30.0) -> bool:
         except httpx.TransportError:
             time.sleep(0.05)
     return False
-
-
-if __name__ == "__main__":
-    target = sys.argv[1]
-    limit = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
-    if not wait_for(target, limit):
-        sys.exit(f"no answer from {target} within {limit:g}s")

@@ -30,6 +30,7 @@ from nornir_peering.errors import StateBusy, SyncFailed
 from nornir_peering.peeringdb import schema
 from nornir_peering.peeringdb.fetch import Cancelled, FetchError, StreamingFetcher
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
+from nornir_peering.pids import alive
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state
 
@@ -253,21 +254,11 @@ def _workdir(state: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for old in root.iterdir():
         pid = old.name.split("-")[0]
-        if not pid.isdigit() or not _alive(int(pid)):
+        if not pid.isdigit() or not alive(int(pid)):
             shutil.rmtree(old, ignore_errors=True)
     path = root / f"{os.getpid()}-{time.monotonic_ns()}"
     path.mkdir()
     return path
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _utcnow() -> datetime:

@@ -22,6 +22,7 @@ import duckdb
 from nornir.core.task import Result, Task
 
 from nornir_peering.inventory import Selection
+from nornir_peering.inventory.resolve import canonical
 from nornir_peering.runbooks.fleet import fleet
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
@@ -154,7 +155,7 @@ def poll_bgp_sessions(
                 polled = _match(name, host["sessions"], first.result)
                 _store(db, polled, now)
                 keep = {
-                    (s["vrf"], _canonical(s["remote_address"]))
+                    (s["vrf"], canonical(s["remote_address"]))
                     for s in host["sessions"]
                     if wanted(s)
                 }
@@ -169,10 +170,6 @@ def poll_bgp_sessions(
             db.execute("ROLLBACK")
             raise
     return report
-
-
-def _canonical(address: str) -> str:
-    return str(ip_address(address))
 
 
 def _poll(task: Task) -> Result:
@@ -192,7 +189,7 @@ def _poll(task: Task) -> Result:
     for vrf, by_asn in detail.items():
         for remote_asn, neighbors in by_asn.items():
             for n in neighbors:
-                address = str(ip_address(n["remote_address"]))
+                address = canonical(n["remote_address"])
                 found.append(
                     {
                         "vrf": vrf,
@@ -237,7 +234,7 @@ def _match(
     on_router = {(f["vrf"], f["remote_address"]): f for f in found}
     sessions = []
     for session in wanted:
-        vrf, address = session["vrf"], str(ip_address(session["remote_address"]))
+        vrf, address = session["vrf"], canonical(session["remote_address"])
         seen = on_router.pop((vrf, address), None)
         state = (
             _from_router(router, vrf, address, seen)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+import socket
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -69,6 +71,21 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pdb: LabServer) -> Path
     monkeypatch.setenv("NORNIR_PEERING_RETRY_BACKOFF", "0.01")
     monkeypatch.chdir(tmp_path)
     return tmp_path / "state" / "peering.duckdb"
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (yet)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Wait until ``condition()`` holds; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
 
 
 def run(*args: str, input: str | None = None) -> Result:

@@ -6,25 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.conftest import run
+from tests.conftest import free_port, run
 
 REPO = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +78,6 @@ def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
 def bgp_states(lab: Lab, router: str) -> dict[str, str]:
     lines = birdc(lab, router).splitlines()
     return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
-
-
-def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def outcome(result_stdout: str) -> dict[str, dict[str, object]]:

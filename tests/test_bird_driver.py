@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from nornir_napalm.plugins.tasks import napalm_get
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.topology import ANNOUNCES
+from tests.conftest import poll
 
 
 def session(name: str, local: str, neighbor: str, asn: int) -> str:
@@ -78,13 +78,6 @@ def birdc(lab: BirdLab, command: str) -> str:
         check=True,
         timeout=30,
     ).stdout
-
-
-def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.1)
 
 
 def established(lab: BirdLab, protocol: str) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +13,7 @@ from napalm.base.exceptions import ConnectionException
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import free_port, poll
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +39,16 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
     server = subprocess.Popen(
         ["/usr/sbin/sshd", "-D", "-e", "-f", str(config)], stderr=subprocess.PIPE
     )
-    deadline = time.monotonic() + 30
-    while True:
+
+    def listening() -> bool:
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
         except OSError:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "sshd did not start"
-            time.sleep(0.05)
+            return False
+        return True
+
+    poll(listening, 30)
     yield {
         "transport": "ssh",
         "ssh_port": port,
@@ -108,10 +103,7 @@ def test_whole_cycle_over_ssh(lab: BirdLab, sshd: dict[str, object]) -> None:
         assert "+protocol bgp peer_one {" in device.compare_config()
         device.commit_config()
         assert lab.config_file("edge1").read_text() == PEER  # written on the router
-        deadline = time.monotonic() + 60
-        while not device.get_bgp_neighbors()["global"]["peers"]["127.0.1.11"]["is_up"]:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        poll(lambda: device.get_bgp_neighbors()["global"]["peers"]["127.0.1.11"]["is_up"])
         device.load_replace_candidate(config=PEER)
         assert device.compare_config() == ""
         device.rollback()

@@ -21,7 +21,7 @@ from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import Fault, LabServer
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import PeeringSettings
-from tests.conftest import Datasets, run
+from tests.conftest import Datasets, poll, run
 
 FIXTURES = Path(__file__).parent / "inventory"
 
@@ -538,17 +538,8 @@ def test_reading_does_not_wait_for_a_downloading_sync(env: Path, pdb: LabServer)
     thread = threading.Thread(target=sync_peeringdb, args=(settings,))
     thread.start()
     try:
-        _wait_for_request(pdb, "/api/netixlan")
+        poll(lambda: any(r["path"] == "/api/netixlan" for r in pdb.lab.requests))
         inventory = PeeringInventory(inventory_dir=str(FIXTURES), state=str(env), wait=0)
         assert len(inventory.load().hosts) == 3  # wait=0: any lock would fail this
     finally:
         thread.join(30)
-
-
-def _wait_for_request(pdb: LabServer, path: str) -> None:
-    import time
-
-    deadline = time.monotonic() + 30
-    while not any(r["path"] == path for r in pdb.lab.requests):
-        assert time.monotonic() < deadline
-        time.sleep(0.02)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.wait import wait_for
-from tests.conftest import run
+from tests.conftest import free_port, run
 
 
 def test_generate_and_evolve(tmp_path: Path) -> None:
@@ -63,9 +62,7 @@ def test_serve_refuses_a_non_loopback_address(tmp_path: Path) -> None:
 
 def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = str(sock.getsockname()[1])
+    port = str(free_port())
     state = str(tmp_path / "state" / "peering.duckdb")
     try:
         assert run("lab", "up", "--state", state, "--port", port).exit_code == 0

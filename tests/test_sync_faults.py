@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from nornir_peering.lab.pdbserver import Fault, LabServer
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import load_settings
 from nornir_peering.store import writer_lock
-from tests.conftest import Datasets, assert_cache_equals, run, sync_json
+from tests.conftest import Datasets, assert_cache_equals, free_port, poll, run, sync_json
 
 
 def requests_to(pdb: LabServer, path: str) -> int:
@@ -137,9 +136,7 @@ class TestHttpFaults:
     def test_unreachable_server(
         self, day1_synced: Path, datasets: Datasets, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        with socket.socket() as sock:  # a loopback port nobody listens on
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         monkeypatch.setenv("PEERINGDB_URL", f"http://127.0.0.1:{port}/api")
         monkeypatch.setenv("NORNIR_PEERING_RETRIES", "0")
         fails_unchanged(day1_synced, datasets, "cannot reach", "after 1 attempt")
@@ -185,7 +182,7 @@ class TestInterruptions:
             stderr=subprocess.DEVNULL,
         )
         try:
-            _poll(lambda: requests_to(pdb, "/api/netixlan") == 1)
+            poll(lambda: requests_to(pdb, "/api/netixlan") == 1)
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.wait(timeout=30)
@@ -202,13 +199,6 @@ def _which_dataset(state: Path, datasets: Datasets) -> str:
         except AssertionError:
             continue
     raise AssertionError("the cache is neither day1 nor day2: a partial sync was committed")
-
-
-def _poll(condition: object, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
 
 
 class TestLocking:
@@ -258,7 +248,7 @@ class TestLocking:
 
         thread = threading.Thread(target=slow_sync)
         thread.start()
-        _poll(lambda: requests_to(pdb, "/api/net") == 1)
+        poll(lambda: requests_to(pdb, "/api/net") == 1)
         pdb.lab.load(datasets.day3)
         sync_json()  # the fast sync gets day3
         thread.join(30)

@@ -81,19 +81,22 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
     server.serve_forever()
 
 
-def _lab(settings: Settings, port: int) -> Lab:
-    return Lab(settings.peering.state.parent / "lab", port=port)
-
-
-@lab.command("up")
-@settings_options
-@click.option(
+lab_port = click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=8590,
     show_default=True,
     help="Port of the lab PeeringDB on 127.0.0.1.",
 )
+
+
+def _lab(settings: Settings, port: int) -> Lab:
+    return Lab(settings.peering.state.parent / "lab", port=port)
+
+
+@lab.command("up")
+@settings_options
+@lab_port
 def up(settings: Settings, port: int) -> None:
     """Start the lab: the PeeringDB server and the BIRD routers, in the background."""
     lab_ = _lab(settings, port)
@@ -107,7 +110,7 @@ def up(settings: Settings, port: int) -> None:
 
 @lab.command("down")
 @settings_options
-@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+@lab_port
 def down(settings: Settings, port: int) -> None:
     """Stop everything the lab started."""
     lab_ = _lab(settings, port)
@@ -117,7 +120,7 @@ def down(settings: Settings, port: int) -> None:
 
 @lab.command("status")
 @settings_options
-@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+@lab_port
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
     "--until-established",
@@ -160,7 +163,7 @@ def status(settings: Settings, port: int, as_json: bool, until_established: floa
 @lab.command("load")
 @settings_options
 @click.argument("dataset", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+@lab_port
 def load(settings: Settings, dataset: Path, port: int) -> None:
     """Make the running lab PeeringDB serve DATASET (a later day, say)."""
     _lab(settings, port).load(dataset)
@@ -170,7 +173,7 @@ def load(settings: Settings, dataset: Path, port: int) -> None:
 @lab.command("stop")
 @settings_options
 @click.argument("router")
-@click.option("--port", type=click.IntRange(1, 65535), default=8590, show_default=True)
+@lab_port
 def stop(settings: Settings, router: str, port: int) -> None:
     """Stop one lab router (a peer going away, say); `lab up` starts it again."""
     lab_ = _lab(settings, port)

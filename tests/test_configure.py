@@ -12,8 +12,8 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.conftest import run
-from tests.lab_project import bgp_states, outcome, poll
+from tests.conftest import poll, run
+from tests.lab_project import bgp_states, outcome
 
 
 @contextlib.contextmanager

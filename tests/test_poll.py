@@ -9,8 +9,8 @@ import duckdb
 
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.topology import ANNOUNCES
-from tests.conftest import run
-from tests.lab_project import bgp_states, birdc, poll
+from tests.conftest import poll, run
+from tests.lab_project import bgp_states, birdc
 
 
 def polled(*args: str) -> tuple[int, dict[str, Any]]:

@@ -103,7 +103,7 @@ def up(settings: Settings, port: int) -> None:
     lab_.up()
     out().print(
         f"lab up in {lab_.directory}: PeeringDB at {lab_.api_url}, "
-        f"{len(lab_.bird.routers)} BIRD routers",
+        f"{len(lab_.bird.routers)} BIRD routers, {len(lab_.frr.routers)} FRR router",
         highlight=False,
     )
 
@@ -177,7 +177,7 @@ def load(settings: Settings, dataset: Path, port: int) -> None:
 def stop(settings: Settings, router: str, port: int) -> None:
     """Stop one lab router (a peer going away, say); `lab up` starts it again."""
     lab_ = _lab(settings, port)
-    if router not in lab_.bird.routers:
+    if router not in lab_.routers():
         raise click.BadParameter(f"no lab router {router!r} (see lab status)", param_hint="ROUTER")
-    lab_.bird.stop(router)
+    lab_.stop(router)
     out().print(f"stopped {router}", highlight=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator, model_validator
@@ -34,6 +34,12 @@ class RouterData(Strict):
     router_id: IPv4Address | None = None
     template: str | None = None  # none: configure-routers skips the router
     poll: bool | None = None  # default: polled
+    # merge (default): only nornir-peering's objects change; replace: the template
+    # renders the whole configuration (see nornir_peering.deploy)
+    deploy: Literal["merge", "replace"] | None = None
+    owned_prefix: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,15}$")  # "NP_"
+    # the interface direct (non-IX) sessions are sourced from, on IOS-XR and EOS
+    update_source: str | None = Field(None, pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")
     vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
 
 
@@ -77,6 +83,9 @@ class LocalAS(Strict):
     name: str
     as_set: str | None = None
     max_prefix_headroom: Annotated[int, Field(ge=0, le=1000)] = 10  # percent over PeeringDB
+    # what we announce: exports carry these (and their more-specifics up to /24 and /48)
+    prefixes4: list[IPv4Network] = Field(default_factory=list)
+    prefixes6: list[IPv6Network] = Field(default_factory=list)
 
 
 COMMUNITY = re.compile(

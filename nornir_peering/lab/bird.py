@@ -39,11 +39,13 @@ class LabRouter:
 
 
 def lab_routers() -> list[LabRouter]:
-    """Our edges and one router per peer port, from the lab topology."""
+    """Our BIRD edges, one router per peer port, the direct peers and the FRR edge's
+    route collector, from the lab topology."""
     ours = next(net for net in topology.NETS if net.asn == topology.LOCAL_ASN)
     routers = [
-        LabRouter(name, rid, topology.LOCAL_ASN, prefixes, managed=True)
-        for name, (rid, prefixes) in topology.OURS.items()
+        LabRouter(name, edge.router_id, topology.LOCAL_ASN, edge.announces, managed=True)
+        for name, edge in topology.OURS.items()
+        if edge.platform == "bird"
     ]
     block = 0
     for net in topology.NETS:
@@ -58,12 +60,13 @@ def lab_routers() -> list[LabRouter]:
                 for ix, ours_v4, _ in ours.ports
                 if ix == ix_id and ours_v4
             )
+            announces = topology.peer_prefixes(block, topology.ANNOUNCES.get(net.asn, 1))
             routers.append(
                 LabRouter(
                     f"as{net.asn}-{ipv4}",
                     ipv4,
                     net.asn,
-                    _prefixes(block, topology.ANNOUNCES.get(net.asn, 1)),
+                    announces + topology.HOSTILE.get(net.asn, ()),
                     edges,
                 )
             )
@@ -74,16 +77,26 @@ def lab_routers() -> list[LabRouter]:
                 f"as{asn}-{theirs}",
                 theirs,
                 asn,
-                _prefixes(block, topology.ANNOUNCES.get(asn, 1)),
+                topology.peer_prefixes(block, topology.ANNOUNCES.get(asn, 1)),
                 ((theirs, mine, topology.LOCAL_ASN),),
             )
         )
+    collector, edge = topology.COLLECTOR
+    routers.append(
+        LabRouter(
+            "collector",
+            collector,
+            topology.LOCAL_ASN,
+            (),
+            ((collector, topology.OURS[edge].router_id, topology.LOCAL_ASN),),
+        )
+    )
     return routers
 
 
-def _prefixes(block: int, count: int) -> tuple[str, ...]:
-    """``count`` /24s for a lab peer: 10.<block>.<i>.0/24."""
-    return tuple(f"10.{block}.{i}.0/24" for i in range(count))
+FRR_ADDRESSES = frozenset(
+    address for edge in topology.OURS.values() if edge.platform == "frr" for address in edge.addresses
+)
 
 
 class BirdLab:
@@ -204,7 +217,13 @@ class BirdLab:
                     else []
                 ),
                 "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
-                "  ipv4 { import all; export where source = RTS_STATIC; };",
+                "  ipv4 { import all; export where source = RTS_STATIC;"
+                + (
+                    f" next hop address {topology.next_hop_for_frr(mine)};"
+                    if theirs in FRR_ADDRESSES
+                    else ""
+                )
+                + " };",
                 "}",
             ]
         if router.managed:

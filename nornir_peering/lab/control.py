@@ -2,8 +2,9 @@
 
 The lab lives in one folder (``state/lab`` beside the state file): a
 generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
-PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``)
-and the BIRD routers (``bird/<router>/``). Everything binds to loopback.
+PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``),
+the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``).
+Everything binds to loopback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import httpx
 
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
+from nornir_peering.lab.frr import FrrLab
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.lab.wait import wait_for
 from nornir_peering.pids import alive, read_pid, terminate
@@ -29,6 +31,7 @@ class Lab:
         self.port = port
         self.scale = scale
         self.bird = BirdLab(directory / "bird")
+        self.frr = FrrLab(directory / "frr")
 
     @property
     def dataset(self) -> Path:
@@ -69,6 +72,7 @@ class Lab:
                     f"see {self.directory / 'peeringdb.log'}"
                 )
         self.bird.up()
+        self.frr.up()
 
     def down(self) -> None:
         pid = self._server_pid()
@@ -76,6 +80,17 @@ class Lab:
             terminate([pid])
             (self.directory / "peeringdb.pid").unlink(missing_ok=True)
         self.bird.down()
+        self.frr.down()
+
+    def routers(self) -> list[str]:
+        return [*self.bird.routers, *self.frr.routers]
+
+    def stop(self, router: str) -> None:
+        """Stop one lab router (a peer going away); ``up`` starts it again."""
+        if router in self.frr.routers:
+            self.frr.stop(router)
+        else:
+            self.bird.stop(router)
 
     def load(self, dataset: Path) -> None:
         """Make the running PeeringDB server serve ``dataset`` instead."""
@@ -90,7 +105,7 @@ class Lab:
         """Poll until every BGP session of every lab router is Established."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            sessions = [state for row in self.bird.status() for state in row["sessions"].values()]
+            sessions = [state for row in self._routers() for state in row["sessions"].values()]
             if sessions and all(state == "Established" for state in sessions):
                 return True
             time.sleep(0.2)
@@ -99,8 +114,11 @@ class Lab:
     def status(self) -> dict[str, Any]:
         return {
             "peeringdb": {"url": self.api_url, "running": self._server_pid() is not None},
-            "routers": self.bird.status(),
+            "routers": self._routers(),
         }
+
+    def _routers(self) -> list[dict[str, Any]]:
+        return [*self.bird.status(), *self.frr.status()]
 
     def _server_pid(self) -> int | None:
         pid = read_pid(self.directory / "peeringdb.pid")

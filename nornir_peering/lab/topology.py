@@ -58,7 +58,9 @@ NETS = (
         (
             (_IX1, "127.0.1.1", "fd00:7f8:1::1"),
             (_IX1, "127.0.1.2", "fd00:7f8:1::2"),
+            (_IX1, "127.0.1.3", "fd00:7f8:1::3"),
             (_IX2, "127.0.2.1", "fd00:7f8:2::1"),
+            (_IX2, "127.0.2.3", "fd00:7f8:2::3"),
         ),
     ),
     LabNet(
@@ -114,12 +116,55 @@ NETS = (
 
 # Sessions outside the IXes: (remote ASN, its address, our address, our router)
 DIRECT = ((65100, "127.0.3.1", "127.0.3.2", "edge2"), (65200, "127.0.4.1", "127.0.4.2", "edge1"))
-# How many IPv4 prefixes each peer announces in the lab (65003 is at its limit)
+# How many prefixes each peer announces in the lab (65003 is at its limit)
 ANNOUNCES = {65001: 3, 65002: 5, 65003: 9, 65004: 2, 65010: 20, 65005: 4, 65100: 50, 65200: 3}
+# What a hostile peer announces besides its own: a bogon, one of our prefixes, and one
+# longer than /24. Every import policy must drop all three.
+HOSTILE = {65004: ("10.66.0.0/24", "11.0.0.0/24", "12.99.0.128/25")}
 # TCP MD5 passwords the lab's peers expect (inventory/peering.yaml sets the same)
 PASSWORDS = {65005: "lab-secret"}
-# Our routers: name → (router id, the prefixes we announce)
-OURS = {"edge1": ("127.0.1.1", ("203.0.113.0/25",)), "edge2": ("127.0.1.2", ("203.0.113.128/25",))}
+# Our prefixes (inventory/peering.yaml's local_as.prefixes4), announced by our edges
+OUR_PREFIXES = ("11.0.0.0/22",)
+
+
+@dataclass(frozen=True)
+class LabEdge:
+    """One of our routers: nornir-peering configures its sessions."""
+
+    router_id: str
+    addresses: tuple[str, ...]  # its IX ports and direct sessions (IPv4)
+    announces: tuple[str, ...]
+    platform: str = "bird"
+
+
+OURS = {
+    "edge1": LabEdge("127.0.1.1", ("127.0.1.1", "127.0.2.1", "127.0.4.2"), ("11.0.0.0/24",)),
+    "edge2": LabEdge("127.0.1.2", ("127.0.1.2", "127.0.3.2"), ("11.0.1.0/24",)),
+    # FRR: its own configuration announces 11.0.2.0/24 and has a route collector
+    "edge3": LabEdge("127.0.1.3", ("127.0.1.3", "127.0.2.3"), ("11.0.2.0/24",), "frr"),
+}
+# The FRR edge's own iBGP neighbor, which nornir-peering does not manage: (address, router)
+COLLECTOR = ("127.0.9.3", "edge3")
+
+
+def peer_prefixes(block: int, count: int) -> tuple[str, ...]:
+    """``count`` /24s for the lab peer numbered ``block``: 12.<block>.<i>.0/24.
+
+    Public-looking space, so that bogon filters let them through; the lab never
+    installs a route in a kernel, so nothing is ever sent there.
+    """
+    return tuple(f"12.{block}.{i}.0/24" for i in range(count))
+
+
+def next_hop_for_frr(address: str) -> str:
+    """The next hop a lab BIRD router announces to an FRR router: 127.0.X.Y → 198.18.X.Y.
+
+    FRR 8.4 drops an UPDATE whose next hop is in 127.0.0.0/8 ("Martian
+    nexthop") and resets the session, so the lab's BIRD routers announce
+    routes to FRR with a next hop from 198.18.0.0/15 (RFC 2544, never routed
+    here: FRR runs without zebra and installs nothing).
+    """
+    return "198.18." + ".".join(address.split(".")[2:])
 
 
 def add_lab(data: Dataset) -> Dataset:

@@ -1,11 +1,16 @@
 """``configure-routers``: render, load, diff and — only when asked — commit.
 
 Per router, in parallel (Nornir's threaded runner): render the template
-(a template or BIRD syntax error fails the router before it is contacted),
-connect with NAPALM, load the candidate, compare. A dry run discards the
+(a template error, a BIRD syntax error or a stanza nornir-peering does not
+own fails the router before it is contacted), connect with NAPALM, load the
+candidate, compare. The candidate is a merge of nornir-peering's own objects,
+with the removal of those no longer wanted worked out from the router's
+running configuration (:mod:`nornir_peering.deploy`); NAPALM's replace only
+for a router whose data says ``deploy: replace``. A dry run discards the
 candidate. ``commit`` commits routers whose diff is not empty (all of them
 with ``commit_check=False``); ``confirm=N`` commits with an automatic revert
-after N seconds and confirms only once the router still answers.
+after N seconds and confirms only once the router still answers, and is
+refused before anything is loaded on a platform that cannot revert.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.task import Result, Task
 
+from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
 from nornir_peering.inventory import Problem, Selection
 from nornir_peering.runbooks.fleet import fleet
-from nornir_peering.runbooks.render import render_host
+from nornir_peering.runbooks.render import deploy_mode, owned_prefix, render_host
 from nornir_peering.settings import Settings
 from nornir_peering.templating import environment
 
@@ -109,8 +115,20 @@ def _configure(
     rendered = render_host(env, host)  # raises before any device is contacted
     if rendered.template is None:
         return Result(host, result=RouterOutcome(host.name, "skipped", note="no template"))
+    if confirm:
+        refusal = commit_confirm_refusal(str(host.platform), confirm)
+        if refusal:
+            raise DeployRefused(refusal)
     device = host.get_connection("napalm", task.nornir.config)
-    device.load_replace_candidate(config=rendered.config)
+    if deploy_mode(host) == "replace":
+        device.load_replace_candidate(config=rendered.config)
+    else:
+        platform = str(host.platform)
+        running = ""
+        if needs_running(platform):
+            running = device.get_config(retrieve="running")["running"]
+        plan = plan_merge(platform, rendered.config, running, owned_prefix(host))
+        device.load_merge_candidate(config=plan.config)
     try:
         diff = device.compare_config()
         status = "changed" if diff else "unchanged"

@@ -16,6 +16,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.inventory import Host
 
+from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
 from nornir_peering.errors import PeeringError
 from nornir_peering.templating import render
 
@@ -40,6 +41,9 @@ def context(host: Host) -> dict[str, Any]:
             "platform": host.platform,
             "local_asn": host.get("local_asn") or host["local_as"]["asn"],
             "router_id": host.get("router_id"),
+            "deploy": deploy_mode(host),
+            "owned_prefix": owned_prefix(host),
+            "update_source": host.get("update_source"),
             "vars": dict(host.get("vars") or {}),
         },
         "local_as": host["local_as"],
@@ -50,13 +54,29 @@ def context(host: Host) -> dict[str, Any]:
     }
 
 
+def deploy_mode(host: Host) -> str:
+    """``merge`` (only nornir-peering's objects change) or ``replace`` (the whole configuration)."""
+    return str(host.get("deploy") or "merge")
+
+
+def owned_prefix(host: Host) -> str:
+    return str(host.get("owned_prefix") or OWNED_PREFIX)
+
+
 def render_host(env: SandboxedEnvironment, host: Host) -> Rendered:
+    """The router's configuration, checked: BIRD's with ``bird -p``, and in merge mode,
+    that it holds only objects nornir-peering owns. Nothing here contacts the router."""
     template = host.get("template")
     if not template:
         return Rendered(host.name, None)
     config = render(env, str(template), context(host))
     if host.platform == "bird":
         check_bird(config)
+    if deploy_mode(host) == "merge":
+        try:
+            check_rendered(str(host.platform), config, owned_prefix(host))
+        except DeployRefused as exc:
+            raise DeployRefused(f"{template}: {exc}") from None
     return Rendered(host.name, str(template), config)
 
 

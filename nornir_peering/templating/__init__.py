@@ -17,7 +17,18 @@ Filters (Peering Manager's jobs, under these names):
 - ``ix_sessions(sessions, ix=None)``, ``group_sessions(sessions, group=None)``;
 - ``communities(names, communities)``: community values of named communities;
 - ``policy_communities(policy_name, policies, communities)``;
-- ``cisco_password(password)``: Cisco type 7; ``quote(text)``: ``"text"`` made safe.
+- ``cisco_password(password)``: Cisco type 7; ``quote(text)``: ``"text"`` made safe;
+- ``owned(name)``: the name of an object nornir-peering owns (``NP_LAB_IX_V4``);
+- ``bgp_password(session, platform)``: the session's password, refused with a clear
+  error when the platform cannot carry one of its characters (never changed);
+- ``community_type(value)``: ``standard``, ``large``, ``rt`` or ``soo``;
+- ``prefix_range(prefix)``: an IRR prefix and the longest length accepted within it;
+- ``refuse(message)``: fail the router with ``message`` (a template's own check);
+- ``bgp_plan(sessions)``: the example templates' groups, policies and names
+  (:mod:`nornir_peering.templating.policy`).
+
+Data: ``bogons`` (NLNOG BGP Filter Guide's IPv4 and IPv6 bogon prefixes, by family)
+and ``max_length`` (the longest prefix accepted from a peer: /24 and /48).
 
 >>> render_string("{{ name | safe_string }}", name='Evil "Net" }; x {')
 'Evil Net x'
@@ -25,9 +36,7 @@ Filters (Peering Manager's jobs, under these names):
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,95 +50,45 @@ from jinja2 import (
 from jinja2.sandbox import SandboxedEnvironment
 
 from nornir_peering.errors import PeeringError
+from nornir_peering.templating.filters import (
+    BOGONS,
+    MAX_LENGTH,
+    as_path_list,
+    bgp_password,
+    cisco_password,
+    communities,
+    community_type,
+    community_value,
+    group_sessions,
+    identifier,
+    ix_sessions,
+    max_prefix,
+    owned,
+    policy_communities,
+    prefix_list,
+    prefix_range,
+    quote,
+    refuse,
+    safe_string,
+)
+from nornir_peering.templating.policy import bgp_plan
+
+__all__ = [
+    "TemplateFailed",
+    "cisco_password",
+    "environment",
+    "identifier",
+    "max_prefix",
+    "policy_communities",
+    "quote",
+    "render",
+    "render_string",
+    "safe_string",
+]
 
 
 class TemplateFailed(PeeringError):
     """A template could not be rendered; names the template and the line."""
-
-
-_UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>]")
-
-
-def safe_string(value: Any, max_length: int = 80) -> str:
-    """Text that cannot leave the quotes or the line it is put in.
-
-    >>> safe_string('Quote "Networks"\\n} protocol bgp evil {')
-    'Quote Networks protocol bgp evil'
-    """
-    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
-    text = "".join(ch if ch.isprintable() else " " for ch in text)
-    text = _UNSAFE.sub(" ", text)
-    return " ".join(text.split())[:max_length].strip()
-
-
-def identifier(value: Any) -> str:
-    """A name made of ``[A-Za-z0-9_]``, never empty, never starting with a digit.
-
-    >>> identifier("lab-ix 2"), identifier("65001")
-    ('lab_ix_2', 'x65001')
-    """
-    text = re.sub(r"[^A-Za-z0-9_]", "_", str(value)) or "x"
-    return f"x{text}" if text[0].isdigit() else text
-
-
-def quote(value: Any) -> str:
-    """``"value"``, made safe: the only way to put a stranger's text in quotes."""
-    return f'"{safe_string(value)}"'
-
-
-def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | None:
-    """The session's max-prefix limit for ``family`` (default: its own)."""
-    wanted = family or session["family"]
-    value = session.get(f"max_prefix{wanted}")
-    return int(value) if value is not None else None
-
-
-def prefix_list(session: Mapping[str, Any]) -> list[str]:
-    """The IRR prefixes stored for the session's peer, or none yet."""
-    stored = session.get("prefix_list") or {}
-    return list(stored.get("prefixes", [])) if isinstance(stored, Mapping) else list(stored)
-
-
-def as_path_list(session: Mapping[str, Any]) -> list[int]:
-    stored = session.get("prefix_list") or {}
-    return list(stored.get("asns", [])) if isinstance(stored, Mapping) else []
-
-
-def ix_sessions(sessions: Iterable[Mapping[str, Any]], ix: str | None = None) -> list[Any]:
-    return [s for s in sessions if s["kind"] == "ix" and (ix is None or s["ix"] == ix)]
-
-
-def group_sessions(sessions: Iterable[Mapping[str, Any]], group: str | None = None) -> list[Any]:
-    return [s for s in sessions if s["kind"] == "direct" and (group is None or s["group"] == group)]
-
-
-def communities(names: Iterable[str], table: Mapping[str, str]) -> list[str]:
-    """Values of the named communities, in order, without repeats."""
-    return list(dict.fromkeys(table[name] for name in names))
-
-
-def policy_communities(
-    policy: str | None, policies: Mapping[str, Any], table: Mapping[str, str]
-) -> list[str]:
-    if not policy:
-        return []
-    return communities(policies[policy].get("communities", []), table)
-
-
-_CISCO_XLAT = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-
-
-def cisco_password(password: str, salt: int = 7) -> str:
-    """Cisco type 7 encoding (obfuscation, as IOS shows it), deterministic.
-
-    >>> cisco_password("cisco", salt=2)
-    '02050D480809'
-    """
-    clear = safe_string(password).encode()
-    out = f"{salt:02d}"
-    for i, char in enumerate(clear):
-        out += f"{char ^ _CISCO_XLAT[(salt + i) % len(_CISCO_XLAT)]:02X}"
-    return out
 
 
 FILTERS = {
@@ -144,7 +103,14 @@ FILTERS = {
     "communities": communities,
     "policy_communities": policy_communities,
     "cisco_password": cisco_password,
+    "owned": owned,
+    "bgp_password": bgp_password,
+    "community_type": community_type,
+    "community_value": community_value,
+    "prefix_range": prefix_range,
+    "bgp_plan": bgp_plan,
 }
+GLOBALS = {"refuse": refuse, "bogons": BOGONS, "max_length": MAX_LENGTH}
 
 
 def environment(directory: Path | None = None) -> SandboxedEnvironment:
@@ -158,6 +124,7 @@ def environment(directory: Path | None = None) -> SandboxedEnvironment:
         autoescape=False,
     )
     env.filters.update(FILTERS)
+    env.globals.update(GLOBALS)
     return env
 
 
@@ -170,7 +137,12 @@ def render(env: SandboxedEnvironment, template: str, context: Mapping[str, Any])
     except TemplateNotFound as exc:
         raise TemplateFailed(f"{template}: template not found ({exc.name})") from None
     except Exception as exc:  # undefined variables, sandbox refusals, filters that raised
-        message = exc.message if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, TemplateError):
+            message = exc.message or type(exc).__name__
+        elif isinstance(exc, ValueError):  # a filter's or the template's own refusal
+            message = str(exc)
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         raise TemplateFailed(f"{_where(exc, template)}: {message}") from None
 
 

@@ -1,0 +1,462 @@
+"""Merge candidates for IOS-XR, EOS and FRR: the rendered stanzas, plus what
+must go for the router to hold exactly them, and nothing else touched.
+
+The ownership rule (see :mod:`nornir_peering.deploy`): an object is ours when
+its name starts with the owned prefix (``NP_``): route-maps / route-policies,
+prefix lists / sets, community and AS-path lists, BGP peer groups /
+neighbor-groups; a BGP neighbor is ours when it is a member of one of our
+groups. Everything else on the router is never touched, and a template that
+renders anything else is refused.
+
+A candidate is three parts, in this order:
+
+1. negations of lines our objects have on the router but not in the
+   rendered configuration (a line that the rendered one overwrites, such as a
+   new description or a new inbound route-map, is not negated first, so a
+   router that applies commands one by one never runs without it);
+2. the rendered configuration, with every section left explicitly;
+3. removal of our objects the rendered configuration no longer has:
+   neighbors, then groups, then policies and lists.
+
+Each platform's words for this are data (:data:`DIALECTS`), written from the
+vendors' documentation and, for FRR, checked on FRR 8.4 itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from nornir_peering.deploy.errors import OwnershipError
+from nornir_peering.deploy.tree import Node, Path, at, dump, parse
+
+
+@dataclass(frozen=True)
+class ObjectRule:
+    """A top-level object kind: its first line, and how it is removed."""
+
+    kind: str
+    pattern: re.Pattern[str]  # groups: name (and whatever ``removal`` uses)
+    removal: str  # a format string over the pattern's groups
+    atomic: bool = False  # redefining it replaces it whole (IOS-XR RPL): no line negations
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    objects: tuple[ObjectRule, ...]
+    neighbors: Literal["blocks", "lines"]  # IOS-XR neighbor blocks, or EOS/FRR neighbor lines
+    group_definition: re.Pattern[str]  # group: its name
+    group_membership: re.Pattern[str]  # address, group
+    group_removal: str  # format string over name
+    indent: str = " "
+    # negations the platform words differently from "no <line>": (pattern, replacement)
+    negations: tuple[tuple[re.Pattern[str], str], ...] = ()
+
+    def negate(self, line: str) -> str:
+        for pattern, replacement in self.negations:
+            if pattern.match(line):
+                return pattern.sub(replacement, line)
+        return negate(line)
+
+
+def _rule(kind: str, pattern: str, removal: str, atomic: bool = False) -> ObjectRule:
+    return ObjectRule(kind, re.compile(pattern), removal, atomic)
+
+
+# IOS-XR: RPL objects are replaced whole when redefined (Cisco, "Attached Policy
+# Modification"); neighbors are blocks that ``use neighbor-group``.
+IOSXR = Dialect(
+    "iosxr",
+    objects=(
+        _rule("route-policy", r"^route-policy (?P<name>\S+)$", "no route-policy {name}", True),
+        _rule("prefix-set", r"^prefix-set (?P<name>\S+)$", "no prefix-set {name}", True),
+        _rule("as-path-set", r"^as-path-set (?P<name>\S+)$", "no as-path-set {name}", True),
+        _rule("community-set", r"^community-set (?P<name>\S+)$", "no community-set {name}", True),
+        _rule(
+            "large-community-set",
+            r"^large-community-set (?P<name>\S+)$",
+            "no large-community-set {name}",
+            True,
+        ),
+        _rule(
+            "extcommunity-set",
+            r"^extcommunity-set (?P<type>\S+) (?P<name>\S+)$",
+            "no extcommunity-set {type} {name}",
+            True,
+        ),
+    ),
+    neighbors="blocks",
+    group_definition=re.compile(r"^neighbor-group (?P<group>\S+)$"),
+    group_membership=re.compile(r"^use neighbor-group (?P<group>\S+)$"),
+    group_removal="no neighbor-group {name}",
+)
+
+# Arista EOS 4.23 and later: ``peer group`` (two words), prefix lists as blocks.
+EOS = Dialect(
+    "eos",
+    objects=(
+        _rule("route-map", r"^route-map (?P<name>\S+) (?:permit|deny) \d+$", "no route-map {name}"),
+        _rule(
+            "prefix-list",
+            r"^(?P<family>ip|ipv6) prefix-list (?P<name>\S+)(?: .*)?$",
+            "no {family} prefix-list {name}",
+        ),
+        _rule(
+            "community-list",
+            r"^ip (?P<type>community-list|large-community-list|extcommunity-list)"
+            r"(?: regexp)? (?P<name>\S+) (?:permit|deny) .*$",
+            "no ip {type} {name}",
+        ),
+        _rule(
+            "as-path-list",
+            r"^ip as-path access-list (?P<name>\S+) .*$",
+            "no ip as-path access-list {name}",
+        ),
+    ),
+    neighbors="lines",
+    group_definition=re.compile(r"^neighbor (?P<group>\S+) peer group$"),
+    group_membership=re.compile(r"^neighbor (?P<address>\S+) peer group (?P<group>\S+)$"),
+    group_removal="no neighbor {name} peer group",
+    indent="   ",
+    # an entry of a prefix-list block goes by its number
+    negations=((re.compile(r"^seq (\d+) .*$"), r"no seq \1"),),
+)
+
+# FRR 8.4: checked on the daemon (vtysh): lists are one line per entry, and
+# ``no bgp community-list`` needs the list's type.
+FRR = Dialect(
+    "frr",
+    objects=(
+        _rule("route-map", r"^route-map (?P<name>\S+) (?:permit|deny) \d+$", "no route-map {name}"),
+        _rule(
+            "prefix-list",
+            r"^(?P<family>ip|ipv6) prefix-list (?P<name>\S+) .*$",
+            "no {family} prefix-list {name}",
+        ),
+        _rule(
+            "community-list",
+            r"^bgp (?P<list>community-list|large-community-list) (?P<type>standard|expanded) "
+            r"(?P<name>\S+) .*$",
+            "no bgp {list} {type} {name}",
+        ),
+        _rule(
+            "as-path-list",
+            r"^bgp as-path access-list (?P<name>\S+) .*$",
+            "no bgp as-path access-list {name}",
+        ),
+    ),
+    neighbors="lines",
+    group_definition=re.compile(r"^neighbor (?P<group>\S+) peer-group$"),
+    group_membership=re.compile(r"^neighbor (?P<address>\S+) peer-group (?P<group>\S+)$"),
+    group_removal="no neighbor {name} peer-group",
+)
+
+DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}
+
+ROUTER_BGP = re.compile(r"^router bgp (?P<asn>\d+(?:\.\d+)?)(?: vrf (?P<vrf>\S+))?$")
+VRF = re.compile(r"^vrf (?P<vrf>\S+)$")
+ADDRESS_FAMILY = re.compile(r"^address-family \S+")
+NEIGHBOR_LINE = re.compile(r"^(?:no )?neighbor (?P<who>\S+)(?: .*)?$")
+NEIGHBOR_BLOCK = re.compile(r"^neighbor (?P<who>\S+)$")
+
+# A line that a later line with the same key replaces: setting it anew needs no
+# negation first. (Prefix-list and community-list entries are keyed by their
+# sequence number: re-entering a number replaces the entry.)
+SUPERSEDES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"^(?P<key>neighbor \S+ (?:remote-as|description|password|update-source|ebgp-multihop"
+        r"|port|local-as|maximum-prefix|maximum-routes|maximum-accepted-routes|timers"
+        r"|ttl maximum-hops))(?: |$)",
+        r"^(?P<key>neighbor \S+ (?:route-map|prefix-list|filter-list)) \S+ (?P<dir>in|out)$",
+        r"^(?P<key>(?:remote-as|description|password|update-source|ebgp-multihop|maximum-prefix"
+        r"|timers|local-as))(?: |$)",
+        r"^(?P<key>route-policy) \S+ (?P<dir>in|out)$",
+        r"^(?P<key>set (?:local-preference|metric|weight|origin|as-path prepend|community"
+        r"|large-community|extcommunity rt|ip next-hop|ipv6 next-hop))(?: |$)",
+        r"^(?P<key>(?:(?:ip|ipv6) prefix-list \S+ )?seq \d+)(?: |$)",
+        r"^(?P<key>bgp (?:community-list|large-community-list|as-path access-list)"
+        r"(?: standard| expanded)? \S+ seq \d+)(?: |$)",
+    )
+)
+
+
+def supersede_key(line: str) -> str | None:
+    """The key under which a later line replaces ``line``, if there is one.
+
+    >>> supersede_key("neighbor 192.0.2.1 route-map NP_IN in")
+    'neighbor 192.0.2.1 route-map in'
+    >>> supersede_key("neighbor 192.0.2.1 activate") is None
+    True
+    """
+    for pattern in SUPERSEDES:
+        found = pattern.match(line)
+        if found:
+            return " ".join(v for v in (found.group("key"), found.groupdict().get("dir")) if v)
+    return None
+
+
+def negate(line: str) -> str:
+    """The command that undoes ``line``; a line that is itself a ``no`` form comes back.
+
+    >>> negate("neighbor 192.0.2.1 shutdown"), negate("no neighbor 2001:db8::1 activate")
+    ('no neighbor 192.0.2.1 shutdown', 'neighbor 2001:db8::1 activate')
+    """
+    return line[3:] if line.startswith("no ") else f"no {line}"
+
+
+# -- what a configuration holds ------------------------------------------------------------
+
+Key = tuple[str, str, str]  # (kind, vrf, name): ("neighbor", "global", "192.0.2.1")
+
+
+@dataclass
+class Owned:
+    """One of our objects in a configuration: its lines, and where its removal goes."""
+
+    key: Key
+    removal: tuple[Path, str]
+    atomic: bool = False
+    entries: list[tuple[Path, Node]] = field(default_factory=list)
+
+
+@dataclass
+class Holdings:
+    owned: dict[Key, Owned] = field(default_factory=dict)
+    foreign: list[tuple[Path, str]] = field(default_factory=list)  # lines that are not ours
+    foreign_neighbors: dict[tuple[str, str], str] = field(default_factory=dict)  # (vrf, addr) → why
+    bgp_asn: str | None = None
+
+
+def holdings(tree: Node, dialect: Dialect, prefix: str) -> Holdings:
+    """Sort a configuration into our objects and everything else."""
+    found = Holdings()
+    for node in tree.children:
+        bgp = ROUTER_BGP.match(node.text)
+        if bgp:
+            found.bgp_asn = found.bgp_asn or bgp.group("asn")
+            _bgp(node, (node.text,), bgp.group("vrf") or "global", dialect, prefix, found)
+            continue
+        for rule in dialect.objects:
+            match = rule.pattern.match(node.text)
+            if match:
+                if match.group("name").startswith(prefix):
+                    key = (rule.kind, "", match.group("name"))
+                    owned = found.owned.setdefault(
+                        key, Owned(key, ((), rule.removal.format(**match.groupdict())), rule.atomic)
+                    )
+                    owned.entries.append(((), node))
+                else:
+                    found.foreign.append(((), node.text))
+                break
+        else:
+            found.foreign.append(((), node.text))
+    return found
+
+
+def _bgp(node: Node, path: Path, vrf: str, dialect: Dialect, prefix: str, found: Holdings) -> None:
+    """The neighbors and groups of a ``router bgp`` (or ``vrf``) section."""
+    if dialect.neighbors == "blocks":
+        _bgp_blocks(node, path, vrf, dialect, prefix, found)
+        return
+    members = {
+        m.group("address"): m.group("group")
+        for c in node.children
+        if (m := dialect.group_membership.match(c.text))
+    }
+    for child in node.children:
+        vrf_block = VRF.match(child.text)
+        if vrf_block:
+            _bgp(child, (*path, child.text), vrf_block.group("vrf"), dialect, prefix, found)
+        elif ADDRESS_FAMILY.match(child.text):
+            for line in child.children:
+                _neighbor_line(line, (*path, child.text), path, vrf, members, dialect, prefix, found)
+        else:
+            _neighbor_line(child, path, path, vrf, members, dialect, prefix, found)
+
+
+def _neighbor_line(
+    node: Node,
+    section: Path,
+    bgp: Path,
+    vrf: str,
+    members: dict[str, str],
+    dialect: Dialect,
+    prefix: str,
+    found: Holdings,
+) -> None:
+    """EOS and FRR: a ``neighbor X ...`` line belongs to group X or to neighbor X."""
+    line = NEIGHBOR_LINE.match(node.text)
+    who = line.group("who") if line else ""
+    if who.startswith(prefix) and not _is_address(who):
+        key: Key = ("group", vrf, who)
+        removal = (bgp, dialect.group_removal.format(name=who))
+    elif members.get(who, "").startswith(prefix):
+        key, removal = ("neighbor", vrf, who), (bgp, f"no neighbor {who}")
+    else:
+        if _is_address(who):
+            found.foreign_neighbors[(vrf, who)] = _outside(members.get(who))
+        found.foreign.append((section, node.text))
+        return
+    found.owned.setdefault(key, Owned(key, removal)).entries.append((section, node))
+
+
+def _bgp_blocks(
+    node: Node, path: Path, vrf: str, dialect: Dialect, prefix: str, found: Holdings
+) -> None:
+    """IOS-XR: ``neighbor-group NAME`` and ``neighbor ADDRESS`` blocks, ``vrf NAME`` blocks."""
+    for child in node.children:
+        group = dialect.group_definition.match(child.text)
+        neighbor = NEIGHBOR_BLOCK.match(child.text)
+        vrf_block = VRF.match(child.text)
+        if vrf_block:
+            _bgp_blocks(child, (*path, child.text), vrf_block.group("vrf"), dialect, prefix, found)
+        elif group and group.group("group").startswith(prefix):
+            name = group.group("group")
+            key: Key = ("group", vrf, name)
+            removal = (path, dialect.group_removal.format(name=name))
+            found.owned.setdefault(key, Owned(key, removal)).entries.append((path, child))
+        elif neighbor:
+            address = neighbor.group("who")
+            uses = next(
+                (m.group("group") for c in child.children if (m := dialect.group_membership.match(c.text))),
+                None,
+            )
+            if uses and uses.startswith(prefix):
+                key = ("neighbor", vrf, address)
+                removal = (path, f"no neighbor {address}")
+                found.owned.setdefault(key, Owned(key, removal)).entries.append((path, child))
+            else:
+                found.foreign_neighbors[(vrf, address)] = _outside(uses)
+                found.foreign.append((path, child.text))
+        elif ADDRESS_FAMILY.match(child.text):
+            found.foreign.extend(((*path, child.text), c.text) for c in child.children)
+        else:
+            found.foreign.append((path, child.text))
+
+
+def _outside(group: str | None) -> str:
+    return f"in its group {group}" if group else "in no group"
+
+
+def _is_address(text: str) -> bool:
+    """An IPv4 or IPv6 address (a group name has neither dots nor colons in it here)."""
+    return bool(re.fullmatch(r"[0-9a-fA-F:.]+", text)) and ("." in text or ":" in text)
+
+
+# -- the candidate -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MergePlan:
+    config: str  # what load_merge_candidate gets
+    removed: tuple[str, ...]  # our objects on the router that this removes
+
+
+def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
+    """What ``rendered`` holds; a line that is not ours is an :class:`OwnershipError`."""
+    want = holdings(parse(rendered), dialect, prefix)
+    if want.foreign:
+        path, line = want.foreign[0]
+        where = " > ".join(path)
+        raise OwnershipError(
+            f"the template renders {line!r}{f' under {where!r}' if where else ''}, which is not "
+            f"nornir-peering's: in merge mode a template renders only objects named {prefix}..., "
+            f"and BGP neighbors in those groups ({len(want.foreign)} such line(s))"
+        )
+    for key, owned in want.owned.items():
+        if any(n.text.startswith("no ") and key[0] != "neighbor" for _, n in owned.entries):
+            raise OwnershipError(
+                f"the template renders a 'no' line in {key[0]} {key[2]}: in merge mode "
+                "nornir-peering works out the removals itself"
+            )
+    return want
+
+
+def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> MergePlan:
+    """The merge candidate that leaves the router holding exactly ``rendered`` of what is ours.
+
+    >>> plan = plan_merge(FRR, "route-map NP_IN permit 10\\n set metric 5\\n", "", "NP_")
+    >>> plan.config.splitlines()
+    ['route-map NP_IN permit 10', ' set metric 5', ' exit']
+    """
+    want_tree = parse(rendered)
+    want = check_rendered(rendered, dialect, prefix)
+    have = holdings(parse(running), dialect, prefix)
+    if want.bgp_asn and have.bgp_asn and want.bgp_asn != have.bgp_asn:
+        raise OwnershipError(
+            f"the template renders router bgp {want.bgp_asn}, the router runs router bgp "
+            f"{have.bgp_asn}"
+        )
+    for kind, vrf, name in want.owned:
+        why = have.foreign_neighbors.get((vrf, name))
+        if kind == "neighbor" and why is not None:
+            raise OwnershipError(
+                f"neighbor {name} (vrf {vrf}) is already on the router {why}, outside "
+                f"nornir-peering's groups: it is not taken over; remove it from the router, or "
+                f"put it in a group named {prefix}... by hand first"
+            )
+    negations: list[tuple[Path, str]] = []
+    for key, owned in have.owned.items():
+        if key in want.owned and not owned.atomic:
+            negations += _stale(owned, want.owned[key], dialect)
+    gone = sorted(have.owned.keys() - want.owned.keys(), key=_removal_order)
+    parts = [
+        _commands(negations, dialect),
+        _rendered(want_tree, dialect),
+        _commands([have.owned[key].removal for key in gone], dialect),
+    ]
+    return MergePlan(
+        "".join(parts), tuple(f"{kind} {name}" for kind, _vrf, name in gone)
+    )
+
+
+def _removal_order(key: Key) -> tuple[int, Key]:
+    """Neighbors before the groups they are in, before the policies they use."""
+    return ({"neighbor": 0, "group": 1}.get(key[0], 2), key)
+
+
+def _stale(have: Owned, want: Owned, dialect: Dialect) -> list[tuple[Path, str]]:
+    """Negations of the lines ``have`` holds that ``want`` does not (nor overwrites)."""
+    stale: list[tuple[Path, str]] = []
+
+    def compare(path: Path, had: list[Node], wanted: list[Node]) -> None:
+        keys = {supersede_key(node.text) for node in wanted} - {None}
+        for node in had:
+            twin = next((w for w in wanted if w.text == node.text), None)
+            if twin is not None:
+                compare((*path, node.text), node.children, twin.children)
+            elif supersede_key(node.text) not in keys:
+                stale.append((path, dialect.negate(node.text)))
+
+    wanted_at: dict[Path, list[Node]] = defaultdict(list)
+    for path, node in want.entries:
+        wanted_at[path].append(node)
+    had_at: dict[Path, list[Node]] = defaultdict(list)
+    for path, node in have.entries:
+        had_at[path].append(node)
+    for path, had in had_at.items():
+        compare(path, had, wanted_at.get(path, []))
+    return stale
+
+
+def _commands(commands: list[tuple[Path, str]], dialect: Dialect) -> str:
+    root = Node("")
+    for path, command in commands:
+        target = at(root, path)
+        assert target is not None
+        target.children.append(Node(command))
+    return dump(root.children, indent=dialect.indent)
+
+
+def _rendered(tree: Node, dialect: Dialect) -> str:
+    """The rendered configuration again, each section left explicitly; objects that
+    are replaced whole (IOS-XR RPL) exactly as written, with their ``end-...``."""
+    out = []
+    for node in tree.children:
+        atomic = any(r.atomic and r.pattern.match(node.text) for r in dialect.objects)
+        out.append("\n".join(node.source) + "\n" if atomic else dump([node], indent=dialect.indent))
+    return "".join(out)

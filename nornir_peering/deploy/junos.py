@@ -1,0 +1,219 @@
+"""Merge candidates for Junos: our stanzas with ``replace:``, the stale ones with ``delete:``.
+
+NAPALM's Junos driver loads a merge candidate with PyEZ's default action,
+``load replace`` (``napalm/junos/junos.py``, ``_load_candidate``: no
+``merge=True``): statements tagged ``replace:`` replace the router's statement
+of the same name, the rest merges, and ``delete:`` removes a statement
+(Juniper, "Loading Configuration Files"). So a candidate is the rendered
+configuration with ``replace:`` above each of our objects, and ``delete:``
+above each object of ours the router has and the rendered configuration
+no longer does. Ours (see :mod:`nornir_peering.deploy`): BGP groups and
+policy-options objects whose names start with the owned prefix, at
+``protocols bgp`` and ``routing-instances <name> protocols bgp``.
+
+>>> plan = plan_merge("protocols { bgp { group NP_IX { type external; } } }", "", "NP_")
+>>> print(plan.config, end="")
+protocols {
+    bgp {
+        replace:
+        group NP_IX {
+            type external;
+        }
+    }
+}
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from nornir_peering.deploy.cisco import MergePlan
+from nornir_peering.deploy.errors import OwnershipError
+
+TAGS = frozenset({"replace:", "delete:", "inactive:", "active:", "protect:", "unprotect:"})
+POLICY_OBJECTS = frozenset(
+    {"policy-statement", "prefix-list", "community", "as-path", "as-path-group",
+     "route-filter-list"}
+)
+_TOKEN = re.compile(
+    r'(?P<string>"(?:[^"\\]|\\.)*")'
+    r"|(?P<comment>/\*.*?\*/|(?m:^[ \t]*#[^\n]*))"
+    r"|(?P<punct>[{};])"
+    r'|(?P<word>[^\s{};"]+)'
+    r"|(?P<space>\s+)",
+    re.S,
+)
+
+
+@dataclass
+class Statement:
+    words: list[str]
+    children: list[Statement] | None = None  # None: a leaf (``...;``)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+    def child(self, first: str) -> Statement | None:
+        return next((c for c in self.children or [] if c.words[:1] == [first]), None)
+
+
+def parse(text: str) -> Statement:
+    """The statement tree of a Junos configuration in text (curly-brace) format."""
+    root = Statement([], [])
+    stack = [root]
+    words: list[str] = []
+    for match in _TOKEN.finditer(text):
+        kind, value = match.lastgroup, match.group()
+        if kind in ("space", "comment"):
+            continue
+        if kind in ("string", "word"):
+            words.append(value)
+        elif value in ";{":
+            tags = []
+            while words and words[0] in TAGS:
+                tags.append(words.pop(0))
+            if not words:  # a lone tag, or an empty statement
+                if value == "{":
+                    raise OwnershipError("Junos configuration: '{' without a statement")
+                words = tags
+                continue
+            statement = Statement(words, [] if value == "{" else None, tags)
+            assert stack[-1].children is not None
+            stack[-1].children.append(statement)
+            if value == "{":
+                stack.append(statement)
+            words = []
+        else:  # "}"
+            if len(stack) == 1:
+                raise OwnershipError("Junos configuration: '}' without its '{'")
+            stack.pop()
+    if len(stack) != 1:
+        raise OwnershipError(f"Junos configuration: '{stack[-1].text} {{' is never closed")
+    return root
+
+
+def dump(statements: list[Statement], depth: int = 0) -> str:
+    out: list[str] = []
+    pad = "    " * depth
+    for statement in statements:
+        out.extend(f"{pad}{tag}" for tag in statement.tags)
+        if statement.children is None:
+            out.append(f"{pad}{statement.text};")
+        else:
+            out.append(f"{pad}{statement.text} {{")
+            body = dump(statement.children, depth + 1)
+            if body:
+                out.append(body.rstrip("\n"))
+            out.append(f"{pad}}}")
+    return "\n".join(out) + ("\n" if out else "")
+
+
+# -- ownership -----------------------------------------------------------------------------
+
+Place = tuple[str, ...]  # the path of the container an object lives in
+
+
+def owned_objects(
+    root: Statement, prefix: str, *, strict: bool
+) -> Iterator[tuple[Place, Statement]]:
+    """Our objects (policy-options objects, BGP groups) with where they live.
+
+    With ``strict``, anything else in the configuration is an :class:`OwnershipError`.
+    """
+    for top in root.children or []:
+        if top.words == ["policy-options"]:
+            yield from _owned_in(top, ("policy-options",), prefix, strict, POLICY_OBJECTS)
+        elif top.words == ["protocols"]:
+            yield from _bgp_groups(top, ("protocols",), prefix, strict)
+        elif top.words == ["routing-instances"]:
+            for instance in top.children or []:
+                place = ("routing-instances", instance.text)
+                for part in instance.children or []:
+                    if part.words == ["protocols"]:
+                        yield from _bgp_groups(part, (*place, "protocols"), prefix, strict)
+                    elif strict:
+                        _refuse(part, place, prefix)
+        elif strict:
+            _refuse(top, (), prefix)
+
+
+def _bgp_groups(
+    protocols: Statement, place: Place, prefix: str, strict: bool
+) -> Iterator[tuple[Place, Statement]]:
+    for part in protocols.children or []:
+        if part.words == ["bgp"]:
+            yield from _owned_in(part, (*place, "bgp"), prefix, strict, frozenset({"group"}))
+        elif strict:
+            _refuse(part, place, prefix)
+
+
+def _owned_in(
+    container: Statement, place: Place, prefix: str, strict: bool, kinds: frozenset[str]
+) -> Iterator[tuple[Place, Statement]]:
+    for statement in container.children or []:
+        if (
+            len(statement.words) >= 2
+            and statement.words[0] in kinds
+            and statement.words[1].startswith(prefix)
+        ):
+            yield place, statement
+        elif strict:
+            _refuse(statement, place, prefix)
+
+
+def _refuse(statement: Statement, place: Place, prefix: str) -> None:
+    where = f" under '{' '.join(place)}'" if place else ""
+    raise OwnershipError(
+        f"the template renders '{statement.text}'{where}, which is not nornir-peering's: in "
+        f"merge mode a Junos template renders only BGP groups and policy-options objects "
+        f"named {prefix}..."
+    )
+
+
+def _key(place: Place, statement: Statement) -> tuple[Place, str, str]:
+    return place, statement.words[0], statement.words[1]
+
+
+def plan_merge(rendered: str, running: str, prefix: str) -> MergePlan:
+    """The rendered objects, each tagged ``replace:``, and ``delete:`` for the stale ones."""
+    want_root = parse(rendered)
+    want = list(owned_objects(want_root, prefix, strict=True))
+    for _place, statement in want:
+        if "delete:" in statement.tags:
+            raise OwnershipError(
+                f"the template tags '{statement.text}' delete: in merge mode nornir-peering "
+                "works out the removals itself"
+            )
+        statement.tags = ["replace:", *(t for t in statement.tags if t != "replace:")]
+    wanted = {_key(place, s) for place, s in want}
+    gone = [
+        (place, s)
+        for place, s in owned_objects(parse(running), prefix, strict=False)
+        if _key(place, s) not in wanted
+    ]
+    for place, statement in gone:
+        container = _container(want_root, place)
+        assert container.children is not None
+        container.children.append(Statement(statement.words[:2], None, ["delete:"]))
+    return MergePlan(
+        dump(want_root.children or []),
+        tuple(f"{s.words[0]} {s.words[1]}" for _place, s in gone),
+    )
+
+
+def _container(root: Statement, place: Place) -> Statement:
+    """The container at ``place`` (``routing-instances NAME`` is one step), made if missing."""
+    node = root
+    for step in place:
+        words = step.split()
+        assert node.children is not None
+        found = next((c for c in node.children if c.words == words), None)
+        if found is None:
+            found = Statement(words, [])
+            node.children.append(found)
+        node = found
+    return node

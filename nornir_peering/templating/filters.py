@@ -1,0 +1,214 @@
+"""The filters templates get: pure functions over plain data, each with an example.
+
+Strings written by strangers (PeeringDB names, AS-SETs, IRR data) reach a
+configuration only through these: ``safe_string`` keeps a name from ever
+closing a quote, a brace or a line; ``bgp_password`` refuses what a platform
+cannot carry instead of changing it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from ipaddress import ip_network
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from nornir_peering.deploy import OWNED_PREFIX
+
+
+_UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>]")
+
+
+def safe_string(value: Any, max_length: int = 80) -> str:
+    """Text that cannot leave the quotes or the line it is put in.
+
+    >>> safe_string('Quote "Networks"\\n} protocol bgp evil {')
+    'Quote Networks protocol bgp evil'
+    """
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = _UNSAFE.sub(" ", text)
+    return " ".join(text.split())[:max_length].strip()
+
+
+def identifier(value: Any) -> str:
+    """A name made of ``[A-Za-z0-9_]``, never empty, never starting with a digit.
+
+    >>> identifier("lab-ix 2"), identifier("65001")
+    ('lab_ix_2', 'x65001')
+    """
+    text = re.sub(r"[^A-Za-z0-9_]", "_", str(value)) or "x"
+    return f"x{text}" if text[0].isdigit() else text
+
+
+def quote(value: Any) -> str:
+    """``"value"``, made safe: the only way to put a stranger's text in quotes."""
+    return f'"{safe_string(value)}"'
+
+
+def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | None:
+    """The session's max-prefix limit for ``family`` (default: its own)."""
+    wanted = family or session["family"]
+    value = session.get(f"max_prefix{wanted}")
+    return int(value) if value is not None else None
+
+
+def prefix_list(session: Mapping[str, Any]) -> list[str]:
+    """The IRR prefixes stored for the session's peer, or none yet."""
+    stored = session.get("prefix_list") or {}
+    return list(stored.get("prefixes", [])) if isinstance(stored, Mapping) else list(stored)
+
+
+def as_path_list(session: Mapping[str, Any]) -> list[int]:
+    stored = session.get("prefix_list") or {}
+    return list(stored.get("asns", [])) if isinstance(stored, Mapping) else []
+
+
+def ix_sessions(sessions: Iterable[Mapping[str, Any]], ix: str | None = None) -> list[Any]:
+    return [s for s in sessions if s["kind"] == "ix" and (ix is None or s["ix"] == ix)]
+
+
+def group_sessions(sessions: Iterable[Mapping[str, Any]], group: str | None = None) -> list[Any]:
+    return [s for s in sessions if s["kind"] == "direct" and (group is None or s["group"] == group)]
+
+
+def communities(names: Iterable[str], table: Mapping[str, str]) -> list[str]:
+    """Values of the named communities, in order, without repeats."""
+    return list(dict.fromkeys(table[name] for name in names))
+
+
+def policy_communities(
+    policy: str | None, policies: Mapping[str, Any], table: Mapping[str, str]
+) -> list[str]:
+    if not policy:
+        return []
+    return communities(policies[policy].get("communities", []), table)
+
+
+_CISCO_XLAT = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
+
+
+def cisco_password(password: str, salt: int = 7) -> str:
+    """Cisco type 7 encoding (obfuscation, as IOS shows it), deterministic.
+
+    >>> cisco_password("cisco", salt=2)
+    '02050D480809'
+    """
+    clear = safe_string(password).encode()
+    out = f"{salt:02d}"
+    for i, char in enumerate(clear):
+        out += f"{char ^ _CISCO_XLAT[(salt + i) % len(_CISCO_XLAT)]:02X}"
+    return out
+
+
+def owned_name(name: Any, prefix: str | None = None) -> str:
+    """The name of an object nornir-peering owns: the owned prefix, then ``name``.
+
+    >>> owned_name("lab-ix v4")
+    'NP_LAB_IX_V4'
+    """
+    return (prefix or OWNED_PREFIX) + re.sub(r"[^A-Za-z0-9_]", "_", str(name)).upper()
+
+
+@pass_context
+def owned(context: Context, name: Any) -> str:
+    """``owned_name`` with the router's own prefix (``router.owned_prefix``)."""
+    return owned_name(name, (context.get("router") or {}).get("owned_prefix"))
+
+
+# What each platform's configuration syntax can carry in a BGP session password
+# (a TCP MD5 key: at most 80 characters, RFC 2385). BIRD and Junos quote it, so
+# only the quote and the backslash cannot appear; FRR takes one word (checked on
+# FRR 8.4: no spaces, 80 characters at most); IOS-XR and EOS take one word, and
+# "?" asks their CLI for help.
+_PASSWORD_REFUSED = {
+    "bird": re.compile(r'["\\]'),
+    "junos": re.compile(r'["\\]'),
+    "frr": re.compile(r"\s"),
+    "iosxr": re.compile(r"[\s?\"'\\]"),
+    "eos": re.compile(r"[\s?\"'\\]"),
+}
+
+
+def bgp_password(session: Mapping[str, Any], platform: str) -> str:
+    """The session's password as it goes into ``platform``'s configuration, unchanged.
+
+    A character the platform cannot carry fails the router, naming the session.
+
+    >>> bgp_password({"password": "s3cr3t!", "remote_asn": 65005}, "frr")
+    's3cr3t!'
+    """
+    value = str(session.get("password") or "")
+    who = f"the password of AS{session.get('remote_asn')} {session.get('remote_address', '')}"
+    if platform not in _PASSWORD_REFUSED:
+        raise ValueError(f"bgp_password: no password rules for platform {platform!r}")
+    if not value.isprintable() or not value.isascii():
+        raise ValueError(f"{who.strip()}: only printable ASCII characters can be used")
+    if len(value) > 80:
+        raise ValueError(f"{who.strip()}: {len(value)} characters, at most 80 can be used")
+    refused = _PASSWORD_REFUSED[platform].search(value)
+    if refused:
+        shown = "a space" if refused.group().isspace() else repr(refused.group())
+        raise ValueError(f"{who.strip()}: {platform} cannot carry {shown} in a BGP password")
+    return value
+
+
+def community_type(value: str) -> str:
+    """``standard`` (64500:100), ``large`` (64500:0:100), ``rt`` or ``soo`` (extended;
+    ``ro`` is the same route-origin community as ``soo``).
+
+    >>> community_type("64500:100"), community_type("64500:0:100"), community_type("ro 64500:1")
+    ('standard', 'large', 'soo')
+    """
+    if " " in value:
+        kind = value.split()[0]
+        return "soo" if kind in ("ro", "soo") else kind
+    return "large" if value.count(":") == 2 else "standard"
+
+
+def community_value(value: str) -> str:
+    """A community without its extended type word: ``rt 64500:1`` → ``64500:1``."""
+    return value.split()[-1]
+
+
+MAX_LENGTH = {4: 24, 6: 48}
+
+
+def prefix_range(prefix: str) -> dict[str, Any]:
+    """An IRR prefix, with the longest more-specific accepted within it (/24, /48).
+
+    >>> prefix_range("12.1.0.0/16")["max"], prefix_range("12.1.0.128/25")["exact"]
+    (24, True)
+    """
+    network = ip_network(prefix, strict=False)
+    longest = MAX_LENGTH[network.version]
+    return {
+        "prefix": str(network),
+        "length": network.prefixlen,
+        "max": max(longest, network.prefixlen),
+        "exact": network.prefixlen >= longest,
+    }
+
+
+def refuse(message: str) -> None:
+    """Fail the router from a template: ``{{ refuse("FRR cannot ...") }}``."""
+    raise ValueError(message)
+
+
+# NLNOG BGP Filter Guide (bgpfilterguide.nlnog.net), "bogon prefixes": never
+# accepted from anyone, with any more-specific.
+BOGONS = {
+    4: (
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+        "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    ),
+    6: (
+        "::/8", "100::/64", "2001:2::/48", "2001:10::/28", "2001:db8::/32", "2002::/16",
+        "3ffe::/16", "3fff::/20", "5f00::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    ),
+}  # fmt: skip

@@ -1,0 +1,152 @@
+"""The routing policy of the example templates, worked out once for every platform.
+
+``{% set plan = sessions | bgp_plan %}`` gives a template the objects a
+router needs and their names (all nornir-peering's: see
+:mod:`nornir_peering.deploy`), so each platform's template only writes syntax:
+
+- ``groups``: one BGP group per IX (or BGP group of ``peering.yaml``) and family;
+- ``imports``: for every eBGP session, reject bogons, prefixes longer than /24
+  (IPv4) or /48 (IPv6) and our own prefixes; with an IRR prefix list, reject
+  what it does not cover; strip our own communities; then apply the
+  session's import policy. Routes from a customer that its IRR list filtered
+  are tagged with the large community ``LOCAL_AS:0:1`` (``customer_tag``);
+- ``exports``: our own prefixes (``local_as.prefixes4/6`` and their
+  more-specifics up to /24 and /48) and the routes tagged ``customer_tag``;
+  to customers and iBGP sessions, every route. Nothing else, so routes
+  learned from peers or transit never reach peers or transit;
+- ``sessions``: the sessions, each with ``group_name``, ``import_name`` and
+  ``export_name``.
+
+A customer without an IRR prefix list is accepted, not re-announced: until
+``grab-prefixes`` fills its list, nothing vouches for what it sends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from nornir_peering.templating.filters import (
+    BOGONS,
+    community_type,
+    community_value,
+    owned_name,
+    prefix_list,
+    prefix_range,
+)
+
+FULL_TABLE = frozenset({"customer", "internal"})  # they get every route
+
+
+@pass_context
+def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Groups, import and export policies, IRR lists and sessions, with their names."""
+    router = context.get("router") or {}
+    local_as = context["local_as"]
+    policies = context.get("policies") or {}
+    communities = context.get("communities") or {}
+    prefix = router.get("owned_prefix")
+
+    def name(*parts: Any) -> str:
+        return owned_name("_".join(str(p) for p in parts if p), prefix)
+
+    plan: dict[str, Any] = {
+        "families": [],
+        "groups": {},
+        "imports": {},
+        "exports": {},
+        "irr": {},
+        "sessions": [],
+        "own": {4: list(local_as.get("prefixes4") or []), 6: list(local_as.get("prefixes6") or [])},
+        "bogons": BOGONS,
+        "strip_asns": sorted({int(local_as["asn"]), int(router.get("local_asn") or local_as["asn"])}),
+        "customer_tag": f"{int(local_as['asn'])}:0:1",
+        "names": {
+            "bogons": {4: name("BOGONS_V4"), 6: name("BOGONS_V6")},
+            "too_specific": {4: name("TOO_SPECIFIC_V4"), 6: name("TOO_SPECIFIC_V6")},
+            "own": {4: name("OWN_V4"), 6: name("OWN_V6")},
+            "own_any": {4: name("OWN_ANY_V4"), 6: name("OWN_ANY_V6")},
+            "own_communities": name("OWN_COMMUNITIES"),
+            "own_large_communities": name("OWN_LARGE_COMMUNITIES"),
+            "customer_routes": name("CUSTOMER_ROUTES"),
+        },
+    }
+    for session in sessions:
+        family = int(session["family"])
+        v = f"V{family}"
+        if family not in plan["families"]:
+            plan["families"].append(family)
+        relationship = session["relationship"]
+        group = name(session["ix"] or session["group"], v)
+        plan["groups"].setdefault(group, {"name": group, "family": family, "sessions": []})
+        irr = prefix_list(session)
+        irr_name = name("IRR_AS", session["remote_asn"], v).replace("AS_", "AS") if irr else None
+        if irr_name:
+            plan["irr"][irr_name] = {
+                "name": irr_name,
+                "family": family,
+                "asn": session["remote_asn"],
+                "prefixes": [prefix_range(p) for p in irr],
+            }
+        tag = relationship == "customer" and bool(irr)
+        import_name = name(
+            "IMPORT",
+            session["import_policy"],
+            v,
+            f"AS{session['remote_asn']}" if irr else "",
+            "CUSTOMER" if tag else "",
+            "IBGP" if relationship == "internal" else "",
+        )
+        plan["imports"].setdefault(
+            import_name,
+            {
+                "name": import_name,
+                "family": family,
+                "ibgp": relationship == "internal",
+                "irr": irr_name,
+                "tag_customer": tag,
+                **_actions(session["import_policy"], policies, communities),
+            },
+        )
+        full = relationship in FULL_TABLE
+        export_name = name("EXPORT", session["export_policy"], v, "FULL" if full else "")
+        plan["exports"].setdefault(
+            export_name,
+            {
+                "name": export_name,
+                "family": family,
+                "full": full,
+                **_actions(session["export_policy"], policies, communities),
+            },
+        )
+        entry = {
+            **session,
+            "group_name": group,
+            "import_name": import_name,
+            "export_name": export_name,
+        }
+        plan["groups"][group]["sessions"].append(entry)
+        plan["sessions"].append(entry)
+    plan["families"].sort()
+    return plan
+
+
+def _actions(
+    policy: str | None, policies: Mapping[str, Any], table: Mapping[str, str]
+) -> dict[str, Any]:
+    """What a policy sets: local preference, MED, prepends, communities by type."""
+    found = policies.get(policy) or {} if policy else {}
+    values = list(dict.fromkeys(table[n] for n in found.get("communities", [])))
+    by_type: dict[str, list[str]] = {"standard": [], "large": [], "rt": [], "soo": []}
+    for value in values:
+        by_type[community_type(value)].append(community_value(value))
+    return {
+        "policy": policy,
+        "local_pref": found.get("local_pref"),
+        "med": found.get("med"),
+        "prepend": int(found.get("prepend") or 0),
+        "communities": by_type,
+    }

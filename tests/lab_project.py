@@ -43,10 +43,13 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture
 def lab(project: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
-    """The project's lab, both edges back on an empty peering file, cwd in the project."""
+    """The project's lab, its BIRD edges back on an empty peering file and its FRR edge
+    on its starting configuration, cwd in the project."""
     monkeypatch.chdir(project)
     monkeypatch.setenv("HOME", str(project))
     lab = Lab(project / "state" / "lab")
+    for name in lab.frr.routers:
+        lab.frr.reset(name)
     for name in ("edge1", "edge2"):
         if not lab.bird.running(name):
             lab.bird.start(name)
@@ -78,6 +81,11 @@ def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
 def bgp_states(lab: Lab, router: str) -> dict[str, str]:
     lines = birdc(lab, router).splitlines()
     return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
+
+
+def frr_states(lab: Lab, router: str = "edge3") -> dict[str, str]:
+    """The FRR edge's BGP sessions, asked with vtysh, not through the tool."""
+    return lab.frr.sessions(router)
 
 
 def outcome(result_stdout: str) -> dict[str, dict[str, object]]:

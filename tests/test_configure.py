@@ -13,7 +13,7 @@ import pytest
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
 from tests.conftest import poll, run
-from tests.lab_project import bgp_states, outcome
+from tests.lab_project import bgp_states, frr_states, outcome
 
 
 @contextlib.contextmanager
@@ -51,15 +51,18 @@ def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
     assert {r: (o["status"], o["committed"]) for r, o in first.items()} == {
         "edge1": ("changed", True),
         "edge2": ("changed", True),
+        "edge3": ("changed", True),
     }
-    # checked with birdc, not through the tool: every session comes up
+    # checked with birdc and vtysh, not through the tool: every session comes up
     poll(lambda: set(bgp_states(lab, "edge1").values()) == {"Established"})
     poll(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
+    poll(lambda: list(frr_states(lab).values()) == ["Established"] * 9)  # 8 + its collector
     assert len(bgp_states(lab, "edge1")) == 9 and len(bgp_states(lab, "edge2")) == 7
     again = outcome(run("configure-routers", "--commit", "--json").stdout)
     assert {r: (o["status"], o["committed"], o["diff"]) for r, o in again.items()} == {
         "edge1": ("unchanged", False, ""),
         "edge2": ("unchanged", False, ""),
+        "edge3": ("unchanged", False, ""),
     }
 
 
@@ -80,7 +83,7 @@ def test_no_commit_check_commits_an_empty_diff(lab: Lab) -> None:
 
 def test_selection_limits_what_is_touched(lab: Lab) -> None:
     result = run("configure-routers", "--commit", "--json", "-g", "edge", "--exclude", "*2")
-    assert list(outcome(result.stdout)) == ["edge1"]
+    assert list(outcome(result.stdout)) == ["edge1", "edge3"]
     assert bgp_states(lab, "edge2") == {}
 
 
@@ -167,7 +170,7 @@ def test_unanswered_commit_is_left_to_revert(lab: Lab, monkeypatch: pytest.Monke
 def test_render_to_files_and_bird_check(lab: Lab, project: Path, tmp_path: Path) -> None:
     result = run("render", "-o", str(tmp_path))
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["edge1.conf", "edge2.conf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["edge1.conf", "edge2.conf", "edge3.conf"]
     with template_for(
         project, "edge1", "bad-syntax", "# fine\nprotocol bgp x {\n  neighbour 127.0.0.9 as 1;\n}\n"
     ):

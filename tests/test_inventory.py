@@ -274,7 +274,7 @@ class TestValidation:
                 "peering.yaml",
                 "ipv4: 127.0.1.2}",
                 "ipv4: 127.0.1.2.5}",
-                "peering.yaml:26: ixes.lab-ix.connections[1].ipv4: '127.0.1.2.5' is not an IPv4",
+                "peering.yaml:28: ixes.lab-ix.connections[1].ipv4: '127.0.1.2.5' is not an IPv4",
             ),
             (
                 "peering.yaml",
@@ -287,13 +287,13 @@ class TestValidation:
                 "peering.yaml",
                 "import_policy: strict-in",
                 "import_policy: strikt-in",
-                "peering.yaml:31: ixes.lab-ix.peers[1].import_policy: unknown policy 'strikt-in'",
+                "peering.yaml:33: ixes.lab-ix.peers[1].import_policy: unknown policy 'strikt-in'",
             ),
             (
                 "peering.yaml",
                 "communities: [from-ix]",
                 "communities: [from-iz]",
-                "peering.yaml:12: policies.ix-in.communities[0]: unknown community 'from-iz'",
+                "peering.yaml:14: policies.ix-in.communities[0]: unknown community 'from-iz'",
             ),
             (
                 "peering.yaml",
@@ -305,7 +305,7 @@ class TestValidation:
                 "peering.yaml",
                 "      - asn: 65098",
                 "      - asn: 65001",
-                "peering.yaml:39: ixes.lab-ix.peers[6].asn: AS65001 is already wanted at lab-ix "
+                "peering.yaml:41: ixes.lab-ix.peers[6].asn: AS65001 is already wanted at lab-ix "
                 "(peers[0])",
             ),
             (
@@ -318,7 +318,7 @@ class TestValidation:
                 "peering.yaml",
                 "    ixlan_id: 10000001",
                 "    ixlan_id: 424242",
-                "peering.yaml:21: ixes.lab-ix.ixlan_id: PeeringDB ixlan 424242 is not in the cache",
+                "peering.yaml:23: ixes.lab-ix.ixlan_id: PeeringDB ixlan 424242 is not in the cache",
             ),
             (
                 "peering.yaml",
@@ -352,7 +352,7 @@ class TestValidation:
                 "192.0.2.1\n        local_address: 192.0.2.2",
                 "router: edge1\n        remote_asn: "
                 "65001\n        remote_address: 127.0.1.11\n        local_address: 127.0.1.1",
-                "peering.yaml:54: bgp_groups.transit.sessions[0]: duplicate session: edge1 already "
+                "peering.yaml:56: bgp_groups.transit.sessions[0]: duplicate session: edge1 already "
                 "has 127.0.1.11 (vrf global) from ixes.lab-ix",
             ),
             (
@@ -370,6 +370,30 @@ class TestValidation:
             ("peering.yaml", "local_as:", "local_az:", "peering.yaml:1: local_az: unknown key"),
             (
                 "peering.yaml",
+                "  prefixes4: [11.0.0.0/22]",
+                "  prefixes4: [11.0.0.1/22]",
+                "peering.yaml:6: local_as.prefixes4[0]: Input is not a valid IPv4 network",
+            ),
+            (
+                "hosts.yaml",
+                "    poll: false",
+                "    deploy: overwrite",
+                "hosts.yaml:14: edge2.data.deploy: Input should be 'merge' or 'replace'",
+            ),
+            (
+                "hosts.yaml",
+                "    poll: false",
+                "    owned_prefix: 'NP '",
+                "hosts.yaml:14: edge2.data.owned_prefix: String should match pattern",
+            ),
+            (
+                "hosts.yaml",
+                "    poll: false",
+                "    update_source: 10.0.0.1",
+                "hosts.yaml:14: edge2.data.update_source: String should match pattern",
+            ),
+            (
+                "peering.yaml",
                 "      - {router: edge2, ipv4: 127.0.1.2}",
                 "      - {router: edge2}",
                 "ixes.lab-ix.connections[1]: a connection needs ipv4, ipv6 or both",
@@ -384,7 +408,7 @@ class TestValidation:
                 "peering.yaml",
                 "  lab-ix:\n",
                 "  lab-ix:\n  lab-ix:\n",
-                "peering.yaml:21: found duplicate key",
+                "peering.yaml:23: found duplicate key",
             ),
             ("peering.yaml", "ixes:", "ixes: [", "peering.yaml:"),
             (

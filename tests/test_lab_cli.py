@@ -68,7 +68,10 @@ def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         assert run("lab", "up", "--state", state, "--port", port).exit_code == 0
         status = json.loads(run("lab", "status", "--json", "--state", state, "--port", port).stdout)
         assert status["peeringdb"]["running"]
-        assert len(status["routers"]) == 12 and all(r["running"] for r in status["routers"])
+        routers = {r["router"]: r for r in status["routers"]}
+        assert len(routers) == 14 and all(r["running"] for r in routers.values())
+        # the FRR edge starts with its own route collector, nothing of nornir-peering's
+        assert set(routers["edge3"]["sessions"]) == {"127.0.9.3"}
         lab_ix = httpx.get(f"http://127.0.0.1:{port}/api/ix/10000001", timeout=10).json()
         assert lab_ix["data"][0]["name"] == "LAB-IX Loopback"
         pids = sorted((tmp_path / "state" / "lab").rglob("*.pid"))

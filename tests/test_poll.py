@@ -10,7 +10,7 @@ import duckdb
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.topology import ANNOUNCES
 from tests.conftest import poll, run
-from tests.lab_project import bgp_states, birdc
+from tests.lab_project import bgp_states, birdc, frr_states
 
 
 def polled(*args: str) -> tuple[int, dict[str, Any]]:
@@ -46,6 +46,8 @@ def deployed(lab: Lab) -> None:
             and len(bgp_states(lab, "edge2")) == 7
         )
     )
+    # the FRR edge: its 8 sessions and the operator's route collector
+    poll(lambda: list(frr_states(lab).values()) == ["Established"] * 9)
 
 
 def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
@@ -147,7 +149,9 @@ def test_sessions_reads_the_stored_state(lab: Lab) -> None:
     assert {(s["router"], s["remote_address"]) for s in one} == {
         ("edge1", "127.0.1.11"),
         ("edge2", "127.0.1.11"),
+        ("edge3", "127.0.1.11"),
         ("edge1", "127.0.2.11"),
+        ("edge3", "127.0.2.11"),
     }
     assert json.loads(run("sessions", "--json", "--bgp-state", "active").stdout) == []
     changes = json.loads(run("sessions", "--json", "--history", "--asn", "65005").stdout)
@@ -161,7 +165,7 @@ def test_sessions_reads_the_stored_state(lab: Lab) -> None:
 def test_old_name_selects_bgp_groups_and_ixes(lab: Lab) -> None:
     deployed(lab)
     at_ix = json.loads(run("poll_peering_sessions", "--json", "-i", "lab-ix-2").stdout)
-    assert [r["router"] for r in at_ix["routers"]] == ["edge1"]
+    assert [r["router"] for r in at_ix["routers"]] == ["edge1", "edge3"]
     assert {s["remote_address"] for s in at_ix["routers"][0]["sessions"]} == {
         "127.0.2.11",
         "127.0.2.15",

@@ -1,15 +1,22 @@
-"""The example templates: golden files for every platform, and the deploy flow
-of a router that cannot run here (Junos) through NAPALM's mock driver."""
+"""The example templates: golden files for every platform, each within the
+ownership rule; and the deploy flow of the routers that cannot run here
+(Junos, IOS-XR, EOS) through NAPALM's mock driver, answering with recorded
+running configurations."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from napalm.base.mock import MockDriver
 
+from nornir_peering.deploy import check_rendered
 from nornir_peering.inventory import PeeringInventory
 from nornir_peering.inventory.plugin import LoadedInventory
 from nornir_peering.lab.datagen import generate
@@ -18,13 +25,23 @@ from nornir_peering.lab.topology import add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.runbooks.render import check_bird, context
 from nornir_peering.settings import PeeringSettings
-from nornir_peering.templating import environment, render
+from nornir_peering.templating import TemplateFailed, environment, render
 from tests.conftest import run
+from tests.test_deploy_plan import EOS_RUNNING, IOSXR_RUNNING, JUNOS_RUNNING
 
 REPO = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = Path(__file__).parent / "inventory"
-PLATFORMS = ("bird", "junos", "iosxr", "eos")
+PLATFORMS = ("bird", "frr", "junos", "iosxr", "eos")
+# the recorded running configurations, on core1 (AS64501)
+RUNNING = {
+    "junos": JUNOS_RUNNING,
+    "iosxr": IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+    # the operator's transit neighbor, at another address than core1's transit session
+    "eos": EOS_RUNNING.replace("router bgp 64500", "router bgp 64501").replace(
+        "192.0.2.1 ", "192.0.2.77 "
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -43,35 +60,81 @@ def loaded(state: Path) -> LoadedInventory:
     return PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
 
 
+def rendered(loaded: LoadedInventory, platform: str, router: str, **changes: Any) -> str:
+    data = {**context(loaded.inventory.hosts[router]), **changes}
+    return render(environment(REPO / "templates"), f"{platform}/peering.j2", data)
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize("router", ["edge1", "core1"])
 def test_golden(loaded: LoadedInventory, platform: str, router: str) -> None:
-    """Rendered output is exactly the reviewed golden file (UPDATE_GOLDEN=1 rewrites them)."""
-    env = environment(REPO / "templates")
-    rendered = render(env, f"{platform}/peering.j2", context(loaded.inventory.hosts[router]))
+    """Rendered output is exactly the reviewed golden file (UPDATE_GOLDEN=1 rewrites them),
+    deterministic, and within the ownership rule."""
+    config = rendered(loaded, platform, router)
     golden = GOLDEN / platform / f"{router}.conf"
     if os.environ.get("UPDATE_GOLDEN"):
         golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(rendered)
-    assert rendered == golden.read_text()
-    assert rendered == render(
-        env, f"{platform}/peering.j2", context(loaded.inventory.hosts[router])
-    )  # deterministic
+        golden.write_text(config)
+    assert config == golden.read_text()
+    assert config == rendered(loaded, platform, router)  # deterministic
     if platform == "bird":
-        check_bird(rendered)  # BIRD itself accepts it
-    for line in rendered.splitlines():  # the hostile peer never left its quotes
+        check_bird(config)  # BIRD itself accepts it
+    else:
+        check_rendered(platform, config, "NP_")  # nothing but nornir-peering's objects
+    for line in config.splitlines():  # the hostile peer never left its quotes
         if "Evil" in line:
             assert "{" not in line.split("Evil")[1] and '"' not in line.split("Evil")[1][:-2]
+    assert "AS-EVIL" not in config and "/etc" not in config
 
 
 def test_every_platform_has_golden_files() -> None:
     assert sorted(p.name for p in GOLDEN.iterdir()) == sorted(PLATFORMS)
 
 
-def mock_responses(directory: Path, *, diff: str, commit: dict[str, str] | None = None) -> Path:
+POLICY_REFERENCES = {
+    "bird": (r"import filter NP_IMPORT_\S+;", r"export filter NP_EXPORT_\S+;"),
+    "frr": (
+        r"neighbor \S+ route-map NP_IMPORT_\S+ in",
+        r"neighbor \S+ route-map NP_EXPORT_\S+ out",
+    ),
+    "junos": (r"import \[ (?:\S+ )?NP_IMPORT_\S+ \];", r"export NP_EXPORT_\S+;"),
+    "iosxr": (r"route-policy NP_IMPORT_\S+ in", r"route-policy NP_EXPORT_\S+ out"),
+    "eos": (
+        r"neighbor \S+ route-map NP_IMPORT_\S+ in",
+        r"neighbor \S+ route-map NP_EXPORT_\S+ out",
+    ),
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("router", ["edge1", "core1"])
+def test_every_session_has_import_and_export_policy(
+    loaded: LoadedInventory, platform: str, router: str
+) -> None:
+    """No session without both policies: Junos and EOS would otherwise accept and
+    announce every route (no RFC 8212), IOS-XR and FRR would exchange nothing."""
+    config = rendered(loaded, platform, router)
+    count = len(loaded.inventory.hosts[router]["sessions"])
+    imports, exports = POLICY_REFERENCES[platform]
+    assert (len(re.findall(imports, config)), len(re.findall(exports, config))) == (count, count)
+
+
+def test_junos_exports_end_in_reject(loaded: LoadedInventory) -> None:
+    """A Junos export that matched nothing would fall through to the default: every route."""
+    config = rendered(loaded, "junos", "edge1")
+    for block in config.split("policy-statement NP_EXPORT_")[1:]:
+        body = block.split("\n    }\n", 1)[0]
+        assert body.rstrip().endswith("then reject;"), body
+
+
+def mock_responses(
+    directory: Path, *, diff: str, running: str, commit: dict[str, Any] | None = None
+) -> Path:
     """Recorded NAPALM answers, as the mock driver reads them."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, body in (
+        ("get_config.1", {"running": running, "candidate": "", "startup": ""}),
+        ("load_merge_candidate.1", {}),
         ("load_replace_candidate.1", {}),
         ("compare_config.1", {"diff": diff}),
         ("discard_config.1", {}),
@@ -85,16 +148,38 @@ def mock_responses(directory: Path, *, diff: str, commit: dict[str, str] | None 
 
 
 @pytest.fixture
-def junos_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """core1 as a Junos router NAPALM's mock driver stands in for."""
+def loads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, str]]]:
+    """Every candidate the mock driver is given: (method, config)."""
+    seen: list[tuple[str, str]] = []
+    for method in ("load_merge_candidate", "load_replace_candidate"):
+        original = getattr(MockDriver, method)
+
+        def record(
+            self: MockDriver,
+            filename: str | None = None,
+            config: str | None = None,
+            _original: Any = original,
+            _method: str = method,
+        ) -> None:
+            seen.append((_method, config or ""))
+            _original(self, filename=filename, config=config)
+
+        monkeypatch.setattr(MockDriver, method, record)
+    yield seen
+
+
+@pytest.fixture
+def mock_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """core1 as a router that cannot run here: its platform's semantics, NAPALM's mock
+    driver in its place (connection_options napalm platform: mock)."""
     shutil.copytree(FIXTURES, tmp_path / "inventory")
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     hosts = tmp_path / "inventory" / "hosts.yaml"
     hosts.write_text(
         hosts.read_text().replace(
             "  platform: junos\n",
-            "  platform: mock\n  connection_options:\n    napalm:\n      extras:\n"
-            f"        optional_args: {{path: {tmp_path / 'mock'}}}\n",
+            "  platform: junos\n  connection_options:\n    napalm:\n      platform: mock\n"
+            f"      extras:\n        optional_args: {{path: {tmp_path / 'mock'}}}\n",
         )
     )
     (tmp_path / "config.yaml").write_text(
@@ -104,16 +189,28 @@ def junos_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
-def test_deploy_flow_through_the_mock_driver(
-    junos_project: Path, state: Path, platform: str
-) -> None:
-    """core1 rendered with each platform's template and deployed through NAPALM's
-    mock driver: the recorded diff is shown, and committed only with --commit."""
-    groups = junos_project / "inventory" / "groups.yaml"
+def as_platform(project: Path, platform: str, data: str = "") -> None:
+    """core1 is a ``platform`` router rendered with that platform's template."""
+    hosts = project / "inventory" / "hosts.yaml"
+    hosts.write_text(hosts.read_text().replace("  platform: junos\n", f"  platform: {platform}\n"))
+    groups = project / "inventory" / "groups.yaml"
     groups.write_text(groups.read_text().replace("junos/peering.j2", f"{platform}/peering.j2"))
-    diff = "[edit protocols bgp group lab_ix_2_v6]\n+    neighbor fd00:7f8:2::11 { ... }"
-    mock_responses(junos_project / "mock", diff=diff)
+    if data:
+        hosts.write_text(
+            hosts.read_text().replace("    local_asn: 64501\n", f"    local_asn: 64501\n{data}")
+        )
+
+
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
+def test_only_merge_with_our_objects_and_removals(
+    mock_project: Path, state: Path, loads: list[tuple[str, str]], platform: str
+) -> None:
+    """The candidate is a merge of nornir-peering's objects and the removal of its stale
+    ones, worked out from the router's running configuration; the diff shown is the
+    router's own (compare_config), and only --commit commits it."""
+    as_platform(mock_project, platform)
+    diff = "[edit protocols bgp group NP_LAB_IX_2_V6]\n+    neighbor fd00:7f8:2::11 { ... }"
+    mock_responses(mock_project / "mock", diff=diff, running=RUNNING[platform])
     dry = json.loads(
         run("configure-routers", "--state", str(state), "--limit", "core1", "--json").stdout
     )
@@ -128,6 +225,53 @@ def test_deploy_flow_through_the_mock_driver(
             "note": "",
         }
     ]
+    [(method, candidate)] = loads
+    assert method == "load_merge_candidate"
+    # its stale objects go; nothing of the operator's is named
+    stale = {
+        "junos": [
+            "delete:\n        group NP_OLD_IX_V4;",
+            "delete:\n    policy-statement NP_STALE;",
+        ],
+        "iosxr": ["no neighbor 127.0.1.11", "no prefix-set NP_IRR_AS65009_V4"],
+        "eos": ["no neighbor 127.0.1.11", "no neighbor 127.0.1.12"],
+    }[platform]
+    for removal in stale:
+        assert removal in candidate, removal
+    for foreign in ("IBGP", "RR-CLIENTS", "TRANSIT", "CUSTOMERS", "10.0.0.2", "192.0.2.77"):
+        assert not re.search(rf"(?<![\w.]){re.escape(foreign)}(?![\w.])", candidate), foreign
+    result = run(
+        "configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json"
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["routers"][0]["committed"] is True
+    assert [method for method, _ in loads] == ["load_merge_candidate"] * 2
+
+
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
+def test_replace_only_when_the_router_says_so(
+    mock_project: Path, state: Path, loads: list[tuple[str, str]], platform: str
+) -> None:
+    as_platform(mock_project, platform, "    deploy: replace\n")
+    mock_responses(mock_project / "mock", diff="+ x", running="")
+    result = run("configure-routers", "--state", str(state), "--limit", "core1", "--json")
+    assert result.exit_code == 0, result.stderr
+    [(method, candidate)] = loads
+    assert method == "load_replace_candidate"
+    assert candidate == rendered_for(mock_project, state, platform)
+
+
+def rendered_for(project: Path, state: Path, platform: str) -> str:
+    result = run("render", "--state", str(state), "--limit", "core1")
+    assert result.exit_code == 0, result.stderr
+    return result.stdout.split("\n", 1)[1]
+
+
+def test_confirm_is_refused_before_anything_is_loaded(
+    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+) -> None:
+    as_platform(mock_project, "iosxr")
+    mock_responses(mock_project / "mock", diff="+ x", running=IOSXR_RUNNING)
     result = run(
         "configure-routers",
         "--state",
@@ -139,14 +283,30 @@ def test_deploy_flow_through_the_mock_driver(
         "120",
         "--json",
     )
-    assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)["routers"][0]["committed"] is True
+    assert result.exit_code == 1
+    [core1] = json.loads(result.stdout)["routers"]
+    assert "NAPALM's IOS-XR driver cannot commit with an automatic revert" in core1["note"]
+    assert loads == []
 
 
-def test_junos_rejecting_its_config_fails_that_router(junos_project: Path, state: Path) -> None:
+def test_junos_reverts_after_whole_minutes(
+    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+) -> None:
+    mock_responses(mock_project / "mock", diff="+ x", running=JUNOS_RUNNING)
+    args = ("configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json")
+    refused = run(*args, "--confirm", "90")
+    assert refused.exit_code == 1 and loads == []
+    assert "whole minutes" in json.loads(refused.stdout)["routers"][0]["note"]
+    confirmed = run(*args, "--confirm", "120")
+    assert confirmed.exit_code == 0, confirmed.stderr
+    assert json.loads(confirmed.stdout)["routers"][0]["committed"] is True
+
+
+def test_junos_rejecting_its_config_fails_that_router(mock_project: Path, state: Path) -> None:
     mock_responses(
-        junos_project / "mock",
+        mock_project / "mock",
         diff="+ x",
+        running=JUNOS_RUNNING,
         commit={
             "exception": "napalm.base.exceptions.CommitError",
             "args": ["error: configuration check-out failed"],
@@ -162,39 +322,175 @@ def test_junos_rejecting_its_config_fails_that_router(junos_project: Path, state
     assert "configuration check-out failed" in core1["note"]
 
 
-def test_router_without_template_is_skipped(junos_project: Path, state: Path) -> None:
+def test_a_collision_with_the_operators_neighbor_fails_before_loading(
+    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+) -> None:
+    """core1's transit session 192.0.2.1 is already on the router, in the operator's group."""
+    as_platform(mock_project, "eos")
+    running = EOS_RUNNING.replace("router bgp 64500", "router bgp 64501")
+    mock_responses(mock_project / "mock", diff="+ x", running=running)
+    result = run("configure-routers", "--state", str(state), "--limit", "core1", "--json")
+    assert result.exit_code == 1
+    [core1] = json.loads(result.stdout)["routers"]
+    assert (
+        "neighbor 192.0.2.1 (vrf global) is already on the router in its group TRANSIT"
+        in (core1["note"])
+    )
+    assert "router bgp" not in core1["note"]
+    assert loads == []
+
+
+def test_router_without_template_is_skipped(mock_project: Path, state: Path) -> None:
     result = run(
         "configure-routers", "--state", str(state), "--limit", "edge2", "--commit", "--json"
     )
     assert result.exit_code == 0, result.stderr
     [edge2] = json.loads(result.stdout)["routers"]
     assert (edge2["status"], edge2["committed"], edge2["note"]) == ("skipped", False, "no template")
-    rendered = run("render", "--state", str(state), "--limit", "edge2")
-    assert rendered.exit_code == 0 and "edge2: skipped, no template" in rendered.stderr
+    rendered_text = run("render", "--state", str(state), "--limit", "edge2")
+    assert rendered_text.exit_code == 0 and "edge2: skipped, no template" in rendered_text.stderr
+
+
+IRR = {"prefixes": ["12.9.0.0/16", "12.9.1.128/25"], "asns": [65001]}
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("bird", ["12.9.0.0/16{16,24}, 12.9.1.128/25{25,25}", "if net !~ NP_IRR_AS65001_V4"]),
+        (
+            "frr",
+            [
+                "seq 5 permit 12.9.0.0/16 le 24",
+                "seq 10 permit 12.9.1.128/25\n",
+                "match ip address prefix-list NP_IRR_AS65001_V4",
+            ],
+        ),
+        (
+            "junos",
+            [
+                "route-filter 12.9.0.0/16 upto /24;",
+                "route-filter 12.9.1.128/25 exact;",
+                "import [ NP_IRR_AS65001_V4 NP_IMPORT_IX_IN_V4_AS65001 ];",
+            ],
+        ),
+        (
+            "iosxr",
+            [
+                "12.9.0.0/16 le 24,",
+                "12.9.1.128/25\nend-set",
+                "if not destination in NP_IRR_AS65001_V4 then",
+            ],
+        ),
+        (
+            "eos",
+            [
+                "seq 10 permit 12.9.0.0/16 le 24",
+                "seq 20 permit 12.9.1.128/25\n",
+                "match ip address prefix-list NP_IRR_AS65001_V4",
+            ],
+        ),
+    ],
+)
+def test_irr_prefix_lists_become_filters(
+    loaded: LoadedInventory, platform: str, expected: list[str]
+) -> None:
+    """Once the IRR tables fill a session's prefix_list, every template filters on it;
+    a prefix longer than /24 is accepted exactly, never with an impossible upper bound."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    for session in sessions:
+        if session["remote_asn"] == 65001 and session["family"] == 4:
+            session["prefix_list"] = IRR
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    for text in expected:
+        assert text in config, text
+    assert "12.9.0.0" not in rendered(loaded, platform, "edge1")
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+
+
+def with_policy(loaded: LoadedInventory, value: str) -> dict[str, Any]:
+    """edge1's context where the ix-in policy also sets the community ``value``."""
+    data = context(loaded.inventory.hosts["edge1"])
+    policies = {**data["policies"], "ix-in": {**data["policies"]["ix-in"], "communities": ["x"]}}
+    return {"policies": policies, "communities": {**data["communities"], "x": value}}
+
+
+@pytest.mark.parametrize(
+    ("platform", "value", "expected"),
+    [
+        ("bird", "rt 64500:7", "bgp_ext_community.add((rt, 64500, 7));"),
+        ("bird", "ro 64500:7", "bgp_ext_community.add((ro, 64500, 7));"),
+        ("junos", "rt 64500:7", "members [ target:64500:7 ];"),
+        ("junos", "soo 64500:7", "members [ origin:64500:7 ];"),
+        ("iosxr", "rt 64500:7", "set extcommunity rt (64500:7) additive"),
+        ("eos", "rt 64500:7", "set extcommunity rt 64500:7 additive"),
+        ("junos", "64500:0:7", "members [ large:64500:0:7 ];"),
+        ("frr", "64500:0:7", "set large-community 64500:0:7 additive"),
+    ],
+)
+def test_communities_rendered_by_type(
+    loaded: LoadedInventory, platform: str, value: str, expected: str
+) -> None:
+    config = rendered(loaded, platform, "edge1", **with_policy(loaded, value))
+    assert expected in config
+    if platform == "bird":
+        check_bird(config)
+
+
+@pytest.mark.parametrize(
+    ("platform", "value", "refusal"),
+    [
+        ("frr", "rt 64500:7", "FRR 8.4 cannot add an extended community"),
+        ("iosxr", "soo 64500:7", "IOS-XR sets a site-of-origin on a neighbor"),
+    ],
+)
+def test_communities_a_platform_cannot_set_are_refused(
+    loaded: LoadedInventory, platform: str, value: str, refusal: str
+) -> None:
+    with pytest.raises(TemplateFailed, match=refusal):
+        rendered(loaded, platform, "edge1", **with_policy(loaded, value))
+
+
+@pytest.mark.parametrize(
+    ("platform", "password", "refusal"),
+    [
+        ("junos", 'a"b', "junos cannot carry '\"'"),
+        ("bird", "a\\b", "bird cannot carry '\\\\\\\\'"),
+        ("frr", "a b", "frr cannot carry a space"),
+        ("eos", "a?b", "eos cannot carry '?'"),
+        ("iosxr", "a b", "iosxr cannot carry a space"),
+        ("junos", "x" * 81, "81 characters, at most 80"),
+        ("frr", "tab\there", "only printable ASCII"),
+    ],
+)
+def test_passwords_are_refused_never_changed(
+    loaded: LoadedInventory, platform: str, password: str, refusal: str
+) -> None:
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    sessions[0]["password"] = password
+    with pytest.raises(TemplateFailed) as error:
+        rendered(loaded, platform, "edge1", sessions=sessions)
+    assert refusal.replace("\\\\\\\\", "\\\\") in str(error.value)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)
-def test_irr_prefix_lists_become_filters(loaded: LoadedInventory, platform: str) -> None:
-    """Once the IRR tables fill a session's prefix_list, every template filters on it."""
-    data = context(loaded.inventory.hosts["edge1"])
-    sessions = [dict(s) for s in data["sessions"]]
-    v4 = next(s for s in sessions if s["family"] == 4 and s["remote_asn"] == 65001)
-    v4["prefix_list"] = {"prefixes": ["198.51.100.0/24", "203.0.113.0/25"], "asns": [65001]}
-    rendered = render(
-        environment(REPO / "templates"), f"{platform}/peering.j2", {**data, "sessions": sessions}
-    )
-    assert "198.51.100.0/24" in rendered and "203.0.113.0/25" in rendered
-    plain = render(environment(REPO / "templates"), f"{platform}/peering.j2", data)
-    assert "198.51.100.0/24" not in plain
-    if platform == "bird":
-        check_bird(rendered)
-        assert "if net !~ [ 198.51.100.0/24, 203.0.113.0/25 ] then reject;" in rendered
+def test_a_password_reaches_the_config_unchanged(loaded: LoadedInventory, platform: str) -> None:
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    sessions[0]["password"] = "s3cr3t!&$#"
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    if platform == "iosxr":  # written encrypted (type 7), as IOS-XR shows it back
+        assert "password encrypted 07" in config and "s3cr3t" not in config
+    else:
+        assert "s3cr3t!&$#" in config
 
 
-def test_poll_falls_back_to_get_bgp_neighbors(junos_project: Path, state: Path) -> None:
+def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, state: Path) -> None:
     """A driver without get_bgp_neighbors_detail (here: no recorded answer for it,
     so NAPALM's mock raises NotImplementedError) is polled with get_bgp_neighbors."""
-    mock = junos_project / "mock"
+    mock = mock_project / "mock"
     mock.mkdir()
     peers = {
         "192.0.2.1": {
@@ -238,9 +534,9 @@ def test_poll_falls_back_to_get_bgp_neighbors(junos_project: Path, state: Path) 
     assert found["2001:db8::1"]["state"] == "not configured"
 
 
-def test_routers_with_polling_off_are_not_polled(junos_project: Path, state: Path) -> None:
+def test_routers_with_polling_off_are_not_polled(mock_project: Path, state: Path) -> None:
     """edge2's data says poll: false; edge1 is left out by --exclude."""
-    mock = junos_project / "mock"
+    mock = mock_project / "mock"
     mock.mkdir()
     (mock / "get_bgp_neighbors.1").write_text(
         json.dumps({"global": {"router_id": "x", "peers": {}}})

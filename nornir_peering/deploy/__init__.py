@@ -85,7 +85,5 @@ def commit_confirm_refusal(platform: str, seconds: int) -> str | None:
     if platform in _NO_REVERT:
         return f"--confirm: {_NO_REVERT[platform]} (platform {platform}); commit without it"
     if platform == "junos" and seconds % 60:
-        return (
-            f"--confirm {seconds}: Junos reverts after whole minutes; give a multiple of 60"
-        )
+        return f"--confirm {seconds}: Junos reverts after whole minutes; give a multiple of 60"
     return None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -52,14 +53,8 @@ class Dialect:
     group_membership: re.Pattern[str]  # address, group
     group_removal: str  # format string over name
     indent: str = " "
-    # negations the platform words differently from "no <line>": (pattern, replacement)
-    negations: tuple[tuple[re.Pattern[str], str], ...] = ()
-
-    def negate(self, line: str) -> str:
-        for pattern, replacement in self.negations:
-            if pattern.match(line):
-                return pattern.sub(replacement, line)
-        return negate(line)
+    # where and how the platform undoes a line, when not "no <line>" in its section
+    negation: Callable[[Path, str], tuple[Path, str]] = lambda path, line: (path, negate(line))
 
 
 def _rule(kind: str, pattern: str, removal: str, atomic: bool = False) -> ObjectRule:
@@ -121,8 +116,7 @@ EOS = Dialect(
     group_membership=re.compile(r"^neighbor (?P<address>\S+) peer group (?P<group>\S+)$"),
     group_removal="no neighbor {name} peer group",
     indent="   ",
-    # an entry of a prefix-list block goes by its number
-    negations=((re.compile(r"^seq (\d+) .*$"), r"no seq \1"),),
+    negation=lambda path, line: _eos_negation(path, line),
 )
 
 # FRR 8.4: checked on the daemon (vtysh): lists are one line per entry, and
@@ -153,6 +147,16 @@ FRR = Dialect(
     group_membership=re.compile(r"^neighbor (?P<address>\S+) peer-group (?P<group>\S+)$"),
     group_removal="no neighbor {name} peer-group",
 )
+
+
+def _eos_negation(path: Path, line: str) -> tuple[Path, str]:
+    """An entry of an EOS prefix-list block goes by its number, from the top level
+    (``no ip prefix-list NAME seq 20``, as Arista's own test configurations show)."""
+    entry = re.match(r"^seq (\d+)(?: |$)", line)
+    if len(path) == 1 and entry and re.match(r"^(?:ip|ipv6) prefix-list \S+$", path[0]):
+        return (), f"no {path[0]} seq {entry.group(1)}"
+    return path, negate(line)
+
 
 DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}
 
@@ -273,7 +277,9 @@ def _bgp(node: Node, path: Path, vrf: str, dialect: Dialect, prefix: str, found:
             _bgp(child, (*path, child.text), vrf_block.group("vrf"), dialect, prefix, found)
         elif ADDRESS_FAMILY.match(child.text):
             for line in child.children:
-                _neighbor_line(line, (*path, child.text), path, vrf, members, dialect, prefix, found)
+                _neighbor_line(
+                    line, (*path, child.text), path, vrf, members, dialect, prefix, found
+                )
         else:
             _neighbor_line(child, path, path, vrf, members, dialect, prefix, found)
 
@@ -322,7 +328,11 @@ def _bgp_blocks(
         elif neighbor:
             address = neighbor.group("who")
             uses = next(
-                (m.group("group") for c in child.children if (m := dialect.group_membership.match(c.text))),
+                (
+                    m.group("group")
+                    for c in child.children
+                    if (m := dialect.group_membership.match(c.text))
+                ),
                 None,
             )
             if uses and uses.startswith(prefix):
@@ -368,7 +378,9 @@ def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
             f"and BGP neighbors in those groups ({len(want.foreign)} such line(s))"
         )
     for key, owned in want.owned.items():
-        if any(n.text.startswith("no ") and key[0] != "neighbor" for _, n in owned.entries):
+        lines = [n for _, entry in owned.entries for n in (entry, *(d for _, d in entry.walk()))]
+        # a neighbor may be shown with a "no" form (FRR: "no neighbor X activate")
+        if key[0] != "neighbor" and any(n.text.startswith("no ") for n in lines):
             raise OwnershipError(
                 f"the template renders a 'no' line in {key[0]} {key[2]}: in merge mode "
                 "nornir-peering works out the removals itself"
@@ -409,9 +421,7 @@ def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> Me
         _rendered(want_tree, dialect),
         _commands([have.owned[key].removal for key in gone], dialect),
     ]
-    return MergePlan(
-        "".join(parts), tuple(f"{kind} {name}" for kind, _vrf, name in gone)
-    )
+    return MergePlan("".join(parts), tuple(f"{kind} {name}" for kind, _vrf, name in gone))
 
 
 def _removal_order(key: Key) -> tuple[int, Key]:
@@ -430,7 +440,7 @@ def _stale(have: Owned, want: Owned, dialect: Dialect) -> list[tuple[Path, str]]
             if twin is not None:
                 compare((*path, node.text), node.children, twin.children)
             elif supersede_key(node.text) not in keys:
-                stale.append((path, dialect.negate(node.text)))
+                stale.append(dialect.negation(path, node.text))
 
     wanted_at: dict[Path, list[Node]] = defaultdict(list)
     for path, node in want.entries:

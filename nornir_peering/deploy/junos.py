@@ -34,8 +34,14 @@ from nornir_peering.deploy.errors import OwnershipError
 
 TAGS = frozenset({"replace:", "delete:", "inactive:", "active:", "protect:", "unprotect:"})
 POLICY_OBJECTS = frozenset(
-    {"policy-statement", "prefix-list", "community", "as-path", "as-path-group",
-     "route-filter-list"}
+    {
+        "policy-statement",
+        "prefix-list",
+        "community",
+        "as-path",
+        "as-path-group",
+        "route-filter-list",
+    }
 )
 _TOKEN = re.compile(
     r'(?P<string>"(?:[^"\\]|\\.)*")'

@@ -14,6 +14,7 @@ so an object whose syntax needs them (an IOS-XR ``route-policy`` ending in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +23,10 @@ SECTION_EXITS = frozenset(
 )
 
 Path = tuple[str, ...]
+
+# Lines that open a section even when nothing is configured in it (IOS-XR's
+# ``address-family ipv4 unicast`` under ``router bgp``): they are left explicitly too.
+SECTION = re.compile(r"^(?:address-family |vrf |neighbor-group |neighbor \S+$|router |route-map )")
 
 
 @dataclass
@@ -84,7 +89,7 @@ def dump(nodes: Sequence[Node], *, indent: str = " ", exit_word: str | None = "e
         out.append(f"{indent * depth}{node.text}")
         for child in node.children:
             emit(child, depth + 1)
-        if node.children and exit_word:
+        if exit_word and (node.children or SECTION.match(node.text)):
             out.append(f"{indent * (depth + 1)}{exit_word}")
 
     for node in nodes:

@@ -243,7 +243,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
             sent = sum(c["sent"] for c in families.values())
             stats = peer.get("messageStats", {})
             remote_as = int(peer.get("remoteAs", 0))
-            first = next(iter(peer.get("addressFamilyInfo", {}).values()), {})
+            first: dict[str, Any] = next(iter(peer.get("addressFamilyInfo", {}).values()), {})
             hold = int(peer.get("bgpTimerHoldTimeMsecs", 0)) // 1000
             keepalive = int(peer.get("bgpTimerKeepAliveIntervalMsecs", 0)) // 1000
             result.setdefault(vrf, {}).setdefault(remote_as, []).append(

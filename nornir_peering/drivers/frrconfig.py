@@ -29,7 +29,9 @@ from nornir_peering.deploy.tree import Node, dump, parse
 
 __all__ = ["diff", "parse", "predict"]
 
-_PEER_DELETION = re.compile(r"^neighbor (?P<who>\S+)(?: (?P<what>remote-as|peer-group)(?P<arg> \S+)?)?$")
+_PEER_DELETION = re.compile(
+    r"^neighbor (?P<who>\S+)(?: (?P<what>remote-as|peer-group)(?P<arg> \S+)?)?$"
+)
 _ENTRY = re.compile(r"^(?P<entry>(?:ip|ipv6) prefix-list \S+ seq \d+)(?: |$)")
 
 

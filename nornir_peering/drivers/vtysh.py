@@ -92,7 +92,9 @@ class FrrTools:
                 return self._run(argv(folder))
         placeholder = "/nornir-peering-folder"
         command = shlex.join(argv(placeholder)).replace(placeholder, '"$d"')
-        script = f'd=$(mktemp -d) && cat > "$d"/in && {{ {command}; rc=$?; rm -rf "$d"; exit $rc; }}'
+        script = (
+            f'd=$(mktemp -d) && cat > "$d"/in && {{ {command}; rc=$?; rm -rf "$d"; exit $rc; }}'
+        )
         return self._call([*self.ssh, script], stdin=text)
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:

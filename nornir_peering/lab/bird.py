@@ -95,7 +95,10 @@ def lab_routers() -> list[LabRouter]:
 
 
 FRR_ADDRESSES = frozenset(
-    address for edge in topology.OURS.values() if edge.platform == "frr" for address in edge.addresses
+    address
+    for edge in topology.OURS.values()
+    if edge.platform == "frr"
+    for address in edge.addresses
 )
 
 

@@ -14,6 +14,7 @@ network it announces, and an iBGP neighbor (the lab's route collector).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -173,10 +174,8 @@ class FrrLab:
         for name, edge in self.routers.items():
             sessions: dict[str, str] = {}
             if self.running(name):
-                try:
+                with contextlib.suppress(VtyshError):
                     sessions = self.sessions(name)
-                except VtyshError:
-                    pass
             rows.append(
                 {
                     "router": name,

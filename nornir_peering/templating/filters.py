@@ -19,7 +19,6 @@ from jinja2.runtime import Context
 
 from nornir_peering.deploy import OWNED_PREFIX
 
-
 _UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>]")
 
 
@@ -95,10 +94,15 @@ _CISCO_XLAT = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
 def cisco_password(password: str, salt: int = 7) -> str:
     """Cisco type 7 encoding (obfuscation, as IOS shows it), deterministic.
 
+    The password is encoded as it is, never changed; one that is not printable
+    ASCII is refused (check it with ``bgp_password`` first).
+
     >>> cisco_password("cisco", salt=2)
     '02050D480809'
     """
-    clear = safe_string(password).encode()
+    if not password.isascii() or not password.isprintable():
+        raise ValueError("cisco_password: only printable ASCII characters can be encoded")
+    clear = password.encode()
     out = f"{salt:02d}"
     for i, char in enumerate(clear):
         out += f"{char ^ _CISCO_XLAT[(salt + i) % len(_CISCO_XLAT)]:02X}"

@@ -62,7 +62,9 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         "sessions": [],
         "own": {4: list(local_as.get("prefixes4") or []), 6: list(local_as.get("prefixes6") or [])},
         "bogons": BOGONS,
-        "strip_asns": sorted({int(local_as["asn"]), int(router.get("local_asn") or local_as["asn"])}),
+        "strip_asns": sorted(
+            {int(local_as["asn"]), int(router.get("local_asn") or local_as["asn"])}
+        ),
         "customer_tag": f"{int(local_as['asn'])}:0:1",
         "names": {
             "bogons": {4: name("BOGONS_V4"), 6: name("BOGONS_V6")},

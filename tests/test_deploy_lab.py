@@ -1,0 +1,189 @@
+"""Deploying only what we own, proven on the lab's real routers: the FRR edge
+keeps every line of its operator's configuration, peers dropped from the
+intent disappear, imports drop what no peer may send, and exports carry our
+prefixes only. Checked with birdc and vtysh, not through the tool."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+from nornir_peering.deploy.tree import parse
+from nornir_peering.lab.control import Lab
+from nornir_peering.lab.topology import HOSTILE
+from tests.conftest import poll, run
+from tests.lab_project import birdc, frr_states, outcome
+
+EVERY_EDGE3_SESSION = ["Established"] * 9  # 6 at lab-ix, 2 at lab-ix-2, the collector
+
+
+def vtysh(lab: Lab, command: str) -> str:
+    folder = str(lab.frr.folder("edge3"))
+    return subprocess.run(
+        ["vtysh", "--vty_socket", folder, "--config_dir", folder, "-c", command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+
+
+def running_lines(lab: Lab) -> set[tuple[str, ...]]:
+    return parse(vtysh(lab, "show running-config")).lines()
+
+
+@contextlib.contextmanager
+def intent(project: Path, *edits: tuple[str, str]) -> Iterator[None]:
+    """``peering.yaml`` with ``(old, new)`` text replaced, for a while."""
+    path = project / "inventory" / "peering.yaml"
+    original = path.read_text()
+    text = original
+    for old, new in edits:
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
+    try:
+        yield
+    finally:
+        path.write_text(original)
+
+
+def test_frr_keeps_the_operators_configuration_and_drops_unwanted_peers(
+    lab: Lab, project: Path
+) -> None:
+    before = running_lines(lab)
+    result = run("configure-routers", "--commit", "--json", "--limit", "edge3")
+    assert result.exit_code == 0, result.stderr
+    poll(lambda: list(frr_states(lab).values()) == EVERY_EDGE3_SESSION)
+    # drop a peer at each IX from the intent, and commit again
+    with intent(
+        project,
+        ("      - asn: 65003\n", ""),
+        ("      - asn: 65005\n        password: lab-secret\n", ""),
+    ):
+        dry = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)["edge3"]
+        diff = str(dry["diff"]).splitlines()
+        removed = [line for line in diff if line.startswith("-") and not line.startswith("---")]
+        assert len(removed) == 21  # the two neighbors' lines, and nothing else
+        assert all("127.0.1.14" in line or "127.0.2.15" in line for line in removed)
+        assert not [line for line in diff if line.startswith("+") and not line.startswith("+++")]
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge3")
+        assert result.exit_code == 0, result.stderr
+        assert outcome(result.stdout)["edge3"]["committed"] is True
+        states = frr_states(lab)
+        assert "127.0.1.14" not in states and "127.0.2.15" not in states
+        assert len(states) == 7
+        poll(lambda: list(frr_states(lab).values()) == ["Established"] * 7)
+        # every line of the router's configuration from before the first deploy is still there
+        assert before - running_lines(lab) == set()
+        again = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)
+        assert (again["edge3"]["status"], again["edge3"]["diff"]) == ("unchanged", "")
+
+
+def test_frr_diff_is_what_commits(lab: Lab) -> None:
+    """The dry run's diff for FRR (worked out with FRR's rules) is the change FRR makes."""
+    before = running_lines(lab)
+    dry = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)["edge3"]
+    added = {
+        line[1:].strip()
+        for line in str(dry["diff"]).splitlines()
+        if line.startswith("+") and not line.startswith("+++")
+    }
+    assert run("configure-routers", "--commit", "--limit", "edge3").exit_code == 0
+    after = running_lines(lab)
+    assert {path[-1] for path in after - before} == added
+    assert before - after == set()
+
+
+def test_imports_drop_bogons_our_prefixes_and_too_specifics(lab: Lab) -> None:
+    """The hostile peer announces two prefixes of its own, a bogon, one of ours and a /25:
+    BIRD and FRR take its two, nothing else."""
+    assert run("configure-routers", "--commit", "--limit", "edge1,edge3").exit_code == 0
+    hostile = set(HOSTILE[65004])
+
+    def bird_routes() -> set[str]:
+        table = birdc(lab, "edge1", "show route protocol ix_lab_ix_as65004_127_0_1_15")
+        return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
+
+    def frr_routes() -> set[str]:
+        data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.15 routes json"))
+        return set(data.get("routes", {}))
+
+    poll(lambda: len(bird_routes()) == 2 and len(frr_routes()) == 2)
+    assert bird_routes() == frr_routes()
+    assert not bird_routes() & hostile
+    # the peer did send them: BIRD's session saw five routes
+    sent = birdc(lab, "as65004-127.0.1.15", "show route export session0")
+    assert hostile <= {line.split()[0] for line in sent.splitlines() if line[:1].isdigit()}
+
+
+def test_exports_carry_our_prefixes_only_and_customers_get_everything(lab: Lab) -> None:
+    """From the peers' side: each of our edges announces its own prefix and nothing
+    learned from other peers or transit; the customer gets every route."""
+    assert run("configure-routers", "--commit").exit_code == 0
+
+    def received(router: str, session: str) -> set[str]:
+        table = birdc(lab, router, f"show route protocol {session}")
+        return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
+
+    # as65001-127.0.1.11 peers with edge1 (session0), edge2 (session1) and edge3 (session2)
+    expected = {
+        "session0": {"11.0.0.0/24"},
+        "session1": {"11.0.1.0/24"},
+        "session2": {"11.0.2.0/24"},
+    }
+    poll(lambda: {s: received("as65001-127.0.1.11", s) for s in expected} == expected)
+    # edge2 learns 50 routes from transit: the route server at lab-ix does not get them
+    assert received("as65010-127.0.1.250", "session1") == {"11.0.1.0/24"}
+    # the customer behind edge1 gets the whole table: peers' routes and ours
+    poll(lambda: len(received("as65200-127.0.4.1", "session0")) > 40)
+    assert "11.0.0.0/24" in received("as65200-127.0.4.1", "session0")
+
+
+def test_confirm_is_refused_on_frr_before_anything_is_loaded(lab: Lab) -> None:
+    before = running_lines(lab)
+    result = run("configure-routers", "--commit", "--confirm", "60", "--json", "--limit", "edge3")
+    assert result.exit_code == 1
+    edge3 = outcome(result.stdout)["edge3"]
+    assert edge3["status"] == "failed" and edge3["committed"] is False
+    assert "FRR has no commit with an automatic revert" in str(edge3["note"])
+    assert running_lines(lab) == before
+
+
+def test_a_configuration_frr_refuses_is_rolled_back(lab: Lab, project: Path) -> None:
+    """Valid for the ownership rule, refused by FRR: the router is left as it was."""
+    assert run("configure-routers", "--commit", "--limit", "edge3").exit_code == 0
+    before = running_lines(lab)
+    template = project / "templates" / "frr" / "peering.j2"
+    original = template.read_text()
+    template.write_text(
+        original.replace(
+            " set local-preference {{ a.local_pref | int }}", " set local-preference x"
+        )
+    )
+    try:
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge3")
+    finally:
+        template.write_text(original)
+    assert result.exit_code == 1
+    note = str(outcome(result.stdout)["edge3"]["note"])
+    assert "FRR refused the configuration" in note and "the previous one is back" in note
+    assert running_lines(lab) == before
+
+
+def test_a_password_the_platform_cannot_carry_fails_that_router_only(
+    lab: Lab, project: Path
+) -> None:
+    """FRR takes a password as one word; BIRD quotes it. Nothing is changed, nothing mangled."""
+    before = running_lines(lab)
+    with intent(project, ("password: lab-secret", 'password: "lab secret"')):
+        result = run("configure-routers", "--json", "--limit", "edge1,edge3")
+    assert result.exit_code == 1
+    routers = outcome(result.stdout)
+    assert routers["edge3"]["status"] == "failed"
+    assert "AS65005 127.0.2.15: frr cannot carry a space" in str(routers["edge3"]["note"])
+    assert '+  password "lab secret";' in str(routers["edge1"]["diff"])
+    assert running_lines(lab) == before

@@ -1,0 +1,495 @@
+"""Merge candidates: what nornir-peering owns on a router, what it removes, and
+that nothing else is ever touched. Running configurations are written as
+each platform shows them; FRR's rules are checked against the real daemon in
+test_frr_driver.py and test_configure.py."""
+
+from __future__ import annotations
+
+import pytest
+
+from nornir_peering.deploy import (
+    DeployRefused,
+    OwnershipError,
+    check_rendered,
+    commit_confirm_refusal,
+    needs_running,
+    plan_merge,
+)
+from nornir_peering.deploy.tree import parse
+
+FRR_RUNNING = """\
+frr version 8.4.4
+frr defaults traditional
+hostname edge3
+!
+ip prefix-list OPERATOR-NETS seq 5 permit 11.0.2.0/24
+ip prefix-list NP_OWN_V4 seq 5 permit 11.0.0.0/22 le 24
+ip prefix-list NP_OLD_V4 seq 5 permit 12.0.0.0/8
+!
+bgp community-list expanded NP_OLD_COMMUNITIES seq 5 permit ^64500:
+!
+route-map OPERATOR-TO-COLLECTOR permit 10
+ match ip address prefix-list OPERATOR-NETS
+exit
+!
+route-map NP_IN permit 10
+ set local-preference 200
+ set metric 10
+exit
+!
+route-map NP_IN permit 20
+exit
+!
+route-map NP_GONE permit 10
+exit
+!
+router bgp 64500
+ bgp router-id 127.0.1.3
+ no bgp default ipv4-unicast
+ neighbor NP_IX peer-group
+ neighbor NP_OLDIX peer-group
+ neighbor 127.0.9.3 remote-as 64500
+ neighbor 127.0.9.3 description route collector
+ neighbor 127.0.1.11 remote-as 65001
+ neighbor 127.0.1.11 peer-group NP_IX
+ neighbor 127.0.1.11 description Peer One
+ neighbor 127.0.1.11 shutdown
+ neighbor 127.0.1.14 remote-as 65003
+ neighbor 127.0.1.14 peer-group NP_IX
+ neighbor 127.0.2.99 remote-as 65099
+ neighbor 127.0.2.99 peer-group NP_OLDIX
+ !
+ address-family ipv4 unicast
+  network 11.0.2.0/24
+  neighbor 127.0.9.3 activate
+  neighbor 127.0.9.3 route-map OPERATOR-TO-COLLECTOR out
+  neighbor 127.0.1.11 activate
+  neighbor 127.0.1.11 route-map NP_IN in
+  neighbor 127.0.1.11 maximum-prefix 22 90 restart 30
+  neighbor 127.0.1.14 activate
+ exit-address-family
+exit
+!
+end
+"""
+
+FRR_RENDERED = """\
+ip prefix-list NP_OWN_V4 seq 5 permit 11.0.0.0/22 le 24
+route-map NP_IN permit 10
+ set local-preference 250
+route-map NP_OUT permit 10
+ match ip address prefix-list NP_OWN_V4
+router bgp 64500
+ neighbor NP_IX peer-group
+ neighbor 127.0.1.11 remote-as 65001
+ neighbor 127.0.1.11 peer-group NP_IX
+ neighbor 127.0.1.11 description Peer One Networks
+ address-family ipv4 unicast
+  neighbor 127.0.1.11 activate
+  neighbor 127.0.1.11 route-map NP_IN in
+  neighbor 127.0.1.11 route-map NP_OUT out
+ exit-address-family
+"""
+
+
+def commands(config: str) -> list[str]:
+    """The commands of a candidate without the words that leave sections."""
+    return [line.strip() for line in config.splitlines() if line.strip() != "exit"]
+
+
+def test_frr_candidate_negates_removes_and_leaves_the_rest() -> None:
+    plan = plan_merge("frr", FRR_RENDERED, FRR_RUNNING, "NP_")
+    sent = commands(plan.config)
+    # lines of ours that go, first; an overwritten line (local-preference) is not negated
+    assert sent[: sent.index("ip prefix-list NP_OWN_V4 seq 5 permit 11.0.0.0/22 le 24")] == [
+        "route-map NP_IN permit 10",
+        "no set metric 10",
+        "no route-map NP_IN permit 20",
+        "router bgp 64500",
+        "no neighbor 127.0.1.11 shutdown",
+        "address-family ipv4 unicast",
+        "no neighbor 127.0.1.11 maximum-prefix 22 90 restart 30",
+    ]
+    # objects of ours no longer wanted, last: neighbors, then groups, then policies and lists
+    assert sent[sent.index("no neighbor 127.0.1.14") :] == [
+        "no neighbor 127.0.1.14",
+        "no neighbor 127.0.2.99",
+        "no neighbor NP_OLDIX peer-group",
+        "no bgp community-list expanded NP_OLD_COMMUNITIES",
+        "no ip prefix-list NP_OLD_V4",
+        "no route-map NP_GONE",
+    ]
+    assert plan.removed == (
+        "neighbor 127.0.1.14",
+        "neighbor 127.0.2.99",
+        "group NP_OLDIX",
+        "community-list NP_OLD_COMMUNITIES",
+        "prefix-list NP_OLD_V4",
+        "route-map NP_GONE",
+    )
+    # never a word about what is not ours
+    for foreign in ("127.0.9.3", "OPERATOR", "network", "router-id", "hostname", "default"):
+        assert not any(foreign in c for c in sent), foreign
+
+
+def test_a_neighbor_moves_to_its_new_policy_before_the_old_one_goes() -> None:
+    """On FRR each command takes effect at once: the rendered objects come before removals."""
+    sent = commands(plan_merge("frr", FRR_RENDERED, FRR_RUNNING, "NP_").config)
+    assert sent.index("neighbor 127.0.1.11 route-map NP_OUT out") < sent.index(
+        "no route-map NP_GONE"
+    )
+
+
+def test_nothing_to_remove_when_the_router_holds_exactly_the_rendered_objects() -> None:
+    plan = plan_merge("frr", FRR_RENDERED, FRR_RENDERED, "NP_")
+    assert plan.removed == ()
+    assert not any(c.startswith("no ") for c in commands(plan.config))
+
+
+@pytest.mark.parametrize(
+    ("rendered", "complaint"),
+    [
+        (
+            "router bgp 64500\n bgp router-id 1.2.3.4\n",
+            "'bgp router-id 1.2.3.4' under 'router bgp 64500'",
+        ),
+        ("route-map OPERATOR-TO-COLLECTOR permit 10\n", "'route-map OPERATOR-TO-COLLECTOR"),
+        ("ip route 0.0.0.0/0 blackhole\n", "'ip route 0.0.0.0/0 blackhole'"),
+        # a neighbor in no group of ours
+        ("router bgp 64500\n neighbor 192.0.2.1 remote-as 65001\n", "'neighbor 192.0.2.1"),
+        ("router bgp 64500\n address-family ipv4 unicast\n  network 11.0.0.0/24\n", "'network"),
+        ("route-map NP_X permit 10\n no set metric 5\n", "'no' line in route-map NP_X"),
+    ],
+)
+def test_a_template_that_renders_what_is_not_ours_is_refused(rendered: str, complaint: str) -> None:
+    with pytest.raises(OwnershipError) as error:
+        check_rendered("frr", rendered, "NP_")
+    assert complaint in str(error.value)
+
+
+def test_a_neighbor_the_operator_configured_is_never_taken_over() -> None:
+    rendered = (
+        "router bgp 64500\n neighbor NP_IX peer-group\n neighbor 127.0.9.3 remote-as 64500\n"
+        " neighbor 127.0.9.3 peer-group NP_IX\n"
+    )
+    with pytest.raises(OwnershipError, match=r"neighbor 127\.0\.9\.3 .* in no group"):
+        plan_merge("frr", rendered, FRR_RUNNING, "NP_")
+
+
+def test_another_bgp_instance_is_refused() -> None:
+    with pytest.raises(OwnershipError, match="router bgp 64501, the router runs router bgp 64500"):
+        plan_merge("frr", "router bgp 64501\n neighbor NP_IX peer-group\n", FRR_RUNNING, "NP_")
+
+
+def test_a_router_with_its_own_prefix_owns_other_names() -> None:
+    """owned_prefix: PEERING_ makes the NP_ objects the operator's, and PEERING_ ones ours."""
+    plan = plan_merge("frr", "route-map PEERING_IN permit 10\n", FRR_RUNNING, "PEERING_")
+    assert plan.removed == ()
+    with pytest.raises(OwnershipError):
+        check_rendered("frr", FRR_RENDERED, "PEERING_")
+
+
+EOS_RUNNING = """\
+! Command: show running-config
+ip prefix-list NP_OWN_V4
+   seq 10 permit 11.0.0.0/22 le 24
+   seq 20 permit 11.4.0.0/22 le 24
+!
+ip prefix-list CUSTOMERS
+   seq 10 permit 10.0.0.0/8
+!
+route-map NP_IN permit 10
+   set local-preference 200
+!
+route-map TRANSIT-OUT permit 10
+!
+router bgp 64500
+   router-id 10.0.0.1
+   neighbor NP_IX peer group
+   neighbor TRANSIT peer group
+   neighbor 127.0.1.11 peer group NP_IX
+   neighbor 127.0.1.11 remote-as 65001
+   neighbor 127.0.1.11 maximum-routes 12000
+   neighbor 127.0.1.12 peer group NP_IX
+   neighbor 127.0.1.12 remote-as 65002
+   neighbor 192.0.2.1 peer group TRANSIT
+   neighbor 192.0.2.1 remote-as 65100
+   !
+   address-family ipv4
+      neighbor 127.0.1.11 activate
+      neighbor 127.0.1.12 activate
+      neighbor 192.0.2.1 activate
+   !
+   vrf CUST
+      neighbor NP_VRF peer group
+      neighbor 10.9.0.1 peer group NP_VRF
+      neighbor 10.9.0.1 remote-as 65300
+!
+end
+"""
+
+EOS_RENDERED = """\
+ip prefix-list NP_OWN_V4
+   seq 10 permit 11.0.0.0/22 le 24
+!
+route-map NP_IN permit 10
+   set local-preference 200
+!
+router bgp 64500
+   neighbor NP_IX peer group
+   neighbor 127.0.1.11 peer group NP_IX
+   neighbor 127.0.1.11 remote-as 65001
+   neighbor 127.0.1.11 maximum-routes 22
+   address-family ipv4
+      neighbor 127.0.1.11 activate
+!
+"""
+
+
+def test_eos_candidate() -> None:
+    plan = plan_merge("eos", EOS_RENDERED, EOS_RUNNING, "NP_")
+    sent = commands(plan.config)
+    assert sent[0] == "no ip prefix-list NP_OWN_V4 seq 20"  # a block's entry goes by its number
+    assert "no neighbor 127.0.1.11 maximum-routes 12000" not in sent  # overwritten by 22
+    # every section is left explicitly: NAPALM's EOS driver drops the indentation
+    assert [line.strip() for line in plan.config.splitlines()[-7:]] == [
+        "router bgp 64500",
+        "vrf CUST",
+        "no neighbor 10.9.0.1",
+        "no neighbor NP_VRF peer group",
+        "exit",
+        "no neighbor 127.0.1.12",
+        "exit",
+    ]
+    assert plan.removed == ("neighbor 10.9.0.1", "neighbor 127.0.1.12", "group NP_VRF")
+    assert not any("192.0.2.1" in c or "TRANSIT" in c or "CUSTOMERS" in c for c in sent)
+
+
+IOSXR_RUNNING = """\
+!! IOS XR Configuration 7.5.2
+prefix-set NP_OWN_V4
+  11.0.0.0/22 le 24
+end-set
+!
+prefix-set NP_IRR_AS65009_V4
+  12.9.0.0/16 le 24
+end-set
+!
+route-policy NP_IMPORT_IX_IN_V4
+  if destination in NP_OWN_V4 then
+    drop
+  endif
+  set local-preference 200
+  done
+end-policy
+!
+route-policy OPERATOR-IBGP
+  pass
+end-policy
+!
+router bgp 64500
+ bgp router-id 10.0.0.1
+ address-family ipv4 unicast
+  network 11.0.0.0/22
+ !
+ neighbor-group NP_LAB_IX_V4
+  address-family ipv4 unicast
+  !
+ !
+ neighbor-group RR-CLIENTS
+  remote-as 64500
+ !
+ neighbor 127.0.1.11
+  remote-as 65001
+  use neighbor-group NP_LAB_IX_V4
+  description Peer One
+  shutdown
+  address-family ipv4 unicast
+   route-policy NP_IMPORT_IX_IN_V4 in
+   maximum-prefix 22 90 restart 30
+  !
+ !
+ neighbor 127.0.1.14
+  remote-as 65003
+  use neighbor-group NP_LAB_IX_V4
+ !
+ neighbor 10.0.0.2
+  use neighbor-group RR-CLIENTS
+ !
+!
+"""
+
+IOSXR_RENDERED = """\
+prefix-set NP_OWN_V4
+  11.0.0.0/22 le 24
+end-set
+!
+route-policy NP_IMPORT_IX_IN_V4
+  if destination in NP_OWN_V4 then
+    drop
+  endif
+  set local-preference 250
+  done
+end-policy
+!
+router bgp 64500
+ address-family ipv4 unicast
+ !
+ neighbor-group NP_LAB_IX_V4
+  address-family ipv4 unicast
+  !
+ !
+ neighbor 127.0.1.11
+  remote-as 65001
+  use neighbor-group NP_LAB_IX_V4
+  description Peer One Networks
+  address-family ipv4 unicast
+   route-policy NP_IMPORT_IX_IN_V4 in
+   maximum-prefix 30 90 restart 30
+  !
+ !
+!
+"""
+
+
+def test_iosxr_candidate() -> None:
+    plan = plan_merge("iosxr", IOSXR_RENDERED, IOSXR_RUNNING, "NP_")
+    sent = commands(plan.config)
+    assert sent[:3] == ["router bgp 64500", "neighbor 127.0.1.11", "no shutdown"]
+    assert "no maximum-prefix 22 90 restart 30" not in sent  # overwritten by 30
+    assert "no set local-preference 200" not in sent  # a route-policy is replaced whole
+    # the policy goes out exactly as rendered, end-policy included
+    assert (
+        "route-policy NP_IMPORT_IX_IN_V4\n  if destination in NP_OWN_V4 then\n    drop\n"
+        "  endif\n  set local-preference 250\n  done\nend-policy\n"
+    ) in plan.config
+    # an empty address family under router bgp is a section, left explicitly too
+    assert " address-family ipv4 unicast\n  exit\n neighbor-group NP_LAB_IX_V4\n" in plan.config
+    assert sent[-2:] == ["no neighbor 127.0.1.14", "no prefix-set NP_IRR_AS65009_V4"]
+    assert plan.removed == ("neighbor 127.0.1.14", "prefix-set NP_IRR_AS65009_V4")
+    for foreign in ("10.0.0.2", "RR-CLIENTS", "OPERATOR-IBGP", "network", "router-id"):
+        assert not any(foreign in c for c in sent), foreign
+
+
+def test_iosxr_neighbor_without_our_group_is_refused() -> None:
+    with pytest.raises(OwnershipError, match=r"neighbor 192\.0\.2\.9"):
+        check_rendered("iosxr", "router bgp 64500\n neighbor 192.0.2.9\n  remote-as 1\n", "NP_")
+
+
+JUNOS_RUNNING = """\
+## Last commit: 2026-11-20 09:00:00 UTC by admin
+version 22.4R1;
+system { host-name core1; login { user admin { class super-user; } } }
+policy-options {
+    policy-statement NP_IMPORT_IX_IN_V4 { term accept { then accept; } }
+    policy-statement NP_STALE { then reject; }
+    /* the operator's */
+    policy-statement IBGP-OUT { then accept; }
+    community NP_GONE members 64500:1;
+}
+protocols {
+    bgp {
+        group IBGP { type internal; neighbor 10.0.0.2; }
+        group NP_LAB_IX_V4 { type external; neighbor 127.0.1.11 { peer-as 65001; } }
+        inactive: group NP_OLD_IX_V4 { neighbor 1.2.3.4 { description "a; b { c"; } }
+    }
+}
+routing-instances { CUST { instance-type vrf; protocols { bgp { group NP_VRF { } } } } }
+"""
+
+JUNOS_RENDERED = """\
+policy-options {
+    policy-statement NP_IMPORT_IX_IN_V4 {
+        term accept { then { local-preference 200; accept; } }
+    }
+}
+protocols {
+    bgp {
+        replace:
+        group NP_LAB_IX_V4 { type external; neighbor 127.0.1.12 { peer-as 65002; } }
+    }
+}
+"""
+
+
+def test_junos_candidate_replaces_ours_and_deletes_the_stale() -> None:
+    plan = plan_merge("junos", JUNOS_RENDERED, JUNOS_RUNNING, "NP_")
+    lines = [line.strip() for line in plan.config.splitlines()]
+    for name in ("policy-statement NP_IMPORT_IX_IN_V4 {", "group NP_LAB_IX_V4 {"):
+        assert lines[lines.index(name) - 1] == "replace:"
+    for name in ("policy-statement NP_STALE;", "community NP_GONE;", "group NP_OLD_IX_V4;"):
+        assert lines[lines.index(name) - 1] == "delete:"
+    # the VRF's group is deleted in its routing instance
+    assert lines[lines.index("routing-instances {") :] == [
+        "routing-instances {",
+        "CUST {",
+        "protocols {",
+        "bgp {",
+        "delete:",
+        "group NP_VRF;",
+        "}",
+        "}",
+        "}",
+        "}",
+    ]
+    assert lines.count("replace:") == 2 and lines.count("delete:") == 4
+    for foreign in ("IBGP", "system", "host-name", "login", "instance-type"):
+        assert foreign not in plan.config, foreign
+
+
+@pytest.mark.parametrize(
+    ("rendered", "complaint"),
+    [
+        ("system { host-name x; }", "'system'"),
+        ("protocols { bgp { group IBGP { type internal; } } }", "'group IBGP'"),
+        ("protocols { ospf { area 0.0.0.0; } }", "'ospf' under 'protocols'"),
+        ("policy-options { policy-statement OTHER { then accept; } }", "'policy-statement OTHER'"),
+        ("protocols { bgp { delete: group NP_X; } }", "delete:"),
+        ("protocols { bgp { group NP_X { type external; }", "never closed"),
+        ("protocols { bgp { } } }", "without its '{'"),
+    ],
+)
+def test_junos_refusals(rendered: str, complaint: str) -> None:
+    with pytest.raises(OwnershipError) as error:
+        plan_merge("junos", rendered, JUNOS_RUNNING, "NP_")
+    assert complaint in str(error.value)
+
+
+def test_bird_owns_its_whole_file() -> None:
+    assert not needs_running("bird")
+    assert plan_merge("bird", "protocol bgp x {}\n", "anything", "NP_").config == (
+        "protocol bgp x {}\n"
+    )
+
+
+def test_an_unknown_platform_is_only_deployed_whole() -> None:
+    with pytest.raises(DeployRefused, match="'deploy: replace'"):
+        check_rendered("nxos", "router bgp 1\n", "NP_")
+
+
+@pytest.mark.parametrize(
+    ("platform", "seconds", "refused"),
+    [
+        ("iosxr", 120, "cannot commit with an automatic revert"),
+        ("iosxr_netconf", 120, "cannot commit with an automatic revert"),
+        ("frr", 60, "FRR has no commit with an automatic revert"),
+        ("junos", 90, "give a multiple of 60"),
+        ("junos", 120, None),
+        ("eos", 45, None),
+        ("bird", 45, None),
+    ],
+)
+def test_commit_confirm_where_the_platform_can_revert(
+    platform: str, seconds: int, refused: str | None
+) -> None:
+    refusal = commit_confirm_refusal(platform, seconds)
+    if refused is None:
+        assert refusal is None
+    else:
+        assert refusal is not None and refused in refusal
+
+
+def test_tree_keeps_what_a_policy_needs_to_be_sent_again() -> None:
+    tree = parse(IOSXR_RUNNING)
+    policy = next(n for n in tree.children if n.text == "route-policy OPERATOR-IBGP")
+    assert policy.source == ["route-policy OPERATOR-IBGP", "  pass", "end-policy"]

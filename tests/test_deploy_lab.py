@@ -187,3 +187,56 @@ def test_a_password_the_platform_cannot_carry_fails_that_router_only(
     assert "AS65005 127.0.2.15: frr cannot carry a space" in str(routers["edge3"]["note"])
     assert '+  password "lab secret";' in str(routers["edge1"]["diff"])
     assert running_lines(lab) == before
+
+
+@contextlib.contextmanager
+def irr_lists(project: Path, lists: dict[int, list[str]]) -> Iterator[None]:
+    """Sessions get these IRR prefix lists (by peer ASN), as grab-prefixes will fill them:
+    each platform's template is wrapped by one that sets ``prefix_list`` first."""
+    originals = {}
+    for platform in ("bird", "frr"):
+        folder = project / "templates" / platform
+        originals[platform] = (folder / "peering.j2").read_text()
+        (folder / "original.j2").write_text(originals[platform])
+        (folder / "peering.j2").write_text(
+            f"{{% set lists = {lists!r} %}}\n"
+            "{% for s in sessions %}{% if s.remote_asn in lists %}"
+            "{% set _ = s.update({'prefix_list': {'prefixes': lists[s.remote_asn]}}) %}"
+            "{% endif %}{% endfor %}"
+            f'{{% include "{platform}/original.j2" %}}'
+        )
+    try:
+        yield
+    finally:
+        for platform, text in originals.items():
+            (project / "templates" / platform / "peering.j2").write_text(text)
+            (project / "templates" / platform / "original.j2").unlink()
+
+
+def test_irr_lists_filter_and_let_customers_through(lab: Lab, project: Path) -> None:
+    """With IRR lists: a peer's prefix outside its list is dropped on BIRD and FRR alike,
+    and a customer's routes its list covers are announced to peers; the rest are not."""
+    # AS65001 announces 12.1.0-2.0/24 at lab-ix; the customer 12.10.0-2.0/24
+    with irr_lists(project, {65001: ["12.1.0.0/24"], 65200: ["12.10.0.0/23"]}):
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge1,edge3")
+    assert result.exit_code == 0, result.stderr
+
+    def bird_routes(router: str, protocol: str) -> set[str]:
+        table = birdc(lab, router, f"show route protocol {protocol}")
+        return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
+
+    def frr_routes() -> set[str]:
+        data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.11 routes json"))
+        return set(data.get("routes", {}))
+
+    poll(lambda: bird_routes("edge1", "ix_lab_ix_as65001_127_0_1_11") == {"12.1.0.0/24"})
+    poll(lambda: frr_routes() == {"12.1.0.0/24"})
+    customer = "group_customers_as65200_127_0_4_1"
+    poll(lambda: bird_routes("edge1", customer) == {"12.10.0.0/24", "12.10.1.0/24"})
+    # the peer behind lab-ix hears, from edge1, our prefix and the customer's covered ones
+    poll(
+        lambda: (
+            bird_routes("as65001-127.0.1.11", "session0")
+            == {"11.0.0.0/24", "12.10.0.0/24", "12.10.1.0/24"}
+        )
+    )

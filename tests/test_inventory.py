@@ -303,6 +303,12 @@ class TestValidation:
             ),
             (
                 "peering.yaml",
+                'from-ix: "64500:100"',
+                'from-ix: "64500:70000"',
+                "communities: from-ix: '64500:70000' is not a BGP community",
+            ),
+            (
+                "peering.yaml",
                 "      - asn: 65098",
                 "      - asn: 65001",
                 "peering.yaml:41: ixes.lab-ix.peers[6].asn: AS65001 is already wanted at lab-ix "

@@ -33,6 +33,56 @@ from typing import Literal
 from nornir_peering.deploy.errors import OwnershipError
 from nornir_peering.deploy.tree import Node, Path, at, dump, parse
 
+# Lines that a later line with the same key overwrites: setting them anew needs
+# no negation first (and on a router that applies commands one by one, such as
+# FRR, a session is never left without its route-map in between).
+OVERWRITES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"^(?P<key>neighbor \S+ (?:remote-as|description|password|update-source|ebgp-multihop"
+        r"|port|local-as|maximum-prefix|maximum-routes|maximum-accepted-routes|timers"
+        r"|ttl maximum-hops))(?: |$)",
+        r"^(?P<key>neighbor \S+ (?:route-map|prefix-list|filter-list)) \S+ (?P<dir>in|out)$",
+        r"^(?P<key>(?:remote-as|description|password|update-source|ebgp-multihop|maximum-prefix"
+        r"|timers|local-as))(?: |$)",
+        r"^(?P<key>route-policy) \S+ (?P<dir>in|out)$",
+        r"^(?P<key>set (?:local-preference|metric|weight|origin|as-path prepend|ip next-hop"
+        r"|ipv6 next-hop))(?: |$)",
+    )
+)
+# FRR 8.4 also overwrites a route-map's community clause, and a list entry with
+# the same sequence number (checked on the daemon). EOS does neither: an
+# additive community clause adds to the old one, and an existing prefix-list
+# entry cannot be re-entered ("Duplicate sequence number"); there the old line
+# is negated first, inside the session that commits both at once.
+FRR_OVERWRITES = (
+    *OVERWRITES,
+    *(
+        re.compile(pattern)
+        for pattern in (
+            r"^(?P<key>set (?:community|large-community|extcommunity rt))(?: |$)",
+            r"^(?P<key>(?:ip|ipv6) prefix-list \S+ seq \d+)(?: |$)",
+            r"^(?P<key>bgp (?:community-list|large-community-list|as-path access-list)"
+            r"(?: standard| expanded)? \S+ seq \d+)(?: |$)",
+        )
+    ),
+)
+
+
+def supersede_key(line: str, overwrites: tuple[re.Pattern[str], ...] = OVERWRITES) -> str | None:
+    """The key under which a later line overwrites ``line``, if there is one.
+
+    >>> supersede_key("neighbor 192.0.2.1 route-map NP_IN in")
+    'neighbor 192.0.2.1 route-map in'
+    >>> supersede_key("neighbor 192.0.2.1 activate") is None
+    True
+    """
+    for pattern in overwrites:
+        found = pattern.match(line)
+        if found:
+            return " ".join(v for v in (found.group("key"), found.groupdict().get("dir")) if v)
+    return None
+
 
 @dataclass(frozen=True)
 class ObjectRule:
@@ -55,6 +105,7 @@ class Dialect:
     indent: str = " "
     # where and how the platform undoes a line, when not "no <line>" in its section
     negation: Callable[[Path, str], tuple[Path, str]] = lambda path, line: (path, negate(line))
+    overwrites: tuple[re.Pattern[str], ...] = OVERWRITES
 
 
 def _rule(kind: str, pattern: str, removal: str, atomic: bool = False) -> ObjectRule:
@@ -102,8 +153,8 @@ EOS = Dialect(
         _rule(
             "community-list",
             r"^ip (?P<type>community-list|large-community-list|extcommunity-list)"
-            r"(?: regexp)? (?P<name>\S+) (?:permit|deny) .*$",
-            "no ip {type} {name}",
+            r"(?P<regexp>(?: regexp)?) (?P<name>\S+) (?:permit|deny) .*$",
+            "no ip {type}{regexp} {name}",
         ),
         _rule(
             "as-path-list",
@@ -146,15 +197,20 @@ FRR = Dialect(
     group_definition=re.compile(r"^neighbor (?P<group>\S+) peer-group$"),
     group_membership=re.compile(r"^neighbor (?P<address>\S+) peer-group (?P<group>\S+)$"),
     group_removal="no neighbor {name} peer-group",
+    overwrites=FRR_OVERWRITES,
 )
 
 
 def _eos_negation(path: Path, line: str) -> tuple[Path, str]:
-    """An entry of an EOS prefix-list block goes by its number, from the top level
-    (``no ip prefix-list NAME seq 20``, as Arista's own test configurations show)."""
+    """EOS's own forms: an entry of a prefix-list block goes by its number, from the top
+    level (``no ip prefix-list NAME seq 20``); a neighbor leaves its peer group with
+    ``no neighbor A peer group`` (Batfish's EOS grammar and captures)."""
     entry = re.match(r"^seq (\d+)(?: |$)", line)
     if len(path) == 1 and entry and re.match(r"^(?:ip|ipv6) prefix-list \S+$", path[0]):
         return (), f"no {path[0]} seq {entry.group(1)}"
+    member = re.match(r"^(neighbor \S+ peer group) \S+$", line)
+    if member:
+        return path, f"no {member.group(1)}"
     return path, negate(line)
 
 
@@ -165,42 +221,6 @@ VRF = re.compile(r"^vrf (?P<vrf>\S+)$")
 ADDRESS_FAMILY = re.compile(r"^address-family \S+")
 NEIGHBOR_LINE = re.compile(r"^(?:no )?neighbor (?P<who>\S+)(?: .*)?$")
 NEIGHBOR_BLOCK = re.compile(r"^neighbor (?P<who>\S+)$")
-
-# A line that a later line with the same key replaces: setting it anew needs no
-# negation first. (Prefix-list and community-list entries are keyed by their
-# sequence number: re-entering a number replaces the entry.)
-SUPERSEDES = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"^(?P<key>neighbor \S+ (?:remote-as|description|password|update-source|ebgp-multihop"
-        r"|port|local-as|maximum-prefix|maximum-routes|maximum-accepted-routes|timers"
-        r"|ttl maximum-hops))(?: |$)",
-        r"^(?P<key>neighbor \S+ (?:route-map|prefix-list|filter-list)) \S+ (?P<dir>in|out)$",
-        r"^(?P<key>(?:remote-as|description|password|update-source|ebgp-multihop|maximum-prefix"
-        r"|timers|local-as))(?: |$)",
-        r"^(?P<key>route-policy) \S+ (?P<dir>in|out)$",
-        r"^(?P<key>set (?:local-preference|metric|weight|origin|as-path prepend|community"
-        r"|large-community|extcommunity rt|ip next-hop|ipv6 next-hop))(?: |$)",
-        r"^(?P<key>(?:(?:ip|ipv6) prefix-list \S+ )?seq \d+)(?: |$)",
-        r"^(?P<key>bgp (?:community-list|large-community-list|as-path access-list)"
-        r"(?: standard| expanded)? \S+ seq \d+)(?: |$)",
-    )
-)
-
-
-def supersede_key(line: str) -> str | None:
-    """The key under which a later line replaces ``line``, if there is one.
-
-    >>> supersede_key("neighbor 192.0.2.1 route-map NP_IN in")
-    'neighbor 192.0.2.1 route-map in'
-    >>> supersede_key("neighbor 192.0.2.1 activate") is None
-    True
-    """
-    for pattern in SUPERSEDES:
-        found = pattern.match(line)
-        if found:
-            return " ".join(v for v in (found.group("key"), found.groupdict().get("dir")) if v)
-    return None
 
 
 def negate(line: str) -> str:
@@ -434,12 +454,12 @@ def _stale(have: Owned, want: Owned, dialect: Dialect) -> list[tuple[Path, str]]
     stale: list[tuple[Path, str]] = []
 
     def compare(path: Path, had: list[Node], wanted: list[Node]) -> None:
-        keys = {supersede_key(node.text) for node in wanted} - {None}
+        keys = {supersede_key(node.text, dialect.overwrites) for node in wanted} - {None}
         for node in had:
             twin = next((w for w in wanted if w.text == node.text), None)
             if twin is not None:
                 compare((*path, node.text), node.children, twin.children)
-            elif supersede_key(node.text) not in keys:
+            elif supersede_key(node.text, dialect.overwrites) not in keys:
                 stale.append(dialect.negation(path, node.text))
 
     wanted_at: dict[Path, list[Node]] = defaultdict(list)

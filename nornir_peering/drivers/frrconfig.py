@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from nornir_peering.deploy.cisco import ROUTER_BGP, supersede_key
+from nornir_peering.deploy.cisco import FRR_OVERWRITES, ROUTER_BGP, supersede_key
 from nornir_peering.deploy.tree import Node, dump, parse
 
 __all__ = ["diff", "parse", "predict"]
@@ -52,9 +52,13 @@ def _apply(context: Node, commands: list[Node], bgp: Node | None) -> None:
             context.children.remove(context.child(f"no {command.text}"))  # type: ignore[arg-type]
             continue
         if target is None:
-            key = supersede_key(command.text)
+            key = supersede_key(command.text, FRR_OVERWRITES)
             target = next(
-                (c for c in context.children if key is not None and supersede_key(c.text) == key),
+                (
+                    c
+                    for c in context.children
+                    if key is not None and supersede_key(c.text, FRR_OVERWRITES) == key
+                ),
                 None,
             )
             if target is not None:

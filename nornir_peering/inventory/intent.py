@@ -198,9 +198,28 @@ class PeeringIntent(Strict):
     @classmethod
     def _community_values(cls, value: dict[str, str]) -> dict[str, str]:
         for name, community in value.items():
-            if not COMMUNITY.match(community):
+            if not COMMUNITY.match(community) or not _fits(community):
                 raise ValueError(
                     f"{name}: {community!r} is not a BGP community "
-                    "(64500:100, 64500:1:100 or 'rt 64500:100')"
+                    "(64500:100, 64500:1:100 or 'rt 64500:100', within their field sizes)"
                 )
         return value
+
+
+def _fits(community: str) -> bool:
+    """Whether each part fits its field: 16:16 bits (standard), 32:32:32 (large), and for
+    an extended community 16:32, 32:16 or an IPv4 address:16 (RFC 1997, 8092, 4360).
+
+    >>> _fits("64500:100"), _fits("70000:1"), _fits("rt 4200000000:1"), _fits("rt 4200000000:70000")
+    (True, False, True, False)
+    """
+    if " " in community:
+        admin, _, number = community.split()[1].rpartition(":")
+        if not admin.isdigit():
+            return int(number) <= 0xFFFF  # an IPv4 address
+        return (
+            int(number) <= (0xFFFFFFFF if int(admin) <= 0xFFFF else 0xFFFF)
+            and int(admin) <= 0xFFFFFFFF
+        )
+    parts = [int(p) for p in community.split(":")]
+    return all(p <= (0xFFFF if len(parts) == 2 else 0xFFFFFFFF) for p in parts)

@@ -12,7 +12,8 @@ router needs and their names (all nornir-peering's: see
   are tagged with the large community ``LOCAL_AS:0:1`` (``customer_tag``);
 - ``exports``: our own prefixes (``local_as.prefixes4/6`` and their
   more-specifics up to /24 and /48) and the routes tagged ``customer_tag``;
-  to customers and iBGP sessions, every route. Nothing else, so routes
+  to customers and iBGP sessions, every route; never an AS-path prepend
+  towards iBGP. Nothing else, so routes
   learned from peers or transit never reach peers or transit;
 - ``sessions``: the sessions, each with ``group_name``, ``import_name`` and
   ``export_name``.
@@ -50,9 +51,16 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
     communities = context.get("communities") or {}
     prefix = router.get("owned_prefix")
 
-    def name(*parts: Any) -> str:
-        return owned_name("_".join(str(p) for p in parts if p), prefix)
+    names: dict[tuple[Any, ...], str] = {}
 
+    def name(*parts: Any) -> str:
+        """An owned name, worked out once per distinct set of parts."""
+        found = names.get(parts)
+        if found is None:
+            found = names[parts] = owned_name("_".join(str(p) for p in parts if p), prefix)
+        return found
+
+    asns = sorted({int(local_as["asn"]), int(router.get("local_asn") or local_as["asn"])})
     plan: dict[str, Any] = {
         "families": [],
         "groups": {},
@@ -62,9 +70,10 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         "sessions": [],
         "own": {4: list(local_as.get("prefixes4") or []), 6: list(local_as.get("prefixes6") or [])},
         "bogons": BOGONS,
-        "strip_asns": sorted(
-            {int(local_as["asn"]), int(router.get("local_asn") or local_as["asn"])}
-        ),
+        # our ASNs, whose communities no one else may send us: large ones for any ASN,
+        # standard ones only for a 16-bit ASN (a 32-bit one cannot be in a standard community)
+        "strip_asns": asns,
+        "strip_asns_standard": [asn for asn in asns if asn <= 0xFFFF],
         "customer_tag": f"{int(local_as['asn'])}:0:1",
         "names": {
             "bogons": {4: name("BOGONS_V4"), 6: name("BOGONS_V6")},
@@ -85,8 +94,8 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         group = name(session["ix"] or session["group"], v)
         plan["groups"].setdefault(group, {"name": group, "family": family, "sessions": []})
         irr = prefix_list(session)
-        irr_name = name("IRR_AS", session["remote_asn"], v).replace("AS_", "AS") if irr else None
-        if irr_name:
+        irr_name = name("IRR", f"AS{session['remote_asn']}", v) if irr else None
+        if irr_name and irr_name not in plan["irr"]:
             plan["irr"][irr_name] = {
                 "name": irr_name,
                 "family": family,
@@ -102,28 +111,30 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
             "CUSTOMER" if tag else "",
             "IBGP" if relationship == "internal" else "",
         )
-        plan["imports"].setdefault(
-            import_name,
-            {
+        if import_name not in plan["imports"]:
+            plan["imports"][import_name] = {
                 "name": import_name,
                 "family": family,
                 "ibgp": relationship == "internal",
                 "irr": irr_name,
                 "tag_customer": tag,
                 **_actions(session["import_policy"], policies, communities),
-            },
-        )
+                "prepend": 0,  # an import never prepends (IOS-XR allows it for eBGP only)
+            }
         full = relationship in FULL_TABLE
-        export_name = name("EXPORT", session["export_policy"], v, "FULL" if full else "")
-        plan["exports"].setdefault(
-            export_name,
-            {
+        ibgp = relationship == "internal"
+        export_name = name(
+            "EXPORT", session["export_policy"], v, "IBGP" if ibgp else "FULL" if full else ""
+        )
+        if export_name not in plan["exports"]:
+            plan["exports"][export_name] = {
                 "name": export_name,
                 "family": family,
                 "full": full,
                 **_actions(session["export_policy"], policies, communities),
-            },
-        )
+            }
+            if ibgp:  # a prepend is for eBGP (IOS-XR refuses it towards iBGP)
+                plan["exports"][export_name]["prepend"] = 0
         entry = {
             **session,
             "group_name": group,

@@ -265,6 +265,51 @@ def test_eos_candidate() -> None:
     assert not any("192.0.2.1" in c or "TRANSIT" in c or "CUSTOMERS" in c for c in sent)
 
 
+def test_eos_changes_entries_and_community_clauses_by_removing_them_first() -> None:
+    """EOS refuses to re-enter an existing prefix-list number, and an additive community
+    clause adds to the old one: both go first, in the session that commits both. A
+    neighbor leaves its old peer group with EOS's own form."""
+    running = (
+        "ip prefix-list NP_OWN_V4\n   seq 10 permit 11.0.0.0/22 le 24\n!\n"
+        "route-map NP_IN permit 10\n   set community 64500:100 additive\n"
+        "   set local-preference 200\n!\n"
+        "router bgp 64500\n   neighbor NP_A peer group\n   neighbor NP_B peer group\n"
+        "   neighbor 127.0.1.11 peer group NP_A\n   neighbor 127.0.1.11 remote-as 65001\n"
+    )
+    rendered = (
+        "ip prefix-list NP_OWN_V4\n   seq 10 permit 11.4.0.0/22 le 24\n!\n"
+        "route-map NP_IN permit 10\n   set community 64500:110 additive\n"
+        "   set local-preference 250\n!\n"
+        "router bgp 64500\n   neighbor NP_A peer group\n   neighbor NP_B peer group\n"
+        "   neighbor 127.0.1.11 peer group NP_B\n   neighbor 127.0.1.11 remote-as 65001\n"
+    )
+    sent = commands(plan_merge("eos", rendered, running, "NP_").config)
+    negations = sent[: sent.index("ip prefix-list NP_OWN_V4")]
+    assert negations == [
+        "no ip prefix-list NP_OWN_V4 seq 10",
+        "route-map NP_IN permit 10",
+        "no set community 64500:100 additive",
+        "router bgp 64500",
+        "no neighbor 127.0.1.11 peer group",
+    ]  # and the local preference is simply overwritten
+
+
+def test_frr_overwrites_entries_and_community_clauses_in_place() -> None:
+    """On FRR, where each command takes effect at once, nothing is negated that the
+    new line replaces: a list entry by its number, a route-map's community clause."""
+    running = (
+        "ip prefix-list NP_OWN_V4 seq 5 permit 11.0.0.0/22 le 24\n"
+        "route-map NP_IN permit 10\n set community 64500:100 additive\nexit\n"
+    )
+    rendered = (
+        "ip prefix-list NP_OWN_V4 seq 5 permit 11.4.0.0/22 le 24\n"
+        "route-map NP_IN permit 10\n set community 64500:110 additive\n"
+    )
+    assert not any(
+        c.startswith("no ") for c in commands(plan_merge("frr", rendered, running, "NP_").config)
+    )
+
+
 IOSXR_RUNNING = """\
 !! IOS XR Configuration 7.5.2
 prefix-set NP_OWN_V4

@@ -136,6 +136,31 @@ def test_merge_shows_the_change_and_commits_only_when_asked(driver: FrrDriver, f
     assert "route-map NP_TEST permit 10" in (frr.folder("edge3") / "bgpd.conf").read_text()
 
 
+def test_a_new_clause_replaces_the_old_as_predicted(driver: FrrDriver, frr: FrrLab) -> None:
+    """What the planner and the prediction count on: FRR overwrites a route-map's
+    community clause and a prefix-list entry with the same number."""
+    first = (
+        "ip prefix-list NP_T seq 5 permit 11.0.0.0/22 le 24\n"
+        "route-map NP_TEST permit 10\n set community 64500:100 additive\n"
+        " set large-community 64500:0:1 additive\n exit\n"
+    )
+    second = first.replace("64500:100", "64500:110").replace("64500:0:1", "64500:0:2")
+    second = second.replace("11.0.0.0/22", "11.4.0.0/22")
+    driver.load_merge_candidate(config=first)
+    driver.commit_config()
+    driver.load_merge_candidate(config=second)
+    predicted = frrconfig.predict(frrconfig.parse(driver._running()), frrconfig.parse(second))
+    driver.commit_config()
+    after = running(frr)
+    assert after == predicted.lines()
+    clauses = {
+        line[1] for line in after if line[:1] == ("route-map NP_TEST permit 10",) and len(line) == 2
+    }
+    assert clauses == {"set community 64500:110 additive", "set large-community 64500:0:2 additive"}
+    assert ("ip prefix-list NP_T seq 5 permit 11.4.0.0/22 le 24",) in after
+    assert ("ip prefix-list NP_T seq 5 permit 11.0.0.0/22 le 24",) not in after
+
+
 def test_removals_as_frr_does_them(driver: FrrDriver, frr: FrrLab) -> None:
     """``no neighbor X`` takes the neighbor's lines in every address family with it."""
     driver.load_merge_candidate(config=ROUTE_MAP + PEER)

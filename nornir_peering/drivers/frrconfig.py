@@ -65,8 +65,19 @@ def _apply(context: Node, commands: list[Node], bgp: Node | None) -> None:
                 target.text = command.text
             else:
                 target = Node(command.text)
-                context.children.append(target)
+                _insert(context, target, section=bool(command.children))
         _apply(target, command.children, target if ROUTER_BGP.match(target.text) else bgp)
+
+
+def _insert(context: Node, node: Node, *, section: bool) -> None:
+    """Where FRR shows it: a plain line before the section's subsections
+    (``address-family``), a subsection at the end."""
+    if not section:
+        for index, child in enumerate(context.children):
+            if child.children:
+                context.children.insert(index, node)
+                return
+    context.children.append(node)
 
 
 def _remove(context: Node, what: str, bgp: Node | None) -> None:

@@ -97,11 +97,12 @@ def commands(config: str) -> list[str]:
     return [line.strip() for line in config.splitlines() if line.strip() != "exit"]
 
 
-def test_frr_candidate_negates_removes_and_leaves_the_rest() -> None:
+def test_frr_candidate_negates_sends_the_changes_and_removes() -> None:
+    """FRR gets exactly what changes: the stale lines of ours negated, the new lines (an
+    overwritten one, such as the local preference, is simply sent anew), then the
+    objects of ours no longer wanted: neighbors, then groups, then policies and lists."""
     plan = plan_merge("frr", FRR_RENDERED, FRR_RUNNING, "NP_")
-    sent = commands(plan.config)
-    # lines of ours that go, first; an overwritten line (local-preference) is not negated
-    assert sent[: sent.index("ip prefix-list NP_OWN_V4 seq 5 permit 11.0.0.0/22 le 24")] == [
+    assert commands(plan.config) == [
         "route-map NP_IN permit 10",
         "no set metric 10",
         "no route-map NP_IN permit 20",
@@ -109,9 +110,15 @@ def test_frr_candidate_negates_removes_and_leaves_the_rest() -> None:
         "no neighbor 127.0.1.11 shutdown",
         "address-family ipv4 unicast",
         "no neighbor 127.0.1.11 maximum-prefix 22 90 restart 30",
-    ]
-    # objects of ours no longer wanted, last: neighbors, then groups, then policies and lists
-    assert sent[sent.index("no neighbor 127.0.1.14") :] == [
+        "route-map NP_IN permit 10",
+        "set local-preference 250",
+        "route-map NP_OUT permit 10",
+        "match ip address prefix-list NP_OWN_V4",
+        "router bgp 64500",
+        "neighbor 127.0.1.11 description Peer One Networks",
+        "address-family ipv4 unicast",
+        "neighbor 127.0.1.11 route-map NP_OUT out",
+        "router bgp 64500",
         "no neighbor 127.0.1.14",
         "no neighbor 127.0.2.99",
         "no neighbor NP_OLDIX peer-group",
@@ -123,13 +130,84 @@ def test_frr_candidate_negates_removes_and_leaves_the_rest() -> None:
         "neighbor 127.0.1.14",
         "neighbor 127.0.2.99",
         "group NP_OLDIX",
-        "community-list NP_OLD_COMMUNITIES",
-        "prefix-list NP_OLD_V4",
+        "bgp community-list expanded NP_OLD_COMMUNITIES",
+        "ip prefix-list NP_OLD_V4",
         "route-map NP_GONE",
     )
     # never a word about what is not ours
+    sent = commands(plan.config)
     for foreign in ("127.0.9.3", "OPERATOR", "network", "router-id", "hostname", "default"):
         assert not any(foreign in c for c in sent), foreign
+
+
+def test_frr_peer_that_changes_group_is_sent_again_whole() -> None:
+    """On FRR, leaving a peer group deletes the peer: every line of it is sent again."""
+    running = (
+        "router bgp 64500\n neighbor NP_A peer-group\n neighbor NP_B peer-group\n"
+        " neighbor 127.0.1.11 remote-as 65001\n neighbor 127.0.1.11 peer-group NP_A\n"
+        " neighbor 127.0.1.11 description Peer One\n address-family ipv4 unicast\n"
+        "  neighbor 127.0.1.11 activate\n exit-address-family\nexit\n"
+    )
+    rendered = running.replace(
+        "peer-group NP_A\n neighbor 127.0.1.11 desc", "peer-group NP_B\n neighbor 127.0.1.11 desc"
+    )
+    sent = commands(plan_merge("frr", rendered, running, "NP_").config)
+    assert sent == [
+        "router bgp 64500",
+        "no neighbor 127.0.1.11 peer-group NP_A",
+        "router bgp 64500",
+        "neighbor 127.0.1.11 remote-as 65001",
+        "neighbor 127.0.1.11 peer-group NP_B",
+        "neighbor 127.0.1.11 description Peer One",
+        "address-family ipv4 unicast",
+        "neighbor 127.0.1.11 activate",
+    ]
+
+
+def test_a_route_map_entry_never_goes_without_its_match() -> None:
+    """A permit entry without a match matches every route: the new match goes in first
+    (FRR overwrites one of the same kind in place), the old one goes after."""
+    running = "route-map NP_OUT permit 10\n match community NP_C\nexit\n"
+    rendered = "route-map NP_OUT permit 10\n match ip address prefix-list NP_OWN_V4\n"
+    assert commands(plan_merge("frr", rendered, running, "NP_").config) == [
+        "route-map NP_OUT permit 10",
+        "match ip address prefix-list NP_OWN_V4",
+        "route-map NP_OUT permit 10",
+        "no match community NP_C",
+    ]
+    same_kind = running.replace("match community NP_C", "match ip address prefix-list NP_OLD")
+    assert commands(plan_merge("frr", rendered, same_kind, "NP_").config) == [
+        "route-map NP_OUT permit 10",
+        "match ip address prefix-list NP_OWN_V4",
+    ]
+
+
+def test_what_the_operators_lines_use_is_kept() -> None:
+    """An object of ours that the router's own configuration uses is not removed (FRR
+    would deny everything on that session, or delete the group's other members)."""
+    running = (
+        "route-map NP_OLD_OUT permit 10\nexit\n"
+        "router bgp 64500\n neighbor NP_IX peer-group\n neighbor swp1 interface peer-group NP_IX\n"
+        " neighbor 192.0.2.1 remote-as 65100\n address-family ipv4 unicast\n"
+        "  neighbor 192.0.2.1 route-map NP_OLD_OUT out\n exit-address-family\nexit\n"
+    )
+    plan = plan_merge("frr", "route-map NP_NEW permit 10\n", running, "NP_")
+    assert plan.removed == ()
+    assert plan.kept == (
+        "group NP_IX (the router's own 'neighbor swp1 interface peer-group NP_IX' uses it)",
+        "route-map NP_OLD_OUT (the router's own 'neighbor 192.0.2.1 route-map NP_OLD_OUT out' "
+        "uses it)",
+    )
+    assert not any(c.startswith("no ") for c in commands(plan.config))
+
+
+def test_lists_of_one_name_in_two_families_are_two_objects() -> None:
+    running = (
+        "ip prefix-list NP_X seq 5 permit 11.0.0.0/22\n"
+        "ipv6 prefix-list NP_X seq 5 permit 3001::/16\n"
+    )
+    plan = plan_merge("frr", "route-map NP_NEW permit 10\n", running, "NP_")
+    assert plan.removed == ("ip prefix-list NP_X", "ipv6 prefix-list NP_X")
 
 
 def test_a_neighbor_moves_to_its_new_policy_before_the_old_one_goes() -> None:
@@ -158,7 +236,13 @@ def test_nothing_to_remove_when_the_router_holds_exactly_the_rendered_objects() 
         # a neighbor in no group of ours
         ("router bgp 64500\n neighbor 192.0.2.1 remote-as 65001\n", "'neighbor 192.0.2.1"),
         ("router bgp 64500\n address-family ipv4 unicast\n  network 11.0.0.0/24\n", "'network"),
-        ("route-map NP_X permit 10\n no set metric 5\n", "'no' line in route-map NP_X"),
+        ("route-map NP_X permit 10\n no set metric 5\n", "'no set metric 5' below"),
+        # nested by mistake: vtysh would run it at the top level, on the operator's list
+        (
+            "route-map NP_X permit 10\n ip prefix-list OPERATOR-NETS seq 5 deny any\n",
+            "'ip prefix-list OPERATOR-NETS seq 5 deny any' below 'route-map NP_X permit 10'",
+        ),
+        ("router bgp 64500\n neighbor NP_IX peer-group\n  ip route 0.0.0.0/0 Null0\n", "below"),
     ],
 )
 def test_a_template_that_renders_what_is_not_ours_is_refused(rendered: str, complaint: str) -> None:
@@ -261,7 +345,11 @@ def test_eos_candidate() -> None:
         "no neighbor 127.0.1.12",
         "exit",
     ]
-    assert plan.removed == ("neighbor 10.9.0.1", "neighbor 127.0.1.12", "group NP_VRF")
+    assert plan.removed == (
+        "neighbor 10.9.0.1 (vrf CUST)",
+        "neighbor 127.0.1.12",
+        "group NP_VRF (vrf CUST)",
+    )
     assert not any("192.0.2.1" in c or "TRANSIT" in c or "CUSTOMERS" in c for c in sent)
 
 
@@ -416,6 +504,13 @@ def test_iosxr_candidate() -> None:
         assert not any(foreign in c for c in sent), foreign
 
 
+def test_iosxr_line_after_end_policy_is_not_part_of_the_policy() -> None:
+    """Indented or not, a line after end-policy is a line of its own, and not ours."""
+    rendered = "route-policy NP_X\n  pass\nend-policy\n  hostname evil\n"
+    with pytest.raises(OwnershipError, match="'hostname evil'"):
+        check_rendered("iosxr", rendered, "NP_")
+
+
 def test_iosxr_neighbor_without_our_group_is_refused() -> None:
     with pytest.raises(OwnershipError, match=r"neighbor 192\.0\.2\.9"):
         check_rendered("iosxr", "router bgp 64500\n neighbor 192.0.2.9\n  remote-as 1\n", "NP_")
@@ -492,12 +587,32 @@ def test_junos_candidate_replaces_ours_and_deletes_the_stale() -> None:
         ("protocols { bgp { delete: group NP_X; } }", "delete:"),
         ("protocols { bgp { group NP_X { type external; }", "never closed"),
         ("protocols { bgp { } } }", "without its '{'"),
+        # tags on what is not ours: every VRF, every protocol, all of BGP
+        ("delete: routing-instances;", "'routing-instances', a container"),
+        (
+            "replace: protocols { bgp { group NP_X { type external; } } }",
+            "'protocols', a container",
+        ),
+        ("protocols { delete: bgp { group NP_X { } } }", "'bgp' under 'protocols'"),
+        ("routing-instances { delete: CUST; }", "'CUST' under 'routing-instances'"),
+        ("protocols { bgp { group NP_X { type external } } }", "is not ended with"),
     ],
 )
 def test_junos_refusals(rendered: str, complaint: str) -> None:
     with pytest.raises(OwnershipError) as error:
         plan_merge("junos", rendered, JUNOS_RUNNING, "NP_")
     assert complaint in str(error.value)
+
+
+def test_junos_secret_data_comments_hide_nothing() -> None:
+    """Junos ends lines with ``## SECRET-DATA``; what follows is still read."""
+    running = (
+        'system { login { user a { authentication { encrypted-password "$6$x"; ## SECRET-DATA\n'
+        "} } } }\npolicy-options { policy-statement NP_STALE { then reject; } }\n"
+        "protocols { bgp { group NP_OLD { } group NP_OLD2 { } } }\n"
+    )
+    plan = plan_merge("junos", "protocols { bgp { group NP_NEW { } } }", running, "NP_")
+    assert plan.removed == ("policy-statement NP_STALE", "group NP_OLD", "group NP_OLD2")
 
 
 def test_bird_owns_its_whole_file() -> None:

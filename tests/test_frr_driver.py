@@ -15,8 +15,8 @@ from napalm.base import models
 from napalm.base.exceptions import CommitError, ConnectionException
 from napalm.base.test import helpers
 
+from nornir_peering.deploy import frrstate
 from nornir_peering.deploy.tree import parse
-from nornir_peering.drivers import frrconfig
 from nornir_peering.drivers.frr import FrrDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
 from nornir_peering.lab.frr import FrrLab
@@ -122,8 +122,8 @@ def test_merge_shows_the_change_and_commits_only_when_asked(driver: FrrDriver, f
     driver.discard_config()
     assert running(frr) == before and driver.compare_config() == ""
     driver.load_merge_candidate(config=ROUTE_MAP + PEER)
-    predicted = frrconfig.predict(
-        frrconfig.parse(driver._running()), frrconfig.parse(ROUTE_MAP + PEER)
+    predicted = frrstate.predict(
+        frrstate.parse(driver._running()), frrstate.parse(ROUTE_MAP + PEER)
     )
     driver.commit_config()
     after = running(frr)
@@ -149,7 +149,7 @@ def test_a_new_clause_replaces_the_old_as_predicted(driver: FrrDriver, frr: FrrL
     driver.load_merge_candidate(config=first)
     driver.commit_config()
     driver.load_merge_candidate(config=second)
-    predicted = frrconfig.predict(frrconfig.parse(driver._running()), frrconfig.parse(second))
+    predicted = frrstate.predict(frrstate.parse(driver._running()), frrstate.parse(second))
     driver.commit_config()
     after = running(frr)
     assert after == predicted.lines()
@@ -172,7 +172,7 @@ def test_removals_as_frr_does_them(driver: FrrDriver, frr: FrrLab) -> None:
     removed = [line for line in diff.splitlines() if line.startswith("-") and line[1:3] != "--"]
     assert "-  neighbor 127.0.1.99 route-map NP_TEST in" in removed
     assert "-route-map NP_TEST permit 10" in removed and len(removed) == 9
-    predicted = frrconfig.predict(frrconfig.parse(driver._running()), frrconfig.parse(candidate))
+    predicted = frrstate.predict(frrstate.parse(driver._running()), frrstate.parse(candidate))
     driver.commit_config()
     assert running(frr) == predicted.lines()
     assert not any("NP_TEST" in " ".join(line) for line in running(frr))
@@ -185,10 +185,37 @@ def test_a_configuration_frr_refuses_is_rolled_back(driver: FrrDriver, frr: FrrL
         config=ROUTE_MAP + "ip prefix-list NP_BAD seq 5 permit 10.0.0.0/33\n" + PEER
     )
     with pytest.raises(
-        CommitError, match=r"FRR refused the configuration .* the previous one is back"
+        CommitError, match=r"FRR refused the configuration .* the previous configuration is back"
     ):
         driver.commit_config()
     assert running(frr) == before
+
+
+def test_the_rollback_file_is_private_and_survives_a_refused_commit(
+    driver: FrrDriver, frr: FrrLab
+) -> None:
+    """It may hold passwords; and a refused commit leaves it at the last good one."""
+    driver.load_merge_candidate(config=ROUTE_MAP)
+    driver.commit_config()
+    rollback = Path(driver.rollback_file)
+    assert rollback.stat().st_mode & 0o777 == 0o600
+    good = rollback.read_text()
+    driver.load_merge_candidate(config="ip prefix-list NP_BAD seq 5 permit 10.0.0.0/33\n")
+    with pytest.raises(CommitError):
+        driver.commit_config()
+    assert rollback.read_text() == good
+    driver.rollback()  # back to before the last commit that went in
+    assert not any("NP_TEST" in " ".join(line) for line in running(frr))
+
+
+def test_sanitized_configuration_has_no_passwords(driver: FrrDriver) -> None:
+    driver.load_merge_candidate(
+        config="router bgp 64500\n neighbor 127.0.9.3 password s3cr3t\n exit\n"
+    )
+    driver.commit_config()
+    config = driver.get_config(sanitized=True)["running"]
+    assert "neighbor 127.0.9.3 password <removed>" in config and "s3cr3t" not in config
+    assert "s3cr3t" in driver.get_config()["running"]
 
 
 def test_a_silently_malformed_line_is_refused_too(driver: FrrDriver, frr: FrrLab) -> None:

@@ -389,7 +389,7 @@ class TestValidation:
             (
                 "hosts.yaml",
                 "    poll: false",
-                "    owned_prefix: 'NP '",
+                "    owned_prefix: R",
                 "hosts.yaml:14: edge2.data.owned_prefix: String should match pattern",
             ),
             (

@@ -476,6 +476,28 @@ def test_passwords_are_refused_never_changed(
     assert refusal.replace("\\\\\\\\", "\\\\") in str(error.value)
 
 
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("bird", 'description "AS65001";'),
+        ("frr", "description AS65001\n"),
+        ("junos", 'description "AS65001";'),
+        ("iosxr", "description AS65001\n"),
+        ("eos", "description AS65001\n"),
+    ],
+)
+def test_a_name_nothing_is_left_of_still_describes_the_session(
+    loaded: LoadedInventory, platform: str, expected: str
+) -> None:
+    """A PeeringDB name of only forbidden characters must not leave a bare `description`
+    (FRR, EOS and IOS-XR refuse it, and every commit of that router would fail)."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    for session in sessions:
+        if session["remote_asn"] == 65001:
+            session["name"] = '!!! "}" ;;'
+    assert expected in rendered(loaded, platform, "edge1", sessions=sessions)
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_a_password_reaches_the_config_unchanged(loaded: LoadedInventory, platform: str) -> None:
     sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]

@@ -31,57 +31,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from nornir_peering.deploy.errors import OwnershipError
+from nornir_peering.deploy.frrstate import predict
+from nornir_peering.deploy.lines import (
+    FRR_OVERWRITES,
+    OVERWRITES,
+    ROUTER_BGP,
+    negate,
+    supersede_key,
+)
 from nornir_peering.deploy.tree import Node, Path, at, dump, parse
-
-# Lines that a later line with the same key overwrites: setting them anew needs
-# no negation first (and on a router that applies commands one by one, such as
-# FRR, a session is never left without its route-map in between).
-OVERWRITES = tuple(
-    re.compile(pattern)
-    for pattern in (
-        r"^(?P<key>neighbor \S+ (?:remote-as|description|password|update-source|ebgp-multihop"
-        r"|port|local-as|maximum-prefix|maximum-routes|maximum-accepted-routes|timers"
-        r"|ttl maximum-hops))(?: |$)",
-        r"^(?P<key>neighbor \S+ (?:route-map|prefix-list|filter-list)) \S+ (?P<dir>in|out)$",
-        r"^(?P<key>(?:remote-as|description|password|update-source|ebgp-multihop|maximum-prefix"
-        r"|timers|local-as))(?: |$)",
-        r"^(?P<key>route-policy) \S+ (?P<dir>in|out)$",
-        r"^(?P<key>set (?:local-preference|metric|weight|origin|as-path prepend|ip next-hop"
-        r"|ipv6 next-hop))(?: |$)",
-    )
-)
-# FRR 8.4 also overwrites a route-map's community clause, and a list entry with
-# the same sequence number (checked on the daemon). EOS does neither: an
-# additive community clause adds to the old one, and an existing prefix-list
-# entry cannot be re-entered ("Duplicate sequence number"); there the old line
-# is negated first, inside the session that commits both at once.
-FRR_OVERWRITES = (
-    *OVERWRITES,
-    *(
-        re.compile(pattern)
-        for pattern in (
-            r"^(?P<key>set (?:community|large-community|extcommunity rt))(?: |$)",
-            r"^(?P<key>(?:ip|ipv6) prefix-list \S+ seq \d+)(?: |$)",
-            r"^(?P<key>bgp (?:community-list|large-community-list|as-path access-list)"
-            r"(?: standard| expanded)? \S+ seq \d+)(?: |$)",
-        )
-    ),
-)
-
-
-def supersede_key(line: str, overwrites: tuple[re.Pattern[str], ...] = OVERWRITES) -> str | None:
-    """The key under which a later line overwrites ``line``, if there is one.
-
-    >>> supersede_key("neighbor 192.0.2.1 route-map NP_IN in")
-    'neighbor 192.0.2.1 route-map in'
-    >>> supersede_key("neighbor 192.0.2.1 activate") is None
-    True
-    """
-    for pattern in overwrites:
-        found = pattern.match(line)
-        if found:
-            return " ".join(v for v in (found.group("key"), found.groupdict().get("dir")) if v)
-    return None
 
 
 @dataclass(frozen=True)
@@ -106,6 +64,17 @@ class Dialect:
     # where and how the platform undoes a line, when not "no <line>" in its section
     negation: Callable[[Path, str], tuple[Path, str]] = lambda path, line: (path, negate(line))
     overwrites: tuple[re.Pattern[str], ...] = OVERWRITES
+    # what may be written below a line of ours: (the line, what its children may be);
+    # a line no rule names has no children (FRR's vtysh would run an unknown one in
+    # the section above: a line nested by mistake could change the operator's objects)
+    children: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = ()
+    # send only the lines that change (FRR: a command takes effect as it is entered, and
+    # entering thousands of prefix-list entries again takes FRR minutes)
+    changes_only: bool = False
+
+
+ROUTE_MAP_ENTRY = re.compile(r"^route-map \S+ (?:permit|deny) \d+$")
+ROUTE_MAP_CLAUSE = re.compile(r"^(?:match|set|on-match|continue|call|description|sub-route-map) ")
 
 
 def _rule(kind: str, pattern: str, removal: str, atomic: bool = False) -> ObjectRule:
@@ -138,6 +107,24 @@ IOSXR = Dialect(
     group_definition=re.compile(r"^neighbor-group (?P<group>\S+)$"),
     group_membership=re.compile(r"^use neighbor-group (?P<group>\S+)$"),
     group_removal="no neighbor-group {name}",
+    children=(
+        (
+            re.compile(r"^(?:neighbor-group \S+|neighbor \S+)$"),
+            re.compile(
+                r"^(?:remote-as|use neighbor-group|description|password|update-source"
+                r"|enforce-first-as|shutdown|ebgp-multihop|timers|local-as|bfd|ttl-security"
+                r"|address-family (?:ipv4|ipv6) unicast)(?: |$)"
+            ),
+        ),
+        (
+            re.compile(r"^address-family (?:ipv4|ipv6) unicast$"),
+            re.compile(
+                r"^(?:route-policy \S+ (?:in|out)|send-community-ebgp|send-extended-community-ebgp"
+                r"|maximum-prefix|soft-reconfiguration|remove-private-AS|next-hop-self"
+                r"|allowas-in|as-override|default-originate)(?: |$)"
+            ),
+        ),
+    ),
 )
 
 # Arista EOS 4.23 and later: ``peer group`` (two words), prefix lists as blocks.
@@ -168,6 +155,10 @@ EOS = Dialect(
     group_removal="no neighbor {name} peer group",
     indent="   ",
     negation=lambda path, line: _eos_negation(path, line),
+    children=(
+        (ROUTE_MAP_ENTRY, ROUTE_MAP_CLAUSE),
+        (re.compile(r"^(?:ip|ipv6) prefix-list \S+$"), re.compile(r"^seq \d+ (?:permit|deny) ")),
+    ),
 )
 
 # FRR 8.4: checked on the daemon (vtysh): lists are one line per entry, and
@@ -198,6 +189,8 @@ FRR = Dialect(
     group_membership=re.compile(r"^neighbor (?P<address>\S+) peer-group (?P<group>\S+)$"),
     group_removal="no neighbor {name} peer-group",
     overwrites=FRR_OVERWRITES,
+    children=((ROUTE_MAP_ENTRY, ROUTE_MAP_CLAUSE),),
+    changes_only=True,
 )
 
 
@@ -216,20 +209,10 @@ def _eos_negation(path: Path, line: str) -> tuple[Path, str]:
 
 DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}
 
-ROUTER_BGP = re.compile(r"^router bgp (?P<asn>\d+(?:\.\d+)?)(?: vrf (?P<vrf>\S+))?$")
 VRF = re.compile(r"^vrf (?P<vrf>\S+)$")
 ADDRESS_FAMILY = re.compile(r"^address-family \S+")
 NEIGHBOR_LINE = re.compile(r"^(?:no )?neighbor (?P<who>\S+)(?: .*)?$")
 NEIGHBOR_BLOCK = re.compile(r"^neighbor (?P<who>\S+)$")
-
-
-def negate(line: str) -> str:
-    """The command that undoes ``line``; a line that is itself a ``no`` form comes back.
-
-    >>> negate("neighbor 192.0.2.1 shutdown"), negate("no neighbor 2001:db8::1 activate")
-    ('no neighbor 192.0.2.1 shutdown', 'neighbor 2001:db8::1 activate')
-    """
-    return line[3:] if line.startswith("no ") else f"no {line}"
 
 
 # -- what a configuration holds ------------------------------------------------------------
@@ -268,10 +251,10 @@ def holdings(tree: Node, dialect: Dialect, prefix: str) -> Holdings:
             match = rule.pattern.match(node.text)
             if match:
                 if match.group("name").startswith(prefix):
-                    key = (rule.kind, "", match.group("name"))
-                    owned = found.owned.setdefault(
-                        key, Owned(key, ((), rule.removal.format(**match.groupdict())), rule.atomic)
-                    )
+                    # keyed by what removes it: "ip prefix-list NP_X" is not "ipv6 prefix-list NP_X"
+                    removal = rule.removal.format(**match.groupdict())
+                    key = ("object", "", removal.removeprefix("no "))
+                    owned = found.owned.setdefault(key, Owned(key, ((), removal), rule.atomic))
                     owned.entries.append(((), node))
                 else:
                     found.foreign.append(((), node.text))
@@ -384,6 +367,7 @@ def _is_address(text: str) -> bool:
 class MergePlan:
     config: str  # what load_merge_candidate gets
     removed: tuple[str, ...]  # our objects on the router that this removes
+    kept: tuple[str, ...] = ()  # ours, no longer wanted, but the router's own lines use them
 
 
 def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
@@ -398,6 +382,9 @@ def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
             f"and BGP neighbors in those groups ({len(want.foreign)} such line(s))"
         )
     for key, owned in want.owned.items():
+        if not owned.atomic:
+            for _path, entry in owned.entries:
+                _check_children(entry, dialect)
         lines = [n for _, entry in owned.entries for n in (entry, *(d for _, d in entry.walk()))]
         # a neighbor may be shown with a "no" form (FRR: "no neighbor X activate")
         if key[0] != "neighbor" and any(n.text.startswith("no ") for n in lines):
@@ -406,6 +393,20 @@ def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
                 "nornir-peering works out the removals itself"
             )
     return want
+
+
+def _check_children(node: Node, dialect: Dialect) -> None:
+    """Every line below ``node`` is one its kind of object can hold."""
+    if not node.children:
+        return
+    allowed = next((child for parent, child in dialect.children if parent.match(node.text)), None)
+    for child in node.children:
+        if allowed is None or not allowed.match(child.text):
+            raise OwnershipError(
+                f"the template renders {child.text!r} below {node.text!r}, where "
+                f"{dialect.name} takes no such line: a line nested by mistake is refused"
+            )
+        _check_children(child, dialect)
 
 
 def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> MergePlan:
@@ -417,7 +418,8 @@ def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> Me
     """
     want_tree = parse(rendered)
     want = check_rendered(rendered, dialect, prefix)
-    have = holdings(parse(running), dialect, prefix)
+    have_tree = parse(running)
+    have = holdings(have_tree, dialect, prefix)
     if want.bgp_asn and have.bgp_asn and want.bgp_asn != have.bgp_asn:
         raise OwnershipError(
             f"the template renders router bgp {want.bgp_asn}, the router runs router bgp "
@@ -432,16 +434,80 @@ def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> Me
                 f"put it in a group named {prefix}... by hand first"
             )
     negations: list[tuple[Path, str]] = []
+    late: list[tuple[Path, str]] = []  # a match goes once its replacement is in
     for key, owned in have.owned.items():
         if key in want.owned and not owned.atomic:
-            negations += _stale(owned, want.owned[key], dialect)
-    gone = sorted(have.owned.keys() - want.owned.keys(), key=_removal_order)
+            for path, command in _stale(owned, want.owned[key], dialect):
+                (late if command.startswith("no match ") else negations).append((path, command))
+    used = _foreign_lines(have_tree, have)
+    gone, kept = [], []
+    for key in sorted(have.owned.keys() - want.owned.keys(), key=_removal_order):
+        user = next((line for line in used if _names(line, key[2])), None)
+        if key[0] != "neighbor" and user is not None:
+            kept.append(f"{_label(key)} (the router's own '{user}' uses it)")
+        else:
+            gone.append(key)
+    if dialect.changes_only:  # send what changes, once the negations have taken effect
+        after = predict(have_tree, _tree(negations))
+        rendered_part = dump(_missing(want_tree.children, after), indent=dialect.indent)
+    else:
+        rendered_part = _rendered(want_tree, dialect)
     parts = [
         _commands(negations, dialect),
-        _rendered(want_tree, dialect),
-        _commands([have.owned[key].removal for key in gone], dialect),
+        rendered_part,
+        _commands(late + [have.owned[key].removal for key in gone], dialect),
     ]
-    return MergePlan("".join(parts), tuple(f"{kind} {name}" for kind, _vrf, name in gone))
+    return MergePlan("".join(parts), tuple(_label(key) for key in gone), tuple(kept))
+
+
+def _label(key: Key) -> str:
+    kind, vrf, name = key
+    text = name if kind == "object" else f"{kind} {name}"
+    return text if vrf in ("", "global") else f"{text} (vrf {vrf})"
+
+
+def _foreign_lines(tree: Node, have: Holdings) -> list[str]:
+    """Every line of the configuration that is not in one of our objects."""
+    ours = {id(node) for owned in have.owned.values() for _, node in owned.entries}
+    lines: list[str] = []
+
+    def walk(node: Node) -> None:
+        for child in node.children:
+            if id(child) not in ours:
+                lines.append(child.text)
+                walk(child)
+
+    walk(tree)
+    return lines
+
+
+def _names(line: str, name: str) -> bool:
+    """Whether ``line`` names the object ``name`` (its last word, for a qualified name)."""
+    word = name.split()[-1]
+    return re.search(rf"(?<![\w.:-]){re.escape(word)}(?![\w.:-])", line) is not None
+
+
+def _tree(commands: list[tuple[Path, str]]) -> Node:
+    root = Node("")
+    for path, command in commands:
+        target = at(root, path)
+        assert target is not None
+        target.children.append(Node(command))
+    return root
+
+
+def _missing(wanted: list[Node], have: Node) -> list[Node]:
+    """The part of ``wanted`` that ``have`` does not hold, with the sections it is in."""
+    missing = []
+    for node in wanted:
+        twin = have.child(node.text)
+        if twin is None:
+            missing.append(node.copy())
+        else:
+            below = _missing(node.children, twin)
+            if below:
+                missing.append(Node(node.text, below, list(node.source)))
+    return missing
 
 
 def _removal_order(key: Key) -> tuple[int, Key]:
@@ -474,12 +540,7 @@ def _stale(have: Owned, want: Owned, dialect: Dialect) -> list[tuple[Path, str]]
 
 
 def _commands(commands: list[tuple[Path, str]], dialect: Dialect) -> str:
-    root = Node("")
-    for path, command in commands:
-        target = at(root, path)
-        assert target is not None
-        target.children.append(Node(command))
-    return dump(root.children, indent=dialect.indent)
+    return dump(_tree(commands).children, indent=dialect.indent)
 
 
 def _rendered(tree: Node, dialect: Dialect) -> str:

@@ -45,7 +45,7 @@ POLICY_OBJECTS = frozenset(
 )
 _TOKEN = re.compile(
     r'(?P<string>"(?:[^"\\]|\\.)*")'
-    r"|(?P<comment>/\*.*?\*/|(?m:^[ \t]*#[^\n]*))"
+    r"|(?P<comment>/\*.*?\*/|#[^\n]*)"  # Junos ends lines with "## SECRET-DATA"
     r"|(?P<punct>[{};])"
     r'|(?P<word>[^\s{};"]+)'
     r"|(?P<space>\s+)",
@@ -96,6 +96,10 @@ def parse(text: str) -> Statement:
         else:  # "}"
             if len(stack) == 1:
                 raise OwnershipError("Junos configuration: '}' without its '{'")
+            if words:
+                raise OwnershipError(
+                    f"Junos configuration: '{' '.join(words)}' is not ended with ';' or '{{'"
+                )
             stack.pop()
     if len(stack) != 1:
         raise OwnershipError(f"Junos configuration: '{stack[-1].text} {{' is never closed")
@@ -131,15 +135,17 @@ def owned_objects(
     With ``strict``, anything else in the configuration is an :class:`OwnershipError`.
     """
     for top in root.children or []:
-        if top.words == ["policy-options"]:
+        if _enters(top, ["policy-options"], (), prefix, strict):
             yield from _owned_in(top, ("policy-options",), prefix, strict, POLICY_OBJECTS)
-        elif top.words == ["protocols"]:
+        elif _enters(top, ["protocols"], (), prefix, strict):
             yield from _bgp_groups(top, ("protocols",), prefix, strict)
-        elif top.words == ["routing-instances"]:
+        elif _enters(top, ["routing-instances"], (), prefix, strict):
             for instance in top.children or []:
                 place = ("routing-instances", instance.text)
+                if not _enters(instance, instance.words, ("routing-instances",), prefix, strict):
+                    continue
                 for part in instance.children or []:
-                    if part.words == ["protocols"]:
+                    if _enters(part, ["protocols"], place, prefix, strict):
                         yield from _bgp_groups(part, (*place, "protocols"), prefix, strict)
                     elif strict:
                         _refuse(part, place, prefix)
@@ -147,11 +153,28 @@ def owned_objects(
             _refuse(top, (), prefix)
 
 
+def _enters(
+    statement: Statement, words: list[str], place: Place, prefix: str, strict: bool
+) -> bool:
+    """Whether ``statement`` is the container ``words`` leading to our objects; in a
+    rendered configuration it may carry no tag (``delete: routing-instances;`` would
+    delete every VRF, ``replace:`` above ``protocols`` every protocol)."""
+    if statement.words != words or (statement.children is None and not statement.tags):
+        return False
+    if strict and (statement.tags or statement.children is None):
+        where = f" under '{' '.join(place)}'" if place else ""
+        raise OwnershipError(
+            f"the template tags or ends '{statement.text}'{where}, a container nornir-peering "
+            f"does not own: only its objects named {prefix}... may be tagged"
+        )
+    return statement.children is not None
+
+
 def _bgp_groups(
     protocols: Statement, place: Place, prefix: str, strict: bool
 ) -> Iterator[tuple[Place, Statement]]:
     for part in protocols.children or []:
-        if part.words == ["bgp"]:
+        if _enters(part, ["bgp"], place, prefix, strict):
             yield from _owned_in(part, (*place, "bgp"), prefix, strict, frozenset({"group"}))
         elif strict:
             _refuse(part, place, prefix)

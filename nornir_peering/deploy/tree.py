@@ -23,6 +23,7 @@ SECTION_EXITS = frozenset(
 )
 
 Path = tuple[str, ...]
+CLOSING = frozenset({"end-policy", "end-set"})
 
 # Lines that open a section even when nothing is configured in it (IOS-XR's
 # ``address-family ipv4 unicast`` under ``router bgp``): they are left explicitly too.
@@ -63,6 +64,8 @@ def parse(text: str) -> Node:
         if not stripped or stripped.startswith(("!", "#")) or stripped in SECTION_EXITS:
             if stripped in SECTION_EXITS and stack[-1][1] is not root:
                 _top_level(stack).source.append(raw)
+                if stripped in CLOSING:  # an IOS-XR policy or set ends here, whatever follows
+                    del stack[1:]
             continue
         while stack[-1][0] >= indent:
             stack.pop()

@@ -3,18 +3,21 @@
 It drives FRR with its own tools, on this machine or over SSH
 (``optional_args``: ``vtysh``, ``vty_socket``, ``config_dir``,
 ``frr_reload``, ``transport: ssh``, ``ssh_port``, ``ssh_key``,
-``ssh_options``, ``write_memory``, ``rollback_file``):
+``ssh_options``, ``write_memory``, ``rollback_file``, ``apply_timeout``):
 
 - ``load_merge_candidate``: configuration commands, applied on top of the
   running configuration (``no`` lines included); ``compare_config`` shows
   the running configuration against what it becomes, worked out with
-  FRR's rules (:mod:`.frrconfig`), and is empty when nothing changes;
+  FRR's rules (:mod:`nornir_peering.deploy.frrstate`), and is empty when nothing changes;
 - ``load_replace_candidate``: a whole configuration; ``compare_config`` and
   the commit are FRR's own ``frr-reload.py`` (``--test`` / ``--reload``);
-- ``commit_config``: keeps the running configuration in ``rollback_file``,
-  applies the candidate (``vtysh -f``), and when FRR refuses any line puts
-  the previous configuration back with ``frr-reload.py`` and raises
-  ``CommitError``; then ``write memory`` (unless ``write_memory: false``).
+- ``commit_config``: keeps the running configuration in ``rollback_file``
+  (readable by its owner only), applies the candidate (``vtysh -f``, within
+  ``apply_timeout``, 600 s), and when FRR refuses any line puts the previous
+  configuration back with ``frr-reload.py``, checks that FRR holds it again,
+  and raises ``CommitError``; then ``write memory`` (unless ``write_memory:
+  false``). When FRR does not finish in time nothing is put back (it may
+  still be applying): the error says where the previous configuration is.
   FRR has no commit that reverts by itself: ``revert_in`` is refused;
 - ``rollback``: back to the configuration of before the last commit;
 - getters: ``get_facts``, ``get_bgp_neighbors``, ``get_bgp_neighbors_detail``
@@ -40,9 +43,9 @@ from napalm.base.exceptions import (
     ReplaceConfigException,
 )
 
-from nornir_peering.drivers import frrconfig
+from nornir_peering.deploy import frrstate
 from nornir_peering.drivers.transport import Files, LocalFiles, SshFiles, ssh_command
-from nornir_peering.drivers.vtysh import FrrTools, VtyshError
+from nornir_peering.drivers.vtysh import FrrTools, VtyshError, VtyshTimeout
 
 DEFAULT_ROLLBACK_FILE = "/etc/frr/nornir-peering.previous"
 _HEADER = re.compile(r"^(Building configuration\.\.\.|Current configuration:)\s*$")
@@ -82,6 +85,7 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
             frr_reload=str(args.get("frr_reload", "/usr/lib/frr/frr-reload.py")),
             ssh=tuple(ssh) if transport == "ssh" else (),
             timeout=timeout,
+            apply_timeout=float(args.get("apply_timeout", 600)),
         )
         self._files: Files = SshFiles(ssh, timeout) if transport == "ssh" else LocalFiles()
         self.write_memory = bool(args.get("write_memory", True))
@@ -128,8 +132,8 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
                 return _reload_diff(self.tools.reload(self.candidate, apply=False))
             except VtyshError as exc:
                 raise ReplaceConfigException(str(exc)) from None
-        after = frrconfig.predict(frrconfig.parse(running), frrconfig.parse(self.candidate))
-        return frrconfig.diff(frrconfig.parse(running), after)
+        after = frrstate.predict(frrstate.parse(running), frrstate.parse(self.candidate))
+        return frrstate.diff(frrstate.parse(running), after)
 
     def discard_config(self) -> None:
         self.candidate = None
@@ -143,21 +147,33 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
         if self.candidate is None:
             raise CommitError("no candidate configuration loaded")
         previous = self._running()
-        self._files.write(self.rollback_file, previous)
+        # the rollback file holds the configuration of before the last commit that went in;
+        # written first, so that it is there if this process dies while FRR applies
+        older = self._files.read(self.rollback_file)
+        self._files.write(self.rollback_file, previous, private=True)
         try:
             if self.replace:
                 self.tools.reload(self.candidate, apply=True)
                 refused = []
             else:
                 refused = self.tools.apply(self.candidate)
+        except VtyshTimeout as exc:
+            raise CommitError(
+                f"{exc}: nothing was put back, as FRR may still be applying it; the "
+                f"configuration of before is in {self.rollback_file}"
+            ) from None
         except VtyshError as exc:
             refused = [str(exc)]
         if refused:
-            self._restore(previous)
-            raise CommitError(
-                f"FRR refused the configuration ({len(refused)} line(s)), the previous one is "
-                f"back: {'; '.join(refused[:3])}"
+            why = f"FRR refused the configuration ({len(refused)} line(s)): " + "; ".join(
+                refused[:3]
             )
+            self._restore(previous, why)
+            if older is None:
+                self._files.remove(self.rollback_file)
+            else:
+                self._files.write(self.rollback_file, older, private=True)
+            raise CommitError(f"{why}; the previous configuration is back")
         self._save()
         self.discard_config()
 
@@ -182,7 +198,10 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
         format: str = "text",
     ) -> dict[str, str]:
         running = self._running() if retrieve in ("all", "running") else ""
-        return {"running": running, "candidate": self.candidate or "", "startup": ""}
+        candidate = self.candidate or ""
+        if sanitized:
+            running, candidate = _sanitized(running), _sanitized(candidate)
+        return {"running": running, "candidate": candidate, "startup": ""}
 
     # -- getters -------------------------------------------------------------------
 
@@ -308,14 +327,23 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
                     found.append((vrf, address, peer))
         return found
 
-    def _restore(self, previous: str) -> None:
+    def _restore(self, previous: str, why: str = "rollback") -> None:
+        """Put ``previous`` back with frr-reload.py, and check that FRR holds it again."""
         try:
             self.tools.reload(previous, apply=True)
         except VtyshError as exc:
             raise CommitError(
-                f"FRR refused the configuration, and putting the previous one back failed too "
-                f"({exc}); it is kept in {self.rollback_file}"
+                f"{why}; putting the previous configuration back failed too ({exc}); it is kept "
+                f"in {self.rollback_file}"
             ) from None
+        now = frrstate.parse(self._running()).lines()
+        left = now ^ frrstate.parse(previous).lines()
+        if left:
+            raise CommitError(
+                f"{why}; after putting the previous configuration back, {len(left)} line(s) "
+                f"still differ (such as {' > '.join(sorted(left)[0])!r}); it is kept in "
+                f"{self.rollback_file}"
+            )
 
     def _save(self) -> None:
         if self.write_memory:
@@ -323,6 +351,11 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
                 self.tools.show("write memory")
             except VtyshError as exc:
                 raise CommitError(f"committed, but 'write memory' failed: {exc}") from None
+
+
+def _sanitized(config: str) -> str:
+    """The configuration without its secrets (BGP passwords, FRR's own passwords)."""
+    return re.sub(r"^(\s*(?:neighbor \S+ )?password) \S+", r"\1 <removed>", config, flags=re.M)
 
 
 def _read(filename: str | None, config: str | None, error: type[Exception]) -> str:

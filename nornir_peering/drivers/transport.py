@@ -26,8 +26,9 @@ class Files(Protocol):
     def read(self, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
 
-    def write(self, path: str, text: str) -> None:
-        """Replace the file atomically (write beside it, then rename)."""
+    def write(self, path: str, text: str, *, private: bool = False) -> None:
+        """Replace the file atomically (write beside it, then rename); ``private``:
+        readable by its owner only (it may hold passwords)."""
 
     def remove(self, path: str) -> None:
         """Remove the file if it exists."""
@@ -40,11 +41,14 @@ class LocalFiles:
         except FileNotFoundError:
             return None
 
-    def write(self, path: str, text: str) -> None:
+    def write(self, path: str, text: str, *, private: bool = False) -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(text, encoding="utf-8")
+        mode = 0o600 if private else 0o644
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
         os.replace(temporary, target)
 
     def remove(self, path: str) -> None:
@@ -79,9 +83,10 @@ class SshFiles:
             raise TransportError(f"cannot read {path} over ssh: {done.stderr.strip()}")
         return done.stdout
 
-    def write(self, path: str, text: str) -> None:
+    def write(self, path: str, text: str, *, private: bool = False) -> None:
         quoted, temporary = shlex.quote(path), shlex.quote(f"{path}.nornir-peering.tmp")
-        done = self._run(f"cat > {temporary} && mv {temporary} {quoted}", stdin=text)
+        umask = "umask 077 && " if private else ""
+        done = self._run(f"{umask}cat > {temporary} && mv {temporary} {quoted}", stdin=text)
         if done.returncode != 0:
             raise TransportError(f"cannot write {path} over ssh: {done.stderr.strip()}")
 

@@ -27,6 +27,10 @@ class VtyshError(Exception):
     """vtysh could not be run, or FRR refused what it was given."""
 
 
+class VtyshTimeout(VtyshError):
+    """FRR did not finish in time: it may still be applying what it was given."""
+
+
 @dataclass(frozen=True)
 class FrrTools:
     vtysh: str = "vtysh"
@@ -34,7 +38,8 @@ class FrrTools:
     config_dir: str | None = None  # the folder with vtysh.conf
     frr_reload: str = "/usr/lib/frr/frr-reload.py"
     ssh: tuple[str, ...] = ()  # the ssh argv up to and including "--"; empty: this machine
-    timeout: float = 60.0
+    timeout: float = 60.0  # a show command
+    apply_timeout: float = 600.0  # applying a configuration: FRR takes long over big lists
 
     def vtysh_argv(self) -> list[str]:
         argv = [self.vtysh]
@@ -54,7 +59,9 @@ class FrrTools:
 
     def apply(self, commands: str) -> list[str]:
         """Apply configuration commands; what FRR refused, one line each (empty: all taken)."""
-        done = self._with_file(commands, lambda folder: [*self.vtysh_argv(), "-f", f"{folder}/in"])
+        done = self._with_file(
+            commands, lambda folder: [*self.vtysh_argv(), "-f", f"{folder}/in"], self.apply_timeout
+        )
         problems = _problems(done)
         if done.returncode != 0 and not problems:
             problems = [done.stderr.strip() or f"vtysh exited with {done.returncode}"]
@@ -73,7 +80,7 @@ class FrrTools:
                 "--rundir", folder, *options, f"{folder}/in",
             ]  # fmt: skip
 
-        done = self._with_file(config, argv)
+        done = self._with_file(config, argv, self.apply_timeout if apply else self.timeout)
         errors = [line for line in done.stdout.splitlines() if " ERROR" in line]
         if done.returncode != 0 or errors:
             raise VtyshError(
@@ -83,32 +90,41 @@ class FrrTools:
         return done.stdout
 
     def _with_file(
-        self, text: str, argv: Callable[[str], list[str]]
+        self, text: str, argv: Callable[[str], list[str]], timeout: float
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv(folder)`` with ``text`` in ``folder/in``, a temporary folder on the router."""
+        """Run ``argv(folder)`` with ``text`` in ``folder/in``, a temporary folder on the
+        router, readable by its owner only (a configuration may hold passwords); over SSH
+        the router's own ``timeout`` stops the command when we stop waiting for it."""
         if not self.ssh:
             with tempfile.TemporaryDirectory(prefix="nornir-peering-frr-") as folder:
                 (Path(folder) / "in").write_text(text)
-                return self._run(argv(folder))
+                return self._call(argv(folder), None, timeout)
         placeholder = "/nornir-peering-folder"
-        command = shlex.join(argv(placeholder)).replace(placeholder, '"$d"')
+        command = shlex.join(["timeout", str(int(timeout)), *argv(placeholder)])
+        command = command.replace(placeholder, '"$d"')
         script = (
-            f'd=$(mktemp -d) && cat > "$d"/in && {{ {command}; rc=$?; rm -rf "$d"; exit $rc; }}'
+            'umask 077 && d=$(mktemp -d) && cat > "$d"/in && '
+            f'{{ {command}; rc=$?; rm -rf "$d"; exit $rc; }}'
         )
-        return self._call([*self.ssh, script], stdin=text)
+        return self._call([*self.ssh, script], text, timeout + 30)
 
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess[str]:
-        return self._call([*self.ssh, shlex.join(argv)] if self.ssh else argv)
+        return self._call([*self.ssh, shlex.join(argv)] if self.ssh else argv, None, self.timeout)
 
-    def _call(self, argv: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    def _call(
+        self, argv: list[str], stdin: str | None, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
         try:
-            return subprocess.run(
-                argv, input=stdin, capture_output=True, text=True, timeout=self.timeout
+            done = subprocess.run(
+                argv, input=stdin, capture_output=True, text=True, timeout=timeout
             )
         except FileNotFoundError:
             raise VtyshError(f"{argv[0]} is not installed (Debian package frr)") from None
         except subprocess.TimeoutExpired:
-            raise VtyshError(f"{argv[0]} did not answer in {self.timeout:g}s") from None
+            raise VtyshTimeout(f"FRR did not finish in {timeout:g}s") from None
+        if self.ssh and done.returncode == 124:  # the router's own `timeout` stopped it
+            raise VtyshTimeout(f"FRR did not finish in {timeout:g}s")
+        return done
 
 
 def _problems(done: subprocess.CompletedProcess[str]) -> list[str]:

@@ -37,9 +37,9 @@ class RouterData(Strict):
     # merge (default): only nornir-peering's objects change; replace: the template
     # renders the whole configuration (see nornir_peering.deploy)
     deploy: Literal["merge", "replace"] | None = None
-    owned_prefix: str | None = Field(
-        default=None, pattern=r"^[A-Za-z][A-Za-z0-9_-]{0,15}$"
-    )  # "NP_"
+    # names of the objects nornir-peering owns start with it (default NP_); it ends in "_"
+    # or "-", so that a prefix "R" cannot make the operator's "RR-CLIENTS" ours
+    owned_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9]{0,14}[_-]$")
     # the interface direct (non-IX) sessions are sourced from, on IOS-XR and EOS
     update_source: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")
     vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates

@@ -120,6 +120,7 @@ def _configure(
         if refusal:
             raise DeployRefused(refusal)
     device = host.get_connection("napalm", task.nornir.config)
+    note = ""
     if deploy_mode(host) == "replace":
         device.load_replace_candidate(config=rendered.config)
     else:
@@ -128,13 +129,15 @@ def _configure(
         if needs_running(platform):
             running = device.get_config(retrieve="running")["running"]
         plan = plan_merge(platform, rendered.config, running, owned_prefix(host))
+        if plan.kept:
+            note = "kept, no longer wanted: " + "; ".join(plan.kept)
         device.load_merge_candidate(config=plan.config)
     try:
         diff = device.compare_config()
         status = "changed" if diff else "unchanged"
         if not commit or (not diff and commit_check):
             device.discard_config()
-            return Result(host, result=RouterOutcome(host.name, status, diff))
+            return Result(host, result=RouterOutcome(host.name, status, diff, note=note))
         if confirm:
             device.commit_config(revert_in=confirm)
             if not _answers(device):
@@ -155,7 +158,9 @@ def _configure(
     except BaseException:
         device.discard_config()
         raise
-    return Result(host, changed=bool(diff), result=RouterOutcome(host.name, status, diff, True))
+    return Result(
+        host, changed=bool(diff), result=RouterOutcome(host.name, status, diff, True, note)
+    )
 
 
 def _answers(device: Any) -> bool:

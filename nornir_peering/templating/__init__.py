@@ -11,6 +11,7 @@ Filters (Peering Manager's jobs, under these names):
 - ``safe_string(text, max_length=80)``: printable text without quotes,
   backslashes, braces, semicolons, comment characters or line breaks;
 - ``identifier(text)``: ``[A-Za-z0-9_]`` only, for protocol and group names;
+- ``describe(session)``: the session's description or peer name, safe and never empty;
 - ``max_prefix(session, family=None)``: the session's limit for its family;
 - ``prefix_list(session)`` / ``as_path_list(session)``: the stored IRR
   prefixes and ASNs of a session (empty until the IRR tables exist);
@@ -59,6 +60,7 @@ from nornir_peering.templating.filters import (
     communities,
     community_type,
     community_value,
+    describe,
     group_sessions,
     identifier,
     ix_sessions,
@@ -104,6 +106,7 @@ FILTERS = {
     "policy_communities": policy_communities,
     "cisco_password": cisco_password,
     "owned": owned,
+    "describe": describe,
     "bgp_password": bgp_password,
     "community_type": community_type,
     "community_value": community_value,

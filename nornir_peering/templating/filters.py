@@ -34,6 +34,17 @@ def safe_string(value: Any, max_length: int = 80) -> str:
     return " ".join(text.split())[:max_length].strip()
 
 
+def describe(session: Mapping[str, Any]) -> str:
+    """The session's description (the intent's, else the peer's PeeringDB name), made safe,
+    never empty: a name that nothing printable is left of becomes ``AS<number>``.
+
+    >>> describe({"description": None, "name": "!!!", "remote_asn": 65004})
+    'AS65004'
+    """
+    text = safe_string(session.get("description") or session.get("name"))
+    return text or f"AS{session.get('remote_asn')}"
+
+
 def identifier(value: Any) -> str:
     """A name made of ``[A-Za-z0-9_]``, never empty, never starting with a digit.
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import re
 
-from nornir_peering.deploy.cisco import FRR_OVERWRITES, ROUTER_BGP, supersede_key
+from nornir_peering.deploy.lines import FRR_OVERWRITES, ROUTER_BGP, supersede_key
 from nornir_peering.deploy.tree import Node, dump, parse
 
 __all__ = ["diff", "parse", "predict"]

@@ -32,7 +32,6 @@ import difflib
 import json
 import time
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from napalm.base import NetworkDriver
@@ -58,6 +57,7 @@ from nornir_peering.drivers.transport import (
     SshFiles,
     SshTunnel,
     TransportError,
+    read_candidate,
     ssh_command,
 )
 
@@ -139,10 +139,10 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
     def load_replace_candidate(
         self, filename: str | None = None, config: str | None = None
     ) -> None:
-        self.candidate = _read_candidate(filename, config, ReplaceConfigException)
+        self.candidate = read_candidate(filename, config, ReplaceConfigException)
 
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
-        self.candidate = _read_candidate(filename, config, MergeConfigException)
+        self.candidate = read_candidate(filename, config, MergeConfigException)
 
     def compare_config(self) -> str:
         if self.candidate is None:
@@ -359,17 +359,6 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             return
         self._restore(self._files.read(self._previous))
         self._files.remove(self._pending)
-
-
-def _read_candidate(filename: str | None, config: str | None, error: type[Exception]) -> str:
-    if config is not None:
-        return config
-    if filename is None:
-        raise error("give a filename or a config")
-    try:
-        return Path(filename).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"{filename}: {exc.strerror}") from None
 
 
 def _ending(text: str) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 from napalm.base import NetworkDriver
@@ -44,7 +43,13 @@ from napalm.base.exceptions import (
 )
 
 from nornir_peering.deploy import frrstate
-from nornir_peering.drivers.transport import Files, LocalFiles, SshFiles, ssh_command
+from nornir_peering.drivers.transport import (
+    Files,
+    LocalFiles,
+    SshFiles,
+    read_candidate,
+    ssh_command,
+)
 from nornir_peering.drivers.vtysh import FrrTools, VtyshError, VtyshTimeout
 
 DEFAULT_ROLLBACK_FILE = "/etc/frr/nornir-peering.previous"
@@ -114,13 +119,13 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
     # -- configuration -----------------------------------------------------------
 
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
-        self.candidate = _read(filename, config, MergeConfigException)
+        self.candidate = read_candidate(filename, config, MergeConfigException)
         self.replace = False
 
     def load_replace_candidate(
         self, filename: str | None = None, config: str | None = None
     ) -> None:
-        self.candidate = _read(filename, config, ReplaceConfigException)
+        self.candidate = read_candidate(filename, config, ReplaceConfigException)
         self.replace = True
 
     def compare_config(self) -> str:
@@ -356,17 +361,6 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
 def _sanitized(config: str) -> str:
     """The configuration without its secrets (BGP passwords, FRR's own passwords)."""
     return re.sub(r"^(\s*(?:neighbor \S+ )?password) \S+", r"\1 <removed>", config, flags=re.M)
-
-
-def _read(filename: str | None, config: str | None, error: type[Exception]) -> str:
-    if config is not None:
-        return config
-    if filename is None:
-        raise error("give a filename or a config")
-    try:
-        return Path(filename).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"{filename}: {exc.strerror}") from None
 
 
 def _families(peer: dict[str, Any]) -> dict[str, dict[str, int]]:

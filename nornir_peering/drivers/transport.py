@@ -1,4 +1,4 @@
-"""How the BIRD driver reaches a router: on this machine, or over SSH.
+"""How the BIRD and FRR drivers reach a router: on this machine, or over SSH.
 
 Over SSH, the system's OpenSSH client does the work: a stream-local
 forward (``ssh -L local.sock:/run/bird/bird.ctl``) carries BIRD's control
@@ -159,3 +159,15 @@ class SshTunnel:
             self._process.stderr.close()
         self._process = None
         self._folder.cleanup()
+
+
+def read_candidate(filename: str | None, config: str | None, error: type[Exception]) -> str:
+    """A NAPALM candidate: ``config`` itself, or the file ``filename`` on this machine."""
+    if config is not None:
+        return config
+    if filename is None:
+        raise error("give a filename or a config")
+    try:
+        return Path(filename).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"{filename}: {exc.strerror}") from None

@@ -14,8 +14,6 @@ from :mod:`nornir_peering.lab.topology`.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +21,7 @@ from typing import Any
 
 from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
 from nornir_peering.lab import topology
-from nornir_peering.pids import alive, read_pid, terminate
+from nornir_peering.lab.daemons import Daemons
 
 BGP_PORT = 1179
 
@@ -102,15 +100,14 @@ FRR_ADDRESSES = frozenset(
 )
 
 
-class BirdLab:
+class BirdLab(Daemons):
     """Start, stop and look at the lab's BIRD daemons, all under ``directory``."""
 
-    def __init__(self, directory: Path, routers: list[LabRouter] | None = None) -> None:
-        self.directory = directory
-        self.routers = {r.name: r for r in (routers or lab_routers())}
+    pid_file = "bird.pid"
 
-    def folder(self, name: str) -> Path:
-        return self.directory / name
+    def __init__(self, directory: Path, routers: list[LabRouter] | None = None) -> None:
+        self.routers = {r.name: r for r in (routers or lab_routers())}
+        super().__init__(directory, list(self.routers))
 
     def socket(self, name: str) -> Path:
         return self.folder(name) / "bird.ctl"
@@ -130,40 +127,13 @@ class BirdLab:
 
     def start(self, name: str, timeout: float = 30.0) -> None:
         folder = self.folder(name)
-        subprocess.run(
-            [
-                "bird",
-                "-c",
-                str(folder / "bird.conf"),
-                "-s",
-                str(self.socket(name)),
-                "-P",
-                str(folder / "bird.pid"),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
+        argv = ["bird", "-c", str(folder / "bird.conf"), "-s", str(self.socket(name))]
+        self.launch(
+            [*argv, "-P", str(folder / "bird.pid")],
+            lambda: _answers(self.socket(name)),
+            (BirdError,),
+            timeout,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with BirdControl(str(self.socket(name)), timeout=2):
-                    return
-            except BirdError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-
-    def stop(self, *names: str, timeout: float = 30.0) -> None:
-        """Stop these routers (BIRD shuts down gracefully, ~1 s): all at once."""
-        terminate((pid for pid in map(self._pid, names) if pid is not None), timeout)
-
-    def down(self) -> None:
-        self.stop(*self.routers)
-
-    def running(self, name: str) -> bool:
-        pid = self._pid(name)
-        return pid is not None and alive(pid)
 
     def status(self) -> list[dict[str, Any]]:
         """Per router: running or not, and its BGP sessions' states."""
@@ -190,9 +160,6 @@ class BirdLab:
                 }
             )
         return rows
-
-    def _pid(self, name: str) -> int | None:
-        return read_pid(self.folder(name) / "bird.pid")
 
     def _write(self, router: LabRouter) -> None:
         folder = self.folder(router.name)
@@ -235,3 +202,9 @@ class BirdLab:
                 config.write_text("# managed by nornir-peering\n")
             lines.append(f'include "{config}";')
         (folder / "bird.conf").write_text("\n".join(lines) + "\n")
+
+
+def _answers(socket: Path) -> None:
+    """Connect to BIRD's control socket, and leave: BIRD is up."""
+    with BirdControl(str(socket), timeout=2):
+        pass

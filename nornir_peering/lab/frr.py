@@ -17,15 +17,13 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 from nornir_peering.drivers.vtysh import FrrTools, VtyshError
 from nornir_peering.lab import topology
 from nornir_peering.lab.bird import BGP_PORT
-from nornir_peering.pids import alive, read_pid, terminate
+from nornir_peering.lab.daemons import Daemons
 
 BGPD = "/usr/lib/frr/bgpd"
 
@@ -69,17 +67,16 @@ def starting_config(name: str) -> str:
     )
 
 
-class FrrLab:
+class FrrLab(Daemons):
     """Start, stop and look at the lab's FRR routers, all under ``directory``."""
 
+    pid_file = "bgpd.pid"
+
     def __init__(self, directory: Path) -> None:
-        self.directory = directory
         self.routers = {
             name: edge for name, edge in topology.OURS.items() if edge.platform == "frr"
         }
-
-    def folder(self, name: str) -> Path:
-        return self.directory / name
+        super().__init__(directory, list(self.routers))
 
     def tools(self, name: str) -> FrrTools:
         """vtysh and frr-reload.py for the router ``name``."""
@@ -117,47 +114,14 @@ class FrrLab:
     def start(self, name: str, timeout: float = 30.0) -> None:
         folder = self.folder(name)
         listen = [arg for address in self.routers[name].addresses for arg in ("-l", address)]
-        subprocess.run(
-            [
-                BGPD,
-                "-d",
-                "-S",
-                "-Z",
-                "--vty_socket",
-                str(folder),
-                "-p",
-                str(BGP_PORT),
-                *listen,
-                "-f",
-                str(folder / "bgpd.conf"),
-                "-i",
-                str(folder / "bgpd.pid"),
-                "--log",
-                f"file:{folder / 'bgpd.log'}",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
+        daemon = [BGPD, "-d", "-S", "-Z", "--vty_socket", str(folder), "-p", str(BGP_PORT)]
+        files = ["-f", str(folder / "bgpd.conf"), "-i", str(folder / "bgpd.pid")]
+        self.launch(
+            [*daemon, *listen, *files, "--log", f"file:{folder / 'bgpd.log'}"],
+            lambda: self.tools(name).show("show version"),
+            (VtyshError,),
+            timeout,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.tools(name).show("show version")
-                return
-            except VtyshError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self, *names: str, timeout: float = 30.0) -> None:
-        terminate((pid for pid in map(self._pid, names) if pid is not None), timeout)
-
-    def down(self) -> None:
-        self.stop(*self.routers)
-
-    def running(self, name: str) -> bool:
-        pid = self._pid(name)
-        return pid is not None and alive(pid)
 
     def sessions(self, name: str) -> dict[str, str]:
         """Each BGP neighbor's state, by address."""
@@ -186,6 +150,3 @@ class FrrLab:
                 }
             )
         return rows
-
-    def _pid(self, name: str) -> int | None:
-        return read_pid(self.folder(name) / "bgpd.pid")

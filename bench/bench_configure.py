@@ -31,9 +31,9 @@ from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import NETS, add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.runbooks.configure import configure_routers
-from nornir_peering.runbooks.render import check_bird, context
+from nornir_peering.rendering import check_bird, context
 from nornir_peering.settings import PeeringSettings, load_settings
-from nornir_peering.templating import environment, render
+from nornir_peering.templating import environment, render_template
 
 TEMPLATES = Path(__file__).parent.parent / "templates"
 
@@ -47,7 +47,7 @@ def bench_render(workdir: Path, routers: int) -> None:
     for host in hosts:
         host.data["vars"] = {"bgp_port": 1179}
     started = time.perf_counter()
-    configs = [render(env, "bird/peering.j2", context(host)) for host in hosts]
+    configs = [render_template(env, "bird/peering.j2", context(host)) for host in hosts]
     rendering = time.perf_counter() - started
     sessions = sum(len(h["sessions"]) for h in hosts)
     started = time.perf_counter()

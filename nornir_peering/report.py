@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from nornir_peering.peeringdb.sync import SyncReport
     from nornir_peering.runbooks.configure import ConfigureReport
     from nornir_peering.runbooks.poll import PollReport
-    from nornir_peering.runbooks.render_all import RenderReport
+    from nornir_peering.runbooks.render import RenderReport
 
 
 def _console(*, stderr: bool) -> Console:

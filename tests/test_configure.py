@@ -158,7 +158,7 @@ def test_commit_confirm(lab: Lab) -> None:
 def test_unanswered_commit_is_left_to_revert(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     """When the router does not answer after the commit, the run does not confirm,
     and BIRD's own timer puts the old configuration back."""
-    monkeypatch.setattr("nornir_peering.runbooks.configure._answers", lambda device: False)
+    monkeypatch.setattr("nornir_peering.tasks._answers", lambda device: False)
     result = run("configure-routers", "--commit", "--confirm", "2", "--json", "--limit", "edge1")
     assert result.exit_code == 1
     note = str(outcome(result.stdout)["edge1"]["note"])

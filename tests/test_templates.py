@@ -23,9 +23,9 @@ from nornir_peering.lab.datagen import generate
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
-from nornir_peering.runbooks.render import check_bird, context
+from nornir_peering.rendering import check_bird, context
 from nornir_peering.settings import PeeringSettings
-from nornir_peering.templating import TemplateFailed, environment, render
+from nornir_peering.templating import TemplateFailed, environment, render_template
 from tests.conftest import run
 from tests.test_deploy_plan import EOS_RUNNING, IOSXR_RUNNING, JUNOS_RUNNING
 
@@ -62,7 +62,7 @@ def loaded(state: Path) -> LoadedInventory:
 
 def rendered(loaded: LoadedInventory, platform: str, router: str, **changes: Any) -> str:
     data = {**context(loaded.inventory.hosts[router]), **changes}
-    return render(environment(REPO / "templates"), f"{platform}/peering.j2", data)
+    return render_template(environment(REPO / "templates"), f"{platform}/peering.j2", data)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS)

@@ -15,7 +15,7 @@ from nornir_peering.templating import (
     max_prefix,
     policy_communities,
     quote,
-    render,
+    render_template,
     render_string,
     safe_string,
 )
@@ -83,18 +83,18 @@ def test_undefined_is_an_error_naming_template_and_line(tmp_path: Path) -> None:
     (tmp_path / "bird").mkdir()
     (tmp_path / "bird" / "x.j2").write_text("line one\n{{ router.nope }}\n")
     with pytest.raises(TemplateFailed, match=r"bird/x\.j2:2: 'dict object' has no attribute"):
-        render(environment(tmp_path), "bird/x.j2", {"router": {}})
+        render_template(environment(tmp_path), "bird/x.j2", {"router": {}})
 
 
 def test_syntax_error_names_the_line(tmp_path: Path) -> None:
     (tmp_path / "t.j2").write_text("ok\n{% for x in %}\n")
     with pytest.raises(TemplateFailed, match=r"t\.j2:2: "):
-        render(environment(tmp_path), "t.j2", {})
+        render_template(environment(tmp_path), "t.j2", {})
 
 
 def test_missing_template(tmp_path: Path) -> None:
     with pytest.raises(TemplateFailed, match="template not found"):
-        render(environment(tmp_path), "nope/peering.j2", {})
+        render_template(environment(tmp_path), "nope/peering.j2", {})
 
 
 def test_the_sandbox_refuses_python_internals() -> None:

@@ -11,7 +11,7 @@ from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.report import configure_report, print_json, render_report
 from nornir_peering.runbooks.configure import configure_routers
-from nornir_peering.runbooks.render_all import render_routers
+from nornir_peering.runbooks.render import render_routers
 from nornir_peering.settings import Settings
 
 

@@ -6,8 +6,9 @@ import click
 
 from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.selection import selection_options
-from nornir_peering.inventory import Selection, load_inventory, select
+from nornir_peering.inventory import Selection, select
 from nornir_peering.report import inventory_report
+from nornir_peering.runbooks.fleet import load_inventory
 from nornir_peering.settings import Settings
 
 

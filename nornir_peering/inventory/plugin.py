@@ -15,7 +15,8 @@ Each host's data gets ``sessions`` and ``connections`` (see
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +45,12 @@ class LoadedInventory:
 
 class PeeringInventory:
     """Nornir inventory plugin: routers from ``inventory/``, sessions resolved
-    against the PeeringDB cache in the state file."""
+    against the PeeringDB cache in the state file.
+
+    Relative paths (``inventory_dir``, ``state``) are relative to the directory of
+    the configuration file: ``config_file`` when given, else the one
+    ``InitNornir(config_file=...)`` was called with, else ``./config.yaml``.
+    """
 
     def __init__(
         self,
@@ -56,9 +62,12 @@ class PeeringInventory:
         peering_file: str = "peering.yaml",
         drift_days: int = 14,
         wait: float = 10.0,
+        config_file: str | None = None,
     ) -> None:
-        self.directory = Path(inventory_dir).expanduser()
-        self.state = Path(state).expanduser() if state else None
+        self.config_file = _config_file(config_file)
+        base = self.config_file.parent if self.config_file else Path.cwd()
+        self.directory = base / Path(inventory_dir).expanduser()
+        self.state = base / Path(state).expanduser() if state else None
         self.files = {
             "host_file": host_file,
             "group_file": group_file,
@@ -72,13 +81,16 @@ class PeeringInventory:
         return self.load_with_problems().inventory
 
     def load_with_problems(self) -> LoadedInventory:
+        from nornir_peering.settings import load_settings
+
+        settings = load_settings(self.config_file).peering
+        state = self.state or settings.state
         intent = read_intent(self.directory, **self.files)
         inventory = _nornir_inventory(intent)
         local_asns = {
             name: int(host.get("local_asn") or intent.peering.local_as.asn)
             for name, host in inventory.hosts.items()
         }
-        state = self.state or _default_state()
         with open_state(state, wait=self.wait) as db:
             resolution = resolve(
                 intent.peering, local_asns, db, intent.peering_file, drift_days=self.drift_days
@@ -89,6 +101,14 @@ class PeeringInventory:
             policies={n: p.model_dump(mode="json") for n, p in peering.policies.items()},
             communities=dict(peering.communities),
         )
+        # what tasks and runbooks need, whoever built the Nornir object (plain data)
+        inventory.defaults.data[TOOLKIT_DATA] = {
+            "config_file": str(self.config_file) if self.config_file else None,
+            "state": str(state),
+            "lock_wait": self.wait,
+            "templates": str(settings.templates),
+            "problems": [asdict(problem) for problem in resolution.problems],
+        }
         for name, host in inventory.hosts.items():
             host.data["sessions"] = resolution.sessions.get(name, [])
             host.data["connections"] = resolution.connections.get(name, [])
@@ -106,10 +126,27 @@ class PeeringInventory:
         return LoadedInventory(inventory, resolution.problems)
 
 
-def _default_state() -> Path:
-    from nornir_peering.settings import load_settings
+TOOLKIT_DATA = "nornir_peering"  # the key, in the inventory's defaults data
 
-    return load_settings().peering.state
+
+def _config_file(explicit: str | None) -> Path | None:
+    """The configuration file relative paths are relative to.
+
+    Nornir gives an inventory plugin its options, never the file they came
+    from; so, when not told, the plugin looks for the ``config_file`` that
+    ``InitNornir`` was called with, up the call stack."""
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "InitNornir" and frame.f_globals.get("__name__") == (
+            "nornir.init_nornir"
+        ):
+            named = frame.f_locals.get("config_file")
+            return Path(named).expanduser().resolve() if named else None
+        frame = frame.f_back  # type: ignore[assignment]
+    default = Path("config.yaml")
+    return default.resolve() if default.exists() else None
 
 
 def _nornir_inventory(intent: Intent) -> Inventory:

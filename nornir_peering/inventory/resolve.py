@@ -24,6 +24,7 @@ import duckdb
 
 from nornir_peering.inventory.files import IntentFile
 from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, WantedPeer
+from nornir_peering.store.bgp import last_states
 
 Session = dict[str, Any]
 Address = IPv4Address | IPv6Address
@@ -477,28 +478,28 @@ def _where(session: Session, intent: PeeringIntent) -> tuple[str | int, ...]:
 
 def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> None:
     """Each session's last polled state (``poll-bgp-sessions``), or None if never polled."""
-    rows = db.execute(
-        "SELECT router, vrf, remote_address, state, received_prefixes, accepted_prefixes, "
-        "advertised_prefixes, last_established, polled_at, stale FROM bgp_sessions"
-    ).fetchall()
-    polled = {(r[0], r[1], r[2]): r[3:] for r in rows}
-    names = (
-        "state",
-        "received_prefixes",
-        "accepted_prefixes",
-        "advertised_prefixes",
-        "last_established",
-        "polled_at",
-        "stale",
-    )
+    polled = last_states(db)
     for router, sessions in result.sessions.items():
         for session in sessions:
             found = polled.get((router, session["vrf"], canonical(session["remote_address"])))
             if found is not None:
                 session["state"] = {
                     name: value.isoformat() if isinstance(value, datetime) else value
-                    for name, value in zip(names, found, strict=True)
+                    for name, value in found.items()
+                    if name in POLLED
                 }
+
+
+# what a session's ``state`` holds (the template interface)
+POLLED = (
+    "state",
+    "received_prefixes",
+    "accepted_prefixes",
+    "advertised_prefixes",
+    "last_established",
+    "polled_at",
+    "stale",
+)
 
 
 def canonical(address: str) -> str:

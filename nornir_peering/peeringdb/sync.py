@@ -32,7 +32,7 @@ from nornir_peering.peeringdb.fetch import Cancelled, FetchError, StreamingFetch
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
 from nornir_peering.pids import alive
 from nornir_peering.settings import PeeringSettings
-from nornir_peering.store import open_state
+from nornir_peering.store import open_state, transaction
 
 #: progress(tag, stage, detail): stages are queued, fetching, parsing, fetched, applying, done
 Progress = Callable[[str, str, str], None]
@@ -103,25 +103,20 @@ def sync_peeringdb(
     workdir = _workdir(settings.state)
     try:
         _fetch_all(jobs, settings, workdir, notify)
-        with open_state(settings.state, write=True, wait=lock_wait) as db:
-            db.execute("BEGIN TRANSACTION")
-            try:
-                if _read_cursors_from(db) != cursors:
-                    raise StateBusy(
-                        "another peeringdb-sync changed the cache while this one was "
-                        "downloading; nothing written (the cache is current)"
-                    )
-                _apply_all(db, jobs, settings, notify)
-                report.types = [job.result for job in jobs]
-                report.seconds = time.monotonic() - started
-                db.execute(
-                    "INSERT INTO sync_runs VALUES (?, ?, ?, ?)",
-                    [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
+        with open_state(settings.state, write=True, wait=lock_wait) as db, transaction(db):
+            if _read_cursors_from(db) != cursors:
+                raise StateBusy(
+                    "another peeringdb-sync changed the cache while this one was "
+                    "downloading; nothing written (the cache is current)"
                 )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            _apply_all(db, jobs, settings, notify)
+            report.types = [job.result for job in jobs]
+            report.seconds = time.monotonic() - started
+            db.execute(
+                "INSERT INTO sync_runs (started_at, finished_at, source, summary) "
+                "VALUES (?, ?, ?, ?)",
+                [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
+            )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.monotonic() - started
@@ -132,15 +127,13 @@ def flush_peeringdb(settings: PeeringSettings, *, wait: float | None = None) -> 
     """Remove every PeeringDB object and cursor; returns the rows removed per type."""
     removed: dict[str, int] = {}
     lock_wait = settings.lock_wait if wait is None else wait
-    with open_state(settings.state, write=True, wait=lock_wait) as db:
-        db.execute("BEGIN TRANSACTION")
+    with open_state(settings.state, write=True, wait=lock_wait) as db, transaction(db):
         for tag in schema.TAGS:
             [(count,)] = db.execute(f"SELECT count(*) FROM {schema.table(tag)}").fetchall()
             removed[tag] = int(count)
             db.execute(f"DELETE FROM {schema.table(tag)}")
         db.execute("DELETE FROM pdb_sync_cursor")
         db.execute("DELETE FROM pdb_netixlan_log")
-        db.execute("COMMIT")
     return removed
 
 

@@ -1,6 +1,7 @@
 """``configure-routers``: render, load, diff and — only when asked — commit.
 
-Per router, in parallel (Nornir's threaded runner): render the template
+Per router, in parallel (Nornir's threaded runner), the task
+:func:`~nornir_peering.tasks.deploy_config`: render the template
 (a template error, a BIRD syntax error or a stanza nornir-peering does not
 own fails the router before it is contacted), connect with NAPALM, load the
 candidate, compare. The candidate is a merge of nornir-peering's own objects,
@@ -18,15 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2.sandbox import SandboxedEnvironment
-from nornir.core.task import Result, Task
+from nornir.core import Nornir
 
-from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
 from nornir_peering.inventory import Problem, Selection
-from nornir_peering.runbooks.fleet import fleet
-from nornir_peering.runbooks.render import deploy_mode, owned_prefix, render_host
+from nornir_peering.runbooks.fleet import failure, nornir_for, problems
 from nornir_peering.settings import Settings
-from nornir_peering.templating import environment
+from nornir_peering.tasks import deploy_config
 
 
 @dataclass
@@ -77,101 +75,40 @@ class ConfigureReport:
 
 
 def configure_routers(
-    settings: Settings,
-    selection: Selection,
+    target: Nornir | Settings,
+    selection: Selection | None = None,
     *,
     commit: bool = False,
     commit_check: bool = True,
     confirm: int | None = None,
 ) -> ConfigureReport:
-    selected = fleet(settings, selection)
-    env = environment(settings.peering.templates)
+    """Run :func:`~nornir_peering.tasks.deploy_config` on every router of ``target`` (an
+    engineer's Nornir object, or the settings and the command line's selection), in
+    parallel; a dry run unless ``commit``."""
+    nr = nornir_for(target, selection)
     try:
-        results = selected.nornir.run(
-            task=_configure,
+        results = nr.run(
+            task=deploy_config,
             name="configure-routers",
-            env=env,
-            commit=commit,
+            dry_run=not commit,
             commit_check=commit_check,
-            confirm=confirm,
+            revert_in=confirm,
             on_failed=True,
         )
     finally:
-        selected.nornir.close_connections(on_failed=True)
-    report = ConfigureReport(commit=commit, problems=selected.problems)
+        nr.close_connections(on_failed=True)
+    report = ConfigureReport(commit=commit, problems=problems(nr))
     for name in sorted(results):
         first = results[name][0]
-        if isinstance(first.result, RouterOutcome):
-            report.routers.append(first.result)
-        else:  # the task raised: the message says what failed
-            report.routers.append(RouterOutcome(name, "failed", note=_message(first.exception)))
-    return report
-
-
-def _configure(
-    task: Task, env: SandboxedEnvironment, commit: bool, commit_check: bool, confirm: int | None
-) -> Result:
-    host = task.host
-    rendered = render_host(env, host)  # raises before any device is contacted
-    if rendered.template is None:
-        return Result(host, result=RouterOutcome(host.name, "skipped", note="no template"))
-    if confirm:
-        refusal = commit_confirm_refusal(str(host.platform), confirm)
-        if refusal:
-            raise DeployRefused(refusal)
-    device = host.get_connection("napalm", task.nornir.config)
-    note = ""
-    if deploy_mode(host) == "replace":
-        device.load_replace_candidate(config=rendered.config)
-    else:
-        platform = str(host.platform)
-        running = ""
-        if needs_running(platform):
-            running = device.get_config(retrieve="running")["running"]
-        plan = plan_merge(platform, rendered.config, running, owned_prefix(host))
-        if plan.kept:
-            note = "kept, no longer wanted: " + "; ".join(plan.kept)
-        device.load_merge_candidate(config=plan.config)
-    try:
-        diff = device.compare_config()
-        status = "changed" if diff else "unchanged"
-        if not commit or (not diff and commit_check):
-            device.discard_config()
-            return Result(host, result=RouterOutcome(host.name, status, diff, note=note))
-        if confirm:
-            device.commit_config(revert_in=confirm)
-            if not _answers(device):
-                return Result(
-                    host,
-                    failed=True,
-                    result=RouterOutcome(
-                        host.name,
-                        "failed",
-                        diff,
-                        note=f"no answer after the commit: left unconfirmed, the router reverts "
-                        f"in {confirm}s",
-                    ),
-                )
-            device.confirm_commit()
+        committed = bool(getattr(first, "committed", False))
+        if first.failed:
+            report.routers.append(
+                RouterOutcome(name, "failed", first.diff, committed, failure(first))
+            )
+        elif getattr(first, "skipped", False):
+            report.routers.append(RouterOutcome(name, "skipped", note="no template"))
         else:
-            device.commit_config()
-    except BaseException:
-        device.discard_config()
-        raise
-    return Result(
-        host, changed=bool(diff), result=RouterOutcome(host.name, status, diff, True, note)
-    )
-
-
-def _answers(device: Any) -> bool:
-    """Whether the router still answers after a commit, before it is confirmed."""
-    try:
-        return bool(device.is_alive().get("is_alive")) and bool(device.get_facts())
-    except Exception:
-        return False
-
-
-def _message(exc: BaseException | None) -> str:
-    if exc is None:
-        return "failed"
-    return str(exc).strip() or type(exc).__name__
+            status = "changed" if first.diff else "unchanged"
+            note = str(getattr(first, "note", ""))
+            report.routers.append(RouterOutcome(name, status, first.diff, committed, note))
+    return report

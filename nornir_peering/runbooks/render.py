@@ -1,120 +1,41 @@
-"""Rendering a router's configuration, and checking BIRD's with ``bird -p``.
+"""``render``: every selected router's configuration, without contacting any.
 
-Nothing here contacts a router: a template error or a BIRD syntax error
-fails that router before any device is touched.
+Runs the task :func:`~nornir_peering.tasks.render_config` on every router in
+parallel (Nornir's runner); a router that fails does not stop the others.
 """
 
 from __future__ import annotations
 
-import re
-import subprocess
-import tempfile
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass, field
 
-from jinja2.sandbox import SandboxedEnvironment
-from nornir.core.inventory import Host
+from nornir.core import Nornir
 
-from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
-from nornir_peering.errors import PeeringError
-from nornir_peering.templating import render
+from nornir_peering.inventory import Selection
+from nornir_peering.rendering import Rendered
+from nornir_peering.runbooks.fleet import failure, nornir_for
+from nornir_peering.settings import Settings
+from nornir_peering.tasks import render_config
 
 
-class ConfigRejected(PeeringError):
-    """The rendered configuration is not valid for the platform."""
+@dataclass
+class RenderReport:
+    rendered: list[Rendered] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    host: str
-    template: str | None  # None: the router has no template and is skipped
-    config: str = ""
-
-
-def context(host: Host) -> dict[str, Any]:
-    """What a template receives: plain data from the inventory, nothing else."""
-    return {
-        "router": {
-            "name": host.name,
-            "hostname": host.hostname,
-            "platform": host.platform,
-            "local_asn": host.get("local_asn") or host["local_as"]["asn"],
-            "router_id": host.get("router_id"),
-            "deploy": deploy_mode(host),
-            "owned_prefix": owned_prefix(host),
-            "update_source": host.get("update_source"),
-            "vars": dict(host.get("vars") or {}),
-        },
-        "local_as": host["local_as"],
-        "sessions": host["sessions"],
-        "connections": host["connections"],
-        "policies": host["policies"],
-        "communities": host["communities"],
-    }
-
-
-def deploy_mode(host: Host) -> str:
-    """``merge`` (only nornir-peering's objects change) or ``replace`` (the whole configuration)."""
-    return str(host.get("deploy") or "merge")
-
-
-def owned_prefix(host: Host) -> str:
-    return str(host.get("owned_prefix") or OWNED_PREFIX)
-
-
-def render_host(env: SandboxedEnvironment, host: Host) -> Rendered:
-    """The router's configuration, checked: BIRD's with ``bird -p``, and in merge mode,
-    that it holds only objects nornir-peering owns. Nothing here contacts the router."""
-    template = host.get("template")
-    if not template:
-        return Rendered(host.name, None)
-    config = render(env, str(template), context(host))
-    if host.platform == "bird":
-        check_bird(config)
-    if deploy_mode(host) == "merge":
-        try:
-            check_rendered(str(host.platform), config, owned_prefix(host))
-        except DeployRefused as exc:
-            raise DeployRefused(f"{template}: {exc}") from None
-    return Rendered(host.name, str(template), config)
-
-
-def check_bird(config: str) -> None:
-    """Parse ``config`` with BIRD itself (``bird -p``), as an include of a minimal bird.conf.
-
-    An error shows BIRD's message and the failing line in context.
-    """
-    with tempfile.TemporaryDirectory(prefix="nornir-peering-bird-") as tmp:
-        include = Path(tmp) / "peering.conf"
-        include.write_text(config)
-        main = Path(tmp) / "bird.conf"
-        main.write_text(f'router id 127.0.0.1;\nprotocol device {{}}\ninclude "{include}";\n')
-        try:
-            checked = subprocess.run(
-                ["bird", "-p", "-c", str(main)], capture_output=True, text=True, timeout=60
-            )
-        except FileNotFoundError:
-            raise ConfigRejected(
-                "cannot check the BIRD configuration: bird is not installed (Debian package bird2)"
-            ) from None
-    if checked.returncode == 0:
-        return
-    message = (checked.stderr or checked.stdout).strip().splitlines()[-1:] or ["bird -p failed"]
-    raise ConfigRejected(
-        f"BIRD rejects the rendered configuration: {message[0]}{_context(config, message[0])}"
-    )
-
-
-def _context(config: str, message: str) -> str:
-    """The lines around the one BIRD names (``peering.conf:12:3``)."""
-    found = re.search(r"peering\.conf:(\d+)", message)
-    if not found:
-        return ""
-    number = int(found.group(1))
-    lines = config.splitlines()
-    shown = [
-        f"{'>' if n == number else ' '} {n:4} | {lines[n - 1]}"
-        for n in range(max(1, number - 2), min(len(lines), number + 2) + 1)
-    ]
-    return "\n" + "\n".join(shown)
+def render_routers(target: Nornir | Settings, selection: Selection | None = None) -> RenderReport:
+    """Render the routers of ``target``: an engineer's Nornir object, or the settings
+    and the host selection the command line gives."""
+    nr = nornir_for(target, selection)
+    results = nr.run(task=render_config, name="render", on_failed=True)
+    report = RenderReport()
+    for name in sorted(results):
+        first = results[name][0]
+        if first.failed:
+            report.failed[name] = failure(first)
+            continue
+        template = nr.inventory.hosts[name].get("template")
+        report.rendered.append(
+            Rendered(name, str(template) if first.result is not None else None, first.result or "")
+        )
+    return report

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from nornir_peering.inventory import Selection, load_inventory, select
+from nornir_peering.inventory import Selection, select
+from nornir_peering.runbooks.fleet import load_inventory
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
 

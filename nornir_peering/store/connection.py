@@ -128,3 +128,15 @@ def _connect_waiting(path: Path, *, read_only: bool, wait: float) -> duckdb.Duck
                     f"{path}: another process has the state file open; gave up after {wait:g}s"
                 ) from None
             time.sleep(POLL_SECONDS)
+
+
+@contextlib.contextmanager
+def transaction(db: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """All of the block's writes, or none of them."""
+    db.execute("BEGIN TRANSACTION")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")

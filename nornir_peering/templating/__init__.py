@@ -83,8 +83,8 @@ __all__ = [
     "max_prefix",
     "policy_communities",
     "quote",
-    "render",
     "render_string",
+    "render_template",
     "safe_string",
 ]
 
@@ -131,7 +131,7 @@ def environment(directory: Path | None = None) -> SandboxedEnvironment:
     return env
 
 
-def render(env: SandboxedEnvironment, template: str, context: Mapping[str, Any]) -> str:
+def render_template(env: SandboxedEnvironment, template: str, context: Mapping[str, Any]) -> str:
     """Render ``template``; any failure is a :class:`TemplateFailed` naming where."""
     try:
         return env.get_template(template).render(**context)

@@ -1,0 +1,121 @@
+"""A router's configuration: its template's context, rendering, and the checks
+made before anything is contacted (BIRD's ``bird -p``, the ownership rule).
+
+Nothing here contacts a router: a template error or a BIRD syntax error
+fails that router before any device is touched.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+from nornir.core.inventory import Host
+
+from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
+from nornir_peering.errors import PeeringError
+from nornir_peering.templating import render_template
+
+
+class ConfigRejected(PeeringError):
+    """The rendered configuration is not valid for the platform."""
+
+
+@dataclass(frozen=True)
+class Rendered:
+    host: str
+    template: str | None  # None: the router has no template and is skipped
+    config: str = ""
+
+
+def context(host: Host) -> dict[str, Any]:
+    """What a template receives: plain data from the inventory, nothing else."""
+    return {
+        "router": {
+            "name": host.name,
+            "hostname": host.hostname,
+            "platform": host.platform,
+            "local_asn": host.get("local_asn") or host["local_as"]["asn"],
+            "router_id": host.get("router_id"),
+            "deploy": deploy_mode(host),
+            "owned_prefix": owned_prefix(host),
+            "update_source": host.get("update_source"),
+            "vars": dict(host.get("vars") or {}),
+        },
+        "local_as": host["local_as"],
+        "sessions": host["sessions"],
+        "connections": host["connections"],
+        "policies": host["policies"],
+        "communities": host["communities"],
+    }
+
+
+def deploy_mode(host: Host) -> str:
+    """``merge`` (only nornir-peering's objects change) or ``replace`` (the whole configuration)."""
+    return str(host.get("deploy") or "merge")
+
+
+def owned_prefix(host: Host) -> str:
+    return str(host.get("owned_prefix") or OWNED_PREFIX)
+
+
+def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
+    """The router's configuration, checked: BIRD's with ``bird -p``, and in merge mode,
+    that it holds only objects nornir-peering owns. Nothing here contacts the router."""
+    template = host.get("template")
+    if not template:
+        return Rendered(host.name, None)
+    config = render_template(env, str(template), context(host))
+    if host.platform == "bird":
+        check_bird(config)
+    if deploy_mode(host) == "merge":
+        try:
+            check_rendered(str(host.platform), config, owned_prefix(host))
+        except DeployRefused as exc:
+            raise DeployRefused(f"{template}: {exc}") from None
+    return Rendered(host.name, str(template), config)
+
+
+def check_bird(config: str) -> None:
+    """Parse ``config`` with BIRD itself (``bird -p``), as an include of a minimal bird.conf.
+
+    An error shows BIRD's message and the failing line in context.
+    """
+    with tempfile.TemporaryDirectory(prefix="nornir-peering-bird-") as tmp:
+        include = Path(tmp) / "peering.conf"
+        include.write_text(config)
+        main = Path(tmp) / "bird.conf"
+        main.write_text(f'router id 127.0.0.1;\nprotocol device {{}}\ninclude "{include}";\n')
+        try:
+            checked = subprocess.run(
+                ["bird", "-p", "-c", str(main)], capture_output=True, text=True, timeout=60
+            )
+        except FileNotFoundError:
+            raise ConfigRejected(
+                "cannot check the BIRD configuration: bird is not installed (Debian package bird2)"
+            ) from None
+    if checked.returncode == 0:
+        return
+    message = (checked.stderr or checked.stdout).strip().splitlines()[-1:] or ["bird -p failed"]
+    raise ConfigRejected(
+        f"BIRD rejects the rendered configuration: {message[0]}{_context(config, message[0])}"
+    )
+
+
+def _context(config: str, message: str) -> str:
+    """The lines around the one BIRD names (``peering.conf:12:3``)."""
+    found = re.search(r"peering\.conf:(\d+)", message)
+    if not found:
+        return ""
+    number = int(found.group(1))
+    lines = config.splitlines()
+    shown = [
+        f"{'>' if n == number else ' '} {n:4} | {lines[n - 1]}"
+        for n in range(max(1, number - 2), min(len(lines), number + 2) + 1)
+    ]
+    return "\n" + "\n".join(shown)

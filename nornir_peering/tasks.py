@@ -1,0 +1,189 @@
+"""The public Nornir tasks: what an engineer's own ``nr.run(task=...)`` uses, and
+what the runbooks (and so the CLI) run, one router per thread.
+
+    from nornir import InitNornir
+    from nornir.core.filter import F
+    from nornir_utils.plugins.functions import print_result
+    from nornir_peering.tasks import deploy_config, get_bgp_state
+
+    nr = InitNornir(config_file="/srv/peering/config.yaml")   # inventory: PeeringInventory
+    edges = nr.filter(F(groups__contains="edge"))
+    print_result(edges.run(task=deploy_config, dry_run=True))   # every router's diff
+    edges.run(task=deploy_config, dry_run=False)                # commit
+    print_result(edges.run(task=get_bgp_state))
+
+The hosts come from the ``PeeringInventory`` plugin, which records where the
+templates are; a template, an ownership or a password error fails that host
+before it is contacted, and the others carry on.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+from jinja2.sandbox import SandboxedEnvironment
+from nornir.core.exceptions import NornirSubTaskError
+from nornir.core.task import Result, Task
+from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
+
+from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
+from nornir_peering.inventory.plugin import TOOLKIT_DATA
+from nornir_peering.neighbors import match, neighbors
+from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
+from nornir_peering.templating import environment
+
+__all__ = ["deploy_config", "get_bgp_state", "render_config"]
+
+
+def render_config(task: Task) -> Result:
+    """The host's configuration, rendered from its template; nothing is contacted.
+
+    ``Result.result`` is the text (``None`` for a router without a template). A
+    template error fails the host with the template's name and line; so do a
+    BIRD configuration ``bird -p`` rejects, and in merge mode (the default) a
+    line nornir-peering does not own.
+
+    >>> print_result(nr.run(task=render_config))  # doctest: +SKIP
+    """
+    rendered = render_router(_templates(task), task.host)
+    return Result(task.host, result=rendered.config if rendered.template else None)
+
+
+def deploy_config(
+    task: Task,
+    *,
+    dry_run: bool | None = None,
+    commit_check: bool = True,
+    revert_in: int | None = None,
+) -> Result:
+    """Render, load, diff, and commit unless ``task.is_dry_run(dry_run)``.
+
+    The candidate changes only what nornir-peering owns on the router (a merge,
+    with the removals worked out from its running configuration), or the whole
+    configuration when the router's data says ``deploy: replace``.
+    ``Result.diff`` is the router's own diff and ``Result.changed`` whether its
+    configuration changes (would change, in a dry run), so ``print_result``
+    shows every router's diff; ``Result.committed`` says whether it was
+    committed. ``commit_check=False`` commits an empty diff too. ``revert_in``
+    commits with an automatic revert and confirms once the router still answers
+    (refused before anything is loaded where the platform cannot revert).
+
+    >>> print_result(nr.run(task=deploy_config, dry_run=True))  # doctest: +SKIP
+    """
+    host = task.host
+    dry = task.is_dry_run(dry_run)
+    rendered = render_router(_templates(task), host)  # fails here, before any device
+    if rendered.template is None:
+        return Result(host, result="skipped: no template", committed=False, skipped=True)
+    if revert_in and not dry:
+        refusal = commit_confirm_refusal(str(host.platform), revert_in)
+        if refusal:
+            raise DeployRefused(refusal)
+    device = host.get_connection("napalm", task.nornir.config)
+    candidate, note, replace = rendered.config, "", deploy_mode(host) == "replace"
+    if not replace:
+        platform = str(host.platform)
+        running = (
+            device.get_config(retrieve="running")["running"] if needs_running(platform) else ""
+        )
+        plan = plan_merge(platform, rendered.config, running, owned_prefix(host))
+        candidate = plan.config
+        if plan.kept:
+            note = "kept, no longer wanted: " + "; ".join(plan.kept)
+    if not dry and not commit_check:
+        # napalm_configure discards an empty diff: committing one anyway is ours
+        diff = _commit_anyway(device, candidate, replace, revert_in)
+    else:
+        diff = _configure(task, candidate, replace, dry, revert_in)
+    committed = not dry and (bool(diff) or not commit_check)
+    if committed and revert_in:
+        if not _answers(device):
+            return Result(
+                host,
+                result="committed, not confirmed",
+                diff=diff,
+                changed=True,
+                failed=True,
+                committed=True,
+                note=f"no answer after the commit: left unconfirmed, the router reverts in "
+                f"{revert_in}s",
+            )
+        task.run(task=napalm_confirm_commit, severity_level=logging.DEBUG)
+    result = "committed" if committed else ("dry run" if dry else "nothing to commit")
+    return Result(
+        host, result=result, diff=diff, changed=bool(diff), committed=committed, note=note
+    )
+
+
+def get_bgp_state(task: Task) -> Result:
+    """The host's BGP sessions as the router reports them, matched to ``host["sessions"]``.
+
+    ``Result.result`` is a list of :class:`~nornir_peering.neighbors.SessionState`:
+    each session the inventory wants (``not configured`` when the router lacks it),
+    then each one the router has that the inventory does not know. Nothing is stored
+    (the ``poll-bgp-sessions`` runbook stores them).
+
+    >>> print_result(nr.run(task=get_bgp_state))  # doctest: +SKIP
+    """
+    device = task.host.get_connection("napalm", task.nornir.config)
+    found = neighbors(device)
+    return Result(task.host, result=match(task.host.name, task.host["sessions"], found))
+
+
+def _configure(task: Task, candidate: str, replace: bool, dry: bool, revert_in: int | None) -> str:
+    """nornir_napalm's napalm_configure (load, compare, commit unless a dry run or an
+    empty diff); a failure leaves nothing loaded on the router."""
+    try:
+        done = task.run(
+            task=napalm_configure,
+            configuration=candidate,
+            replace=replace,
+            dry_run=dry,
+            revert_in=revert_in if not dry else None,
+            severity_level=logging.DEBUG,  # the diff is shown once, by deploy_config's result
+        )
+    except NornirSubTaskError as exc:
+        task.host.get_connection("napalm", task.nornir.config).discard_config()
+        raise exc.result[0].exception or exc from None
+    return str(done[0].diff)
+
+
+def _commit_anyway(device: Any, candidate: str, replace: bool, revert_in: int | None) -> str:
+    """Load, compare and commit, even when the diff is empty (``--no-commit-check``)."""
+    load = device.load_replace_candidate if replace else device.load_merge_candidate
+    load(config=candidate)
+    try:
+        diff = str(device.compare_config())
+        device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
+    except BaseException:
+        device.discard_config()
+        raise
+    return diff
+
+
+def _answers(device: Any) -> bool:
+    """Whether the router still answers after a commit, before it is confirmed."""
+    try:
+        return bool(device.is_alive().get("is_alive")) and bool(device.get_facts())
+    except Exception:
+        return False
+
+
+def _templates(task: Task) -> SandboxedEnvironment:
+    """The sandboxed environment of the templates folder PeeringInventory recorded."""
+    data = task.host.get(TOOLKIT_DATA)
+    if not isinstance(data, dict) or not data.get("templates"):
+        raise DeployRefused(
+            f"{task.host.name}: no nornir-peering data: load the inventory with the "
+            "PeeringInventory plugin"
+        )
+    return _environment(str(data["templates"]))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(templates: str) -> SandboxedEnvironment:
+    """One environment per templates folder (Jinja2 reloads a template that changed)."""
+    return environment(Path(templates))

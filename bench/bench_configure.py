@@ -30,8 +30,8 @@ from nornir_peering.lab.datagen import generate
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import NETS, add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
-from nornir_peering.runbooks.configure import configure_routers
 from nornir_peering.rendering import check_bird, context
+from nornir_peering.runbooks.configure import configure_routers
 from nornir_peering.settings import PeeringSettings, load_settings
 from nornir_peering.templating import environment, render_template
 

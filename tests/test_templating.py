@@ -15,8 +15,8 @@ from nornir_peering.templating import (
     max_prefix,
     policy_communities,
     quote,
-    render_template,
     render_string,
+    render_template,
     safe_string,
 )
 

@@ -1,38 +1,22 @@
 """Shared fixtures: generated datasets, a live lab PeeringDB server, an isolated
-environment, and a way to run the CLI and compare the cache with a dataset."""
+environment, and a real sshd; helpers are in tests/helpers.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import duckdb
 import pytest
-from click.testing import CliRunner, Result
 
-from nornir_peering.cli import cli
-from nornir_peering.lab.datagen import Dataset, evolve, generate, read_dataset, write_dataset
+from nornir_peering.lab.datagen import evolve, generate, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
-from nornir_peering.peeringdb.schema import TAGS
+from tests.helpers import API_KEY, Datasets, free_port, wait_until
 
-API_KEY = "lab-key-0123456789"
 pytest_plugins = ["tests.lab_project"]  # the lab-as-a-project fixtures
-
-
-@dataclass(frozen=True)
-class Datasets:
-    day1: Path
-    day2: Path
-    day3: Path
 
 
 @pytest.fixture(scope="session")
@@ -74,71 +58,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pdb: LabServer) -> Path
     return tmp_path / "state" / "peering.duckdb"
 
 
-def free_port() -> int:
-    """A loopback TCP port nobody listens on (yet)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def poll(condition: Callable[[], bool], seconds: float = 60.0) -> None:
-    """Wait until ``condition()`` holds; fail the test after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.02)
-
-
-def run(*args: str, input: str | None = None) -> Result:
-    """Run ``nornir-peering ARGS`` in-process; stdout and stderr kept apart."""
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
-
-
-def sync_json(*args: str) -> dict[str, Any]:
-    result = run("peeringdb-sync", "--json", *args)
-    assert result.exit_code == 0, result.stderr
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
-def by_tag(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {row["tag"]: row for row in summary["types"]}
-
-
-def visible_rows(dataset: Dataset, tag: str, authenticated: bool) -> dict[int, dict[str, Any]]:
-    """What PeeringDB shows a client: ``ok`` objects, private contacts only with a key."""
-    return {
-        row["id"]: row
-        for row in dataset.rows[tag]
-        if row["status"] == "ok" and (authenticated or row.get("visible", "Public") == "Public")
-    }
-
-
-def cache_rows(state: Path, tag: str) -> dict[int, dict[str, Any]]:
-    with duckdb.connect(str(state), read_only=True) as db:
-        result = db.execute(f"SELECT * FROM pdb_{tag}")
-        names = [d[0] for d in result.description or []]
-        return {row[0]: dict(zip(names, row, strict=True)) for row in result.fetchall()}
-
-
-def _as_api(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
-
-
-def assert_cache_equals(state: Path, dataset_dir: Path, *, authenticated: bool = False) -> None:
-    """The cache holds exactly the objects the dataset shows, field by field."""
-    dataset = read_dataset(dataset_dir)
-    for tag in TAGS:
-        expected = visible_rows(dataset, tag, authenticated)
-        cached = cache_rows(state, tag)
-        assert set(cached) == set(expected), f"{tag}: ids differ"
-        for oid, row in expected.items():
-            got = {key: _as_api(cached[oid][key]) for key in row}
-            assert got == row, f"{tag} {oid} differs"
-
-
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """sshd on 127.0.0.1, accepting one key for this user; options for the driver."""
@@ -171,7 +90,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
             return False
         return True
 
-    poll(listening, 30)
+    wait_until(listening, 30)
     yield {
         "transport": "ssh",
         "ssh_port": port,

@@ -4,9 +4,7 @@ Fixtures and helpers for the end-to-end tests (configure, poll)."""
 
 from __future__ import annotations
 
-import json
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.conftest import free_port, run
+from tests.helpers import free_port, run
 
 REPO = Path(__file__).parent.parent
 
@@ -29,8 +27,6 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     port = free_port()
     config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
     (root / "config.yaml").write_text(config)
-    hosts = root / "inventory" / "hosts.yaml"
-    hosts.write_text(hosts.read_text().replace("state/lab/", f"{root}/state/lab/"))
     lab = Lab(root / "state" / "lab", port=port)
     lab.up()
     with pytest.MonkeyPatch.context() as patch:
@@ -66,27 +62,3 @@ def lab(project: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
             device.commit_config()
         device.close()
     return lab
-
-
-def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
-    return subprocess.run(
-        ["birdc", "-s", str(lab.bird.socket(router)), command],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=30,
-    ).stdout
-
-
-def bgp_states(lab: Lab, router: str) -> dict[str, str]:
-    lines = birdc(lab, router).splitlines()
-    return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
-
-
-def frr_states(lab: Lab, router: str = "edge3") -> dict[str, str]:
-    """The FRR edge's BGP sessions, asked with vtysh, not through the tool."""
-    return lab.frr.sessions(router)
-
-
-def outcome(result_stdout: str) -> dict[str, dict[str, object]]:
-    return {r["router"]: r for r in json.loads(result_stdout)["routers"]}

@@ -20,7 +20,7 @@ from nornir_napalm.plugins.tasks import napalm_get
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.topology import ANNOUNCES
-from tests.conftest import poll
+from tests.helpers import wait_until
 
 
 def session(name: str, local: str, neighbor: str, asn: int) -> str:
@@ -105,7 +105,7 @@ def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: Bir
         "+protocol bgp peer_one {" in diff and "+  neighbor 127.0.1.14 port 1179 as 65003;" in diff
     )
     driver.commit_config()
-    poll(lambda: established(lab, "peer_one") and established(lab, "four"))
+    wait_until(lambda: established(lab, "peer_one") and established(lab, "four"))
     expected = {  # routes arrive just after the sessions come up: wait for all of them
         address: {
             "received_prefixes": ANNOUNCES[asn],
@@ -114,7 +114,7 @@ def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: Bir
         }
         for address, asn in (("127.0.1.11", 65001), ("127.0.1.14", 65003))
     }
-    poll(
+    wait_until(
         lambda: (
             {
                 address: peer["address_family"].get("ipv4")
@@ -169,7 +169,7 @@ def test_nothing_to_change_means_an_empty_diff(driver: BirdDriver) -> None:
 def test_rejected_config_leaves_the_router_as_it_was(driver: BirdDriver, lab: BirdLab) -> None:
     driver.load_replace_candidate(config=ONE_PEER)
     driver.commit_config()
-    poll(lambda: established(lab, "peer_one"))
+    wait_until(lambda: established(lab, "peer_one"))
     driver.load_replace_candidate(config=BROKEN)
     with pytest.raises(CommitError, match=r"BIRD refused the configuration: .*peering\.conf:3"):
         driver.commit_config()
@@ -184,8 +184,8 @@ def test_unconfirmed_commit_is_reverted_by_bird(driver: BirdDriver, lab: BirdLab
     driver.commit_config(revert_in=2)
     assert driver.has_pending_commit()
     assert "four" in birdc(lab, "show protocols")
-    poll(lambda: "four" not in birdc(lab, "show protocols"))  # BIRD undid it by itself
-    poll(lambda: not driver.has_pending_commit(), 10)
+    wait_until(lambda: "four" not in birdc(lab, "show protocols"))  # BIRD undid it by itself
+    wait_until(lambda: not driver.has_pending_commit(), 10)
     assert lab.config_file("edge1").read_text() == ONE_PEER
 
 

@@ -10,7 +10,7 @@ from napalm.base.exceptions import ConnectionException
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
-from tests.conftest import free_port, poll
+from tests.helpers import free_port, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_whole_cycle_over_ssh(lab: BirdLab, sshd: dict[str, object]) -> None:
         assert "+protocol bgp peer_one {" in device.compare_config()
         device.commit_config()
         assert lab.config_file("edge1").read_text() == PEER  # written on the router
-        poll(lambda: device.get_bgp_neighbors()["global"]["peers"]["127.0.1.11"]["is_up"])
+        wait_until(lambda: device.get_bgp_neighbors()["global"]["peers"]["127.0.1.11"]["is_up"])
         device.load_replace_candidate(config=PEER)
         assert device.compare_config() == ""
         device.rollback()

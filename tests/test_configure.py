@@ -12,8 +12,7 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.conftest import poll, run
-from tests.lab_project import bgp_states, frr_states, outcome
+from tests.helpers import bgp_states, frr_states, outcome, run, wait_until
 
 
 @contextlib.contextmanager
@@ -54,9 +53,9 @@ def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
         "edge3": ("changed", True),
     }
     # checked with birdc and vtysh, not through the tool: every session comes up
-    poll(lambda: set(bgp_states(lab, "edge1").values()) == {"Established"})
-    poll(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
-    poll(lambda: list(frr_states(lab).values()) == ["Established"] * 9)  # 8 + its collector
+    wait_until(lambda: set(bgp_states(lab, "edge1").values()) == {"Established"})
+    wait_until(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
+    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 9)  # 8 + its collector
     assert len(bgp_states(lab, "edge1")) == 9 and len(bgp_states(lab, "edge2")) == 7
     again = outcome(run("configure-routers", "--commit", "--json").stdout)
     assert {r: (o["status"], o["committed"], o["diff"]) for r, o in again.items()} == {
@@ -113,7 +112,7 @@ def test_broken_template_fails_only_that_router(lab: Lab, project: Path) -> None
 
 def test_config_bird_rejects_is_rolled_back(lab: Lab, project: Path) -> None:
     run("configure-routers", "--commit", "--limit", "edge1")
-    poll(lambda: len(bgp_states(lab, "edge1")) == 9)
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 9)
     before = lab.bird.config_file("edge1").read_text()
     # passes `bird -p` alone, but clashes with a protocol of the router's own bird.conf
     with template_for(project, "edge1", "clash", "protocol static announced { ipv4; }\n"):
@@ -164,7 +163,7 @@ def test_unanswered_commit_is_left_to_revert(lab: Lab, monkeypatch: pytest.Monke
     note = str(outcome(result.stdout)["edge1"]["note"])
     assert "left unconfirmed" in note
     assert len(bgp_states(lab, "edge1")) == 9
-    poll(lambda: bgp_states(lab, "edge1") == {})
+    wait_until(lambda: bgp_states(lab, "edge1") == {})
 
 
 def test_render_to_files_and_bird_check(lab: Lab, project: Path, tmp_path: Path) -> None:

@@ -14,8 +14,7 @@ from pathlib import Path
 from nornir_peering.deploy.tree import parse
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.topology import HOSTILE
-from tests.conftest import poll, run
-from tests.lab_project import birdc, frr_states, outcome
+from tests.helpers import birdc, frr_states, outcome, run, wait_until
 
 EVERY_EDGE3_SESSION = ["Established"] * 9  # 6 at lab-ix, 2 at lab-ix-2, the collector
 
@@ -57,7 +56,7 @@ def test_frr_keeps_the_operators_configuration_and_drops_unwanted_peers(
     before = running_lines(lab)
     result = run("configure-routers", "--commit", "--json", "--limit", "edge3")
     assert result.exit_code == 0, result.stderr
-    poll(lambda: list(frr_states(lab).values()) == EVERY_EDGE3_SESSION)
+    wait_until(lambda: list(frr_states(lab).values()) == EVERY_EDGE3_SESSION)
     # drop a peer at each IX from the intent, and commit again
     with intent(
         project,
@@ -76,7 +75,7 @@ def test_frr_keeps_the_operators_configuration_and_drops_unwanted_peers(
         states = frr_states(lab)
         assert "127.0.1.14" not in states and "127.0.2.15" not in states
         assert len(states) == 7
-        poll(lambda: list(frr_states(lab).values()) == ["Established"] * 7)
+        wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 7)
         # every line of the router's configuration from before the first deploy is still there
         assert before - running_lines(lab) == set()
         again = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)
@@ -112,7 +111,7 @@ def test_imports_drop_bogons_our_prefixes_and_too_specifics(lab: Lab) -> None:
         data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.15 routes json"))
         return set(data.get("routes", {}))
 
-    poll(lambda: len(bird_routes()) == 2 and len(frr_routes()) == 2)
+    wait_until(lambda: len(bird_routes()) == 2 and len(frr_routes()) == 2)
     assert bird_routes() == frr_routes()
     assert not bird_routes() & hostile
     # the peer did send them: BIRD's session saw five routes
@@ -130,16 +129,16 @@ def test_exports_carry_our_prefixes_only_and_customers_get_everything(lab: Lab) 
         table = birdc(lab, router, f"show route protocol {session}")
         return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
 
-    poll(lambda: len(received("edge2", "group_transit_as65100_127_0_3_1")) == 50)
-    poll(lambda: len(received("edge1", "group_customers_as65200_127_0_4_1")) == 3)
+    wait_until(lambda: len(received("edge2", "group_transit_as65100_127_0_3_1")) == 50)
+    wait_until(lambda: len(received("edge1", "group_customers_as65200_127_0_4_1")) == 3)
     # as65001-127.0.1.11 peers with edge1 (session0), edge2 (session1) and edge3 (session2)
     ours = {"session0": {"11.0.0.0/24"}, "session1": {"11.0.1.0/24"}, "session2": {"11.0.2.0/24"}}
-    poll(lambda: all(ours[s] <= received("as65001-127.0.1.11", s) for s in ours))
-    poll(lambda: "11.0.1.0/24" in received("as65010-127.0.1.250", "session1"))
+    wait_until(lambda: all(ours[s] <= received("as65001-127.0.1.11", s) for s in ours))
+    wait_until(lambda: "11.0.1.0/24" in received("as65010-127.0.1.250", "session1"))
     assert {s: received("as65001-127.0.1.11", s) for s in ours} == ours
     assert received("as65010-127.0.1.250", "session1") == {"11.0.1.0/24"}
     # the customer behind edge1 gets the whole table: peers' routes and ours
-    poll(lambda: len(received("as65200-127.0.4.1", "session0")) > 40)
+    wait_until(lambda: len(received("as65200-127.0.4.1", "session0")) > 40)
     assert "11.0.0.0/24" in received("as65200-127.0.4.1", "session0")
 
 
@@ -229,12 +228,12 @@ def test_irr_lists_filter_and_let_customers_through(lab: Lab, project: Path) -> 
         data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.11 routes json"))
         return set(data.get("routes", {}))
 
-    poll(lambda: bird_routes("edge1", "ix_lab_ix_as65001_127_0_1_11") == {"12.1.0.0/24"})
-    poll(lambda: frr_routes() == {"12.1.0.0/24"})
+    wait_until(lambda: bird_routes("edge1", "ix_lab_ix_as65001_127_0_1_11") == {"12.1.0.0/24"})
+    wait_until(lambda: frr_routes() == {"12.1.0.0/24"})
     customer = "group_customers_as65200_127_0_4_1"
-    poll(lambda: bird_routes("edge1", customer) == {"12.10.0.0/24", "12.10.1.0/24"})
+    wait_until(lambda: bird_routes("edge1", customer) == {"12.10.0.0/24", "12.10.1.0/24"})
     # the peer behind lab-ix hears, from edge1, our prefix and the customer's covered ones
-    poll(
+    wait_until(
         lambda: (
             bird_routes("as65001-127.0.1.11", "session0")
             == {"11.0.0.0/24", "12.10.0.0/24", "12.10.1.0/24"}

@@ -20,7 +20,7 @@ from nornir_peering.deploy.tree import parse
 from nornir_peering.drivers.frr import FrrDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
 from nornir_peering.lab.frr import FrrLab
-from tests.conftest import poll
+from tests.helpers import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +79,7 @@ def test_napalm_finds_the_driver_by_platform_name() -> None:
 
 def test_getters_answer_in_napalm_shapes(driver: FrrDriver) -> None:
     # the session comes up, then FRR sends the operator's network to the collector
-    poll(
+    wait_until(
         lambda: (
             driver.get_bgp_neighbors()["global"]["peers"]["127.0.9.3"]["address_family"]
             == {"ipv4": {"received_prefixes": 0, "accepted_prefixes": 0, "sent_prefixes": 1}}

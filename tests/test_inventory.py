@@ -21,7 +21,7 @@ from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import Fault, LabServer
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import PeeringSettings
-from tests.conftest import Datasets, poll, run
+from tests.helpers import Datasets, run, wait_until
 
 FIXTURES = Path(__file__).parent / "inventory"
 
@@ -568,7 +568,7 @@ def test_reading_does_not_wait_for_a_downloading_sync(env: Path, pdb: LabServer)
     thread = threading.Thread(target=sync_peeringdb, args=(settings,))
     thread.start()
     try:
-        poll(lambda: any(r["path"] == "/api/netixlan" for r in pdb.lab.requests))
+        wait_until(lambda: any(r["path"] == "/api/netixlan" for r in pdb.lab.requests))
         inventory = PeeringInventory(inventory_dir=str(FIXTURES), state=str(env), wait=0)
         assert len(inventory.load().hosts) == 3  # wait=0: any lock would fail this
     finally:

@@ -12,7 +12,7 @@ import pytest
 
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.wait import wait_for
-from tests.conftest import free_port, run
+from tests.helpers import free_port, run
 
 
 def test_generate_and_evolve(tmp_path: Path) -> None:

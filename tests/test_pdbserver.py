@@ -14,7 +14,7 @@ from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.peeringdb.fetch import StreamingFetcher
 from nornir_peering.settings import PeeringSettings
-from tests.conftest import API_KEY, Datasets
+from tests.helpers import API_KEY, Datasets
 
 
 def get(pdb: LabServer, path: str, **headers: str) -> httpx.Response:

@@ -10,7 +10,7 @@ import pytest
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.peeringdb.schema import TAGS
-from tests.conftest import (
+from tests.helpers import (
     API_KEY,
     Datasets,
     assert_cache_equals,

@@ -9,8 +9,7 @@ import duckdb
 
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.topology import ANNOUNCES
-from tests.conftest import poll, run
-from tests.lab_project import bgp_states, birdc, frr_states
+from tests.helpers import bgp_states, birdc, frr_states, run, wait_until
 
 
 def polled(*args: str) -> tuple[int, dict[str, Any]]:
@@ -34,25 +33,25 @@ def history(lab: Lab) -> list[tuple[Any, ...]]:
 
 def deployed(lab: Lab) -> None:
     assert run("configure-routers", "--commit").exit_code in (0,)
-    poll(
+    wait_until(
         lambda: (
             set(bgp_states(lab, "edge1").values()) == {"Established"}
             and len(bgp_states(lab, "edge1")) == 9
         )
     )
-    poll(
+    wait_until(
         lambda: (
             set(bgp_states(lab, "edge2").values()) == {"Established"}
             and len(bgp_states(lab, "edge2")) == 7
         )
     )
     # the FRR edge: its 8 sessions and the operator's route collector
-    poll(lambda: list(frr_states(lab).values()) == ["Established"] * 9)
+    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 9)
 
 
 def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
     deployed(lab)
-    poll(
+    wait_until(
         lambda: (
             sessions(polled()[1], "edge1")["127.0.1.14"]["received_prefixes"] == ANNOUNCES[65003]
         )
@@ -85,7 +84,7 @@ def test_a_peer_going_down_is_seen_and_remembered(lab: Lab) -> None:
     polled()
     lab.bird.stop("as65001-127.0.2.11")
     try:
-        poll(lambda: sessions(polled()[1], "edge1")["127.0.2.11"]["state"] != "Established")
+        wait_until(lambda: sessions(polled()[1], "edge1")["127.0.2.11"]["state"] != "Established")
         code, report = polled()
         assert code == 0
         down = sessions(report, "edge1")["127.0.2.11"]
@@ -140,7 +139,9 @@ def test_unreachable_router_fails_alone_and_goes_stale(lab: Lab) -> None:
 
 def test_sessions_reads_the_stored_state(lab: Lab) -> None:
     deployed(lab)
-    poll(lambda: all(s["state"] == "Established" for s in sessions(polled()[1], "edge1").values()))
+    wait_until(
+        lambda: all(s["state"] == "Established" for s in sessions(polled()[1], "edge1").values())
+    )
     stored = json.loads(run("sessions", "--json", "--limit", "edge1").stdout)
     assert len(stored) == 9 and {s["state"] for s in stored} == {"Established"}
     at_second = json.loads(run("sessions", "--json", "--at", "lab-ix-2").stdout)

@@ -20,7 +20,7 @@ from nornir_peering.lab.pdbserver import Fault, LabServer
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import load_settings
 from nornir_peering.store import writer_lock
-from tests.conftest import Datasets, assert_cache_equals, free_port, poll, run, sync_json
+from tests.helpers import Datasets, assert_cache_equals, free_port, run, sync_json, wait_until
 
 
 def requests_to(pdb: LabServer, path: str) -> int:
@@ -182,7 +182,7 @@ class TestInterruptions:
             stderr=subprocess.DEVNULL,
         )
         try:
-            poll(lambda: requests_to(pdb, "/api/netixlan") == 1)
+            wait_until(lambda: requests_to(pdb, "/api/netixlan") == 1)
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.wait(timeout=30)
@@ -248,7 +248,7 @@ class TestLocking:
 
         thread = threading.Thread(target=slow_sync)
         thread.start()
-        poll(lambda: requests_to(pdb, "/api/net") == 1)
+        wait_until(lambda: requests_to(pdb, "/api/net") == 1)
         pdb.lab.load(datasets.day3)
         sync_json()  # the fast sync gets day3
         thread.join(30)

@@ -26,7 +26,7 @@ from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.rendering import check_bird, context
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.templating import TemplateFailed, environment, render_template
-from tests.conftest import run
+from tests.helpers import run
 from tests.test_deploy_plan import EOS_RUNNING, IOSXR_RUNNING, JUNOS_RUNNING
 
 REPO = Path(__file__).parent.parent

@@ -47,9 +47,10 @@ class PeeringInventory:
     """Nornir inventory plugin: routers from ``inventory/``, sessions resolved
     against the PeeringDB cache in the state file.
 
-    Relative paths (``inventory_dir``, ``state``) are relative to the directory of
-    the configuration file: ``config_file`` when given, else the one
-    ``InitNornir(config_file=...)`` was called with, else ``./config.yaml``.
+    Relative paths (``inventory_dir``, ``state``, and the files the local bird and
+    frr drivers open) are relative to the directory of the configuration file:
+    ``config_file`` when given, else the one ``InitNornir(config_file=...)`` was
+    called with, else ``./config.yaml``.
     """
 
     def __init__(
@@ -65,7 +66,7 @@ class PeeringInventory:
         config_file: str | None = None,
     ) -> None:
         self.config_file = _config_file(config_file)
-        base = self.config_file.parent if self.config_file else Path.cwd()
+        self.base = base = self.config_file.parent if self.config_file else Path.cwd()
         self.directory = base / Path(inventory_dir).expanduser()
         self.state = base / Path(state).expanduser() if state else None
         self.files = {
@@ -86,7 +87,7 @@ class PeeringInventory:
         settings = load_settings(self.config_file).peering
         state = self.state or settings.state
         intent = read_intent(self.directory, **self.files)
-        inventory = _nornir_inventory(intent)
+        inventory = _nornir_inventory(intent, self.base)
         local_asns = {
             name: int(host.get("local_asn") or intent.peering.local_as.asn)
             for name, host in inventory.hosts.items()
@@ -149,11 +150,11 @@ def _config_file(explicit: str | None) -> Path | None:
     return default.resolve() if default.exists() else None
 
 
-def _nornir_inventory(intent: Intent) -> Inventory:
+def _nornir_inventory(intent: Intent, base: Path) -> Inventory:
     """Nornir's objects, built as SimpleInventory builds them, from validated intent."""
     defaults = Defaults(
         **_element(intent.defaults),
-        connection_options=_connections(intent.defaults.connection_options),
+        connection_options=_connections(intent.defaults.connection_options, base),
     )
     groups = Groups()
     for name, entry in intent.groups.items():
@@ -161,7 +162,7 @@ def _nornir_inventory(intent: Intent) -> Inventory:
             name=name,
             **_element(entry),
             defaults=defaults,
-            connection_options=_connections(entry.connection_options),
+            connection_options=_connections(entry.connection_options, base),
         )
     for name, entry in intent.groups.items():
         groups[name].groups = ParentGroups([groups[g] for g in entry.groups])
@@ -172,7 +173,7 @@ def _nornir_inventory(intent: Intent) -> Inventory:
             **_element(entry),
             defaults=defaults,
             groups=ParentGroups([groups[g] for g in entry.groups]),
-            connection_options=_connections(entry.connection_options),
+            connection_options=_connections(entry.connection_options, base),
         )
     return Inventory(hosts=hosts, groups=groups, defaults=defaults)
 
@@ -189,7 +190,14 @@ def _element(entry: model.InventoryEntry | model.Defaults) -> dict[str, Any]:
     }
 
 
-def _connections(options: dict[str, model.ConnectionOptions]) -> dict[str, ConnectionOptions]:
+# Files the bird and frr drivers open on this machine (transport: local): a relative
+# path is relative to config.yaml's directory, as the inventory and the state are.
+LOCAL_DRIVER_PATHS = ("socket", "config_file", "vty_socket", "config_dir", "rollback_file")
+
+
+def _connections(
+    options: dict[str, model.ConnectionOptions], base: Path
+) -> dict[str, ConnectionOptions]:
     return {
         name: ConnectionOptions(
             hostname=o.hostname,
@@ -197,7 +205,19 @@ def _connections(options: dict[str, model.ConnectionOptions]) -> dict[str, Conne
             username=o.username,
             password=o.password,
             platform=o.platform,
-            extras=o.extras,
+            extras=_local_paths(o.extras, base) if name == "napalm" else o.extras,
         )
         for name, o in options.items()
     }
+
+
+def _local_paths(extras: dict[str, Any] | None, base: Path) -> dict[str, Any] | None:
+    """``extras`` with the local drivers' relative paths made absolute under ``base``."""
+    args = (extras or {}).get("optional_args")
+    if not isinstance(args, dict) or args.get("transport", "local") != "local":
+        return extras
+    resolved = {
+        key: str(base / value) if key in LOCAL_DRIVER_PATHS and isinstance(value, str) else value
+        for key, value in args.items()
+    }
+    return {**(extras or {}), "optional_args": resolved}

@@ -1,0 +1,120 @@
+"""What the tests share that is not a fixture: running the CLI in-process, waiting
+for a condition, comparing the cache with a dataset, asking the lab's routers."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from click.testing import CliRunner, Result
+
+from nornir_peering.cli import cli
+from nornir_peering.lab.control import Lab
+from nornir_peering.lab.datagen import Dataset, read_dataset
+from nornir_peering.peeringdb.schema import TAGS
+
+API_KEY = "lab-key-0123456789"
+
+
+@dataclass(frozen=True)
+class Datasets:
+    day1: Path
+    day2: Path
+    day3: Path
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on (yet)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
+    """Wait until ``condition()`` holds; fail the test after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def run(*args: str, input: str | None = None) -> Result:
+    """Run ``nornir-peering ARGS`` in-process; stdout and stderr kept apart."""
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def sync_json(*args: str) -> dict[str, Any]:
+    result = run("peeringdb-sync", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def by_tag(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["tag"]: row for row in summary["types"]}
+
+
+def visible_rows(dataset: Dataset, tag: str, authenticated: bool) -> dict[int, dict[str, Any]]:
+    """What PeeringDB shows a client: ``ok`` objects, private contacts only with a key."""
+    return {
+        row["id"]: row
+        for row in dataset.rows[tag]
+        if row["status"] == "ok" and (authenticated or row.get("visible", "Public") == "Public")
+    }
+
+
+def cache_rows(state: Path, tag: str) -> dict[int, dict[str, Any]]:
+    with duckdb.connect(str(state), read_only=True) as db:
+        result = db.execute(f"SELECT * FROM pdb_{tag}")
+        names = [d[0] for d in result.description or []]
+        return {row[0]: dict(zip(names, row, strict=True)) for row in result.fetchall()}
+
+
+def _as_api(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value
+
+
+def assert_cache_equals(state: Path, dataset_dir: Path, *, authenticated: bool = False) -> None:
+    """The cache holds exactly the objects the dataset shows, field by field."""
+    dataset = read_dataset(dataset_dir)
+    for tag in TAGS:
+        expected = visible_rows(dataset, tag, authenticated)
+        cached = cache_rows(state, tag)
+        assert set(cached) == set(expected), f"{tag}: ids differ"
+        for oid, row in expected.items():
+            got = {key: _as_api(cached[oid][key]) for key in row}
+            assert got == row, f"{tag} {oid} differs"
+
+
+def birdc(lab: Lab, router: str, command: str = "show protocols") -> str:
+    return subprocess.run(
+        ["birdc", "-s", str(lab.bird.socket(router)), command],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout
+
+
+def bgp_states(lab: Lab, router: str) -> dict[str, str]:
+    lines = birdc(lab, router).splitlines()
+    return {line.split()[0]: line.split()[-1] for line in lines if " BGP " in line}
+
+
+def frr_states(lab: Lab, router: str = "edge3") -> dict[str, str]:
+    """The FRR edge's BGP sessions, asked with vtysh, not through the tool."""
+    return lab.frr.sessions(router)
+
+
+def outcome(result_stdout: str) -> dict[str, dict[str, object]]:
+    return {r["router"]: r for r in json.loads(result_stdout)["routers"]}

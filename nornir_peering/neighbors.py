@@ -12,7 +12,7 @@ from datetime import datetime
 from ipaddress import ip_address
 from typing import Any
 
-from nornir_peering.inventory.resolve import Session, canonical
+from nornir_peering.inventory.session import Session, canonical
 
 NOT_CONFIGURED = "not configured"
 NEAR_LIMIT = 0.9  # received prefixes at or above this share of max-prefix need attention
@@ -20,6 +20,8 @@ NEAR_LIMIT = 0.9  # received prefixes at or above this share of max-prefix need 
 
 @dataclass
 class SessionState:
+    """A BGP session as a router reported it, beside what the inventory wants of it."""
+
     router: str
     vrf: str
     remote_address: str
@@ -37,10 +39,12 @@ class SessionState:
 
     @property
     def up(self) -> bool:
+        """Whether the session is Established."""
         return self.state == "Established"
 
     @property
     def near_limit(self) -> bool:
+        """Whether the peer sends 90% or more of its max-prefix limit."""
         return bool(
             self.max_prefix
             and self.received_prefixes is not None

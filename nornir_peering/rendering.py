@@ -28,6 +28,8 @@ class ConfigRejected(PeeringError):
 
 @dataclass(frozen=True)
 class Rendered:
+    """A router's rendered configuration."""
+
     host: str
     template: str | None  # None: the router has no template and is skipped
     config: str = ""
@@ -61,6 +63,7 @@ def deploy_mode(host: Host) -> str:
 
 
 def owned_prefix(host: Host) -> str:
+    """The prefix of the names of the objects nornir-peering owns on the router (``NP_``)."""
     return str(host.get("owned_prefix") or OWNED_PREFIX)
 
 

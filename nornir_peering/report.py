@@ -17,6 +17,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from nornir.core.inventory import Inventory
 
-    from nornir_peering.inventory.resolve import Problem
+    from nornir_peering.inventory.checks import Problem
     from nornir_peering.peeringdb.sync import SyncReport
     from nornir_peering.runbooks.configure import ConfigureReport
     from nornir_peering.runbooks.poll import PollReport
@@ -42,18 +43,22 @@ def _console(*, stderr: bool) -> Console:
 
 
 def out() -> Console:
+    """A console on stdout, for tables and results."""
     return _console(stderr=False)
 
 
 def err() -> Console:
+    """A console on stderr, for progress and errors."""
     return _console(stderr=True)
 
 
 def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout; what JSON has no type for is written as text."""
     sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
 
 
 def error(message: str) -> None:
+    """``error: message`` on stderr, ``message`` as plain text."""
     err().print(Text.assemble(("error:", "bold red"), " ", message))
 
 
@@ -83,6 +88,7 @@ def sync_table(report: SyncReport) -> Table:
 
 
 def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str = "") -> None:
+    """A table of ``rows`` on stdout, every value as plain text."""
     table = Table(title=title or None, title_justify="left")
     for name in columns:
         table.add_column(name)
@@ -113,15 +119,20 @@ class SyncProgress:
         }
 
     def __call__(self, tag: str, stage: str, detail: str) -> None:
+        """Show the stage a type has reached; the sync calls it as its ``progress``."""
         task = self._tasks.get(tag)
         if task is None:
             return
         finished = stage in ("done", "failed")
-        text = f"[red]{detail}" if stage == "failed" else f"{stage} {detail}".strip()
+        # the detail may quote a server's error: text, never markup
+        text = (
+            f"[red]{escape(detail)}" if stage == "failed" else escape(f"{stage} {detail}".strip())
+        )
         self._progress.update(task, description=text, completed=1 if finished else 0)
 
     @contextmanager
     def shown(self) -> Iterator[SyncProgress]:
+        """Show the lines while in the ``with`` block; off a terminal, nothing is shown."""
         if not sys.stderr.isatty():
             yield self
             return

@@ -46,7 +46,9 @@ def render_config(task: Task) -> Result:
     BIRD configuration ``bird -p`` rejects, and in merge mode (the default) a
     line nornir-peering does not own.
 
-    >>> print_result(nr.run(task=render_config))  # doctest: +SKIP
+    For example::
+
+        print_result(nr.run(task=render_config))
     """
     rendered = render_router(_templates(task), task.host)
     return Result(task.host, result=rendered.config if rendered.template else None)
@@ -71,7 +73,9 @@ def deploy_config(
     commits with an automatic revert and confirms once the router still answers
     (refused before anything is loaded where the platform cannot revert).
 
-    >>> print_result(nr.run(task=deploy_config, dry_run=True))  # doctest: +SKIP
+    For example::
+
+        print_result(nr.run(task=deploy_config, dry_run=True))
     """
     host = task.host
     dry = task.is_dry_run(dry_run)
@@ -126,7 +130,9 @@ def get_bgp_state(task: Task) -> Result:
     then each one the router has that the inventory does not know. Nothing is stored
     (the ``poll-bgp-sessions`` runbook stores them).
 
-    >>> print_result(nr.run(task=get_bgp_state))  # doctest: +SKIP
+    For example::
+
+        print_result(nr.run(task=get_bgp_state))
     """
     device = task.host.get_connection("napalm", task.nornir.config)
     found = neighbors(device)

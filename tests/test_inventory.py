@@ -568,7 +568,7 @@ def test_reading_does_not_wait_for_a_downloading_sync(env: Path, pdb: LabServer)
     thread = threading.Thread(target=sync_peeringdb, args=(settings,))
     thread.start()
     try:
-        wait_until(lambda: any(r["path"] == "/api/netixlan" for r in pdb.lab.requests))
+        wait_until(lambda: any(r["path"] == "/api/netixlan" for r in pdb.lab.logged()))
         inventory = PeeringInventory(inventory_dir=str(FIXTURES), state=str(env), wait=0)
         assert len(inventory.load().hosts) == 3  # wait=0: any lock would fail this
     finally:

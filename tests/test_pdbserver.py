@@ -81,6 +81,7 @@ class TestApi:
         assert [r["id"] for r in data(pdb, "/api/ix/1")] == [1]
         assert get(pdb, "/api/ix/999999").status_code == 404
         assert get(pdb, "/api/nope").status_code == 404
+        assert get(pdb, "/api").status_code == get(pdb, "/api/").status_code == 404
 
     @pytest.mark.parametrize("query", ["depth=2", "colour=blue", "limit=x", "fields=nope"])
     def test_bad_queries_are_400(self, pdb: LabServer, query: str) -> None:
@@ -132,3 +133,15 @@ class TestPeeringdbPy:
 def test_lab_listens_on_loopback_only(datasets: Datasets) -> None:
     with pytest.raises(ValueError, match="loopback only"):
         LabServer(datasets.day1, host="0.0.0.0")
+
+
+def test_a_server_never_started_stops(datasets: Datasets) -> None:
+    """Stopping closes the socket even when nothing was served (it used to wait forever
+    for a serving loop that never ran)."""
+    server = LabServer(datasets.day1)
+    done = threading.Thread(target=server.stop, daemon=True)
+    done.start()
+    done.join(30)
+    assert not done.is_alive()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{server.url}/api/net", timeout=5)

@@ -23,7 +23,7 @@ from tests.helpers import (
 
 
 def api_requests(pdb: LabServer) -> list[dict[str, object]]:
-    return [r for r in pdb.lab.requests if not str(r["path"]).startswith("/_lab")]
+    return [r for r in pdb.lab.logged() if not str(r["path"]).startswith("/_lab")]
 
 
 class TestFullSync:
@@ -91,7 +91,7 @@ class TestIncrementalSync:
     ) -> None:
         sync_json()
         pdb.lab.load(datasets.day2)
-        pdb.lab.requests.clear()
+        pdb.lab.logged(clear=True)
         rows = by_tag(sync_json())
         assert_cache_equals(env, datasets.day2)
         day1, day2 = read_dataset(datasets.day1), read_dataset(datasets.day2)

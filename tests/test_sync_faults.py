@@ -24,7 +24,7 @@ from tests.helpers import Datasets, assert_cache_equals, free_port, run, sync_js
 
 
 def requests_to(pdb: LabServer, path: str) -> int:
-    return sum(1 for r in pdb.lab.requests if r["path"] == path)
+    return sum(1 for r in pdb.lab.logged() if r["path"] == path)
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def day1_synced(env: Path, pdb: LabServer, datasets: Datasets) -> Path:
     """A cache holding day1, with the server already serving day2."""
     sync_json()
     pdb.lab.load(datasets.day2)
-    pdb.lab.requests.clear()
+    pdb.lab.logged(clear=True)
     return env
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from napalm.base.mock import MockDriver
+from netutils.password import decrypt_juniper_type9, decrypt_type7
 
 from nornir_peering.deploy import check_rendered
 from nornir_peering.inventory import PeeringInventory
@@ -503,8 +504,13 @@ def test_a_password_reaches_the_config_unchanged(loaded: LoadedInventory, platfo
     sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
     sessions[0]["password"] = "s3cr3t!&$#"
     config = rendered(loaded, platform, "edge1", sessions=sessions)
-    if platform == "iosxr":  # written encrypted (type 7), as IOS-XR shows it back
-        assert "password encrypted 07" in config and "s3cr3t" not in config
+    # IOS-XR and Junos get it encoded (type 7, $9$), as they show it back
+    if platform == "iosxr":
+        found = re.findall(r"password encrypted (\S+)", config)
+        assert "s3cr3t!&$#" in map(decrypt_type7, found) and "s3cr3t" not in config
+    elif platform == "junos":
+        found = re.findall(r'authentication-key "(\$9\$[^"]+)";', config)
+        assert "s3cr3t!&$#" in map(decrypt_juniper_type9, found) and "s3cr3t" not in config
     else:
         assert "s3cr3t!&$#" in config
 

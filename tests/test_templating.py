@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from jinja2.sandbox import SecurityError
+from netutils.password import decrypt_juniper_type9, decrypt_type7
 
 from nornir_peering.templating import (
     TemplateFailed,
@@ -19,6 +20,7 @@ from nornir_peering.templating import (
     render_template,
     safe_string,
 )
+from nornir_peering.templating.filters import juniper_password
 
 
 @pytest.mark.parametrize(
@@ -75,8 +77,31 @@ def test_policy_communities() -> None:
     assert policy_communities(None, policies, table) == []
 
 
+PASSWORDS = ["cisco", "s3cr3t!", "with space", "x" * 25, "~!@#$%^&*()_+{}|:<>`-=[]"]
+
+
 def test_cisco_type7_known_value() -> None:
     assert cisco_password("cisco", salt=2) == "02050D480809"
+
+
+@pytest.mark.parametrize("password", PASSWORDS)
+def test_cisco_type7_decodes_to_the_password(password: str) -> None:
+    assert decrypt_type7(cisco_password(password)) == password
+    assert cisco_password(password) == cisco_password(password)  # same text, no diff
+
+
+@pytest.mark.parametrize("password", ["x" * 26, "caf\u00e9", "tab\there"])
+def test_cisco_type7_refuses_what_it_cannot_encode(password: str) -> None:
+    with pytest.raises(ValueError, match="cisco_password: "):
+        cisco_password(password)
+
+
+@pytest.mark.parametrize("password", [*PASSWORDS, "y" * 80])
+def test_juniper_type9_is_deterministic_and_decodes_to_the_password(password: str) -> None:
+    encoded = juniper_password(password)
+    assert encoded.startswith("$9$") and '"' not in encoded and "\\" not in encoded
+    assert decrypt_juniper_type9(encoded) == password
+    assert juniper_password(password) == encoded
 
 
 def test_undefined_is_an_error_naming_template_and_line(tmp_path: Path) -> None:

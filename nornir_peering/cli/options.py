@@ -17,6 +17,8 @@ from nornir_peering.settings import load_settings
 
 
 def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config``, ``--state`` and ``--wait``, given to the command as ``settings``."""
+
     @functools.wraps(func)
     def command(
         *args: Any, config_file: Path | None, state: Path | None, wait: float | None, **kwargs: Any

@@ -54,6 +54,8 @@ class ObjectRule:
 
 @dataclass(frozen=True)
 class Dialect:
+    """A platform's words for our objects, its BGP groups and neighbors, and their removal."""
+
     name: str
     objects: tuple[ObjectRule, ...]
     neighbors: Literal["blocks", "lines"]  # IOS-XR neighbor blocks, or EOS/FRR neighbor lines
@@ -232,6 +234,8 @@ class Owned:
 
 @dataclass
 class Holdings:
+    """A configuration sorted: our objects, the lines that are not ours, its BGP AS."""
+
     owned: dict[Key, Owned] = field(default_factory=dict)
     foreign: list[tuple[Path, str]] = field(default_factory=list)  # lines that are not ours
     foreign_neighbors: dict[tuple[str, str], str] = field(default_factory=dict)  # (vrf, addr) → why
@@ -365,6 +369,8 @@ def _is_address(text: str) -> bool:
 
 @dataclass(frozen=True)
 class MergePlan:
+    """A merge candidate; which of our objects it removes, which it keeps as still in use."""
+
     config: str  # what load_merge_candidate gets
     removed: tuple[str, ...]  # our objects on the router that this removes
     kept: tuple[str, ...] = ()  # ours, no longer wanted, but the router's own lines use them

@@ -55,15 +55,19 @@ _TOKEN = re.compile(
 
 @dataclass
 class Statement:
+    """A Junos statement: its words, its tags (``replace:``...), and its children if a container."""
+
     words: list[str]
     children: list[Statement] | None = None  # None: a leaf (``...;``)
     tags: list[str] = field(default_factory=list)
 
     @property
     def text(self) -> str:
+        """The statement's words, one space between each."""
         return " ".join(self.words)
 
     def child(self, first: str) -> Statement | None:
+        """The first child whose first word is ``first``."""
         return next((c for c in self.children or [] if c.words[:1] == [first]), None)
 
 
@@ -107,6 +111,7 @@ def parse(text: str) -> Statement:
 
 
 def dump(statements: list[Statement], depth: int = 0) -> str:
+    """``statements`` in Junos text format, four spaces a level, each tag on a line above."""
     out: list[str] = []
     pad = "    " * depth
     for statement in statements:

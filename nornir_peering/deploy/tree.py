@@ -32,6 +32,8 @@ SECTION = re.compile(r"^(?:address-family |vrf |neighbor-group |neighbor \S+$|ro
 
 @dataclass
 class Node:
+    """A configuration line with the lines indented under it."""
+
     text: str
     children: list[Node] = field(default_factory=list)
     source: list[str] = field(default_factory=list)  # the lines it was read from, exits included
@@ -51,6 +53,7 @@ class Node:
         return {(*above, node.text) for above, node in self.walk(path)}
 
     def copy(self) -> Node:
+        """A deep copy: children and source lines are copied too."""
         return Node(self.text, [c.copy() for c in self.children], list(self.source))
 
 

@@ -34,7 +34,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from napalm.base import NetworkDriver
+from napalm.base import NetworkDriver, models
 from napalm.base.exceptions import (
     CommitConfirmException,
     CommitError,
@@ -42,10 +42,12 @@ from napalm.base.exceptions import (
     MergeConfigException,
     ReplaceConfigException,
 )
+from typing_extensions import override
 
 from nornir_peering.drivers.birdc import (
     BirdControl,
     BirdError,
+    Code,
     Protocol,
     parse_protocols,
     parse_status,
@@ -111,6 +113,7 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
 
     # -- connection --------------------------------------------------------------
 
+    @override
     def open(self) -> None:
         try:
             if self.transport == "ssh":
@@ -122,13 +125,15 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             self.close()
             raise ConnectionException(f"{self.hostname}: {exc}") from None
 
+    @override
     def close(self) -> None:
         self._bird.close()
         if self._tunnel is not None:
             self._tunnel.stop()
             self._tunnel = None
 
-    def is_alive(self) -> dict[str, bool]:
+    @override
+    def is_alive(self) -> models.AliveDict:
         try:
             return {"is_alive": self._bird.command("show status").ok}
         except BirdError:
@@ -136,14 +141,17 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
 
     # -- configuration -----------------------------------------------------------
 
+    @override
     def load_replace_candidate(
         self, filename: str | None = None, config: str | None = None
     ) -> None:
         self.candidate = read_candidate(filename, config, ReplaceConfigException)
 
+    @override
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         self.candidate = read_candidate(filename, config, MergeConfigException)
 
+    @override
     def compare_config(self) -> str:
         if self.candidate is None:
             return ""
@@ -160,9 +168,11 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             )
         )
 
+    @override
     def discard_config(self) -> None:
         self.candidate = None
 
+    @override
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if self.candidate is None:
             raise CommitError("no candidate configuration loaded")
@@ -173,11 +183,14 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         self._files.write(self.config_file, _ending(self.candidate))
         try:
             check = self._bird.command("configure check")
-            if not check.ok or check.code != 20:
+            if not check.ok or check.code != Code.CONFIGURATION_OK:
                 raise CommitError(f"BIRD refused the configuration: {_error(check.text)}")
             command = f"configure timeout {int(revert_in)}" if revert_in else "configure"
             done = self._bird.command(command)
-            if not done.ok or done.code not in (3, 4):
+            if not done.ok or done.code not in (
+                Code.RECONFIGURED,
+                Code.RECONFIGURATION_IN_PROGRESS,
+            ):
                 raise CommitError(f"BIRD could not reconfigure: {_error(done.text)}")
         except (CommitError, BirdError) as exc:
             self._restore(previous)
@@ -189,10 +202,12 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             self._files.write(self._pending, json.dumps({"deadline": deadline, "message": message}))
         self.candidate = None
 
+    @override
     def has_pending_commit(self) -> bool:
         self._settle_expired_commit()
         return self._files.read(self._pending) is not None
 
+    @override
     def confirm_commit(self) -> None:
         if not self.has_pending_commit():
             raise CommitConfirmException("no commit is waiting for confirmation")
@@ -201,6 +216,7 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             raise CommitConfirmException(f"BIRD did not confirm: {_error(reply.text)}")
         self._files.remove(self._pending)
 
+    @override
     def rollback(self) -> None:
         previous = self._files.read(self._previous)
         if previous is None:
@@ -215,22 +231,28 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if not reply.ok:
             raise CommitError(f"BIRD could not reconfigure: {_error(reply.text)}")
 
+    @override
     def get_config(
         self,
         retrieve: str = "all",
         full: bool = False,
         sanitized: bool = False,
         format: str = "text",
-    ) -> dict[str, str]:
+    ) -> models.ConfigDict:
         running = self._running()
         return {"running": running, "candidate": self.candidate or "", "startup": running}
 
     # -- getters -------------------------------------------------------------------
 
-    def get_facts(self) -> dict[str, Any]:
+    @override
+    def get_facts(self) -> models.FactsDict:
         status = parse_status(self._bird.checked("show status"))
         interfaces = self._bird.checked("show interfaces")
-        names = [text.split()[0] for code, text in interfaces.lines if code == 1001 and text]
+        names = [
+            text.split()[0]
+            for code, text in interfaces.lines
+            if code == Code.INTERFACE_LIST and text
+        ]
         uptime = 0.0
         if status.get("now") and status.get("started"):
             uptime = (status["now"] - status["started"]).total_seconds()
@@ -245,9 +267,10 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             "fqdn": status.get("hostname", self.hostname),
         }
 
-    def get_bgp_neighbors(self) -> dict[str, Any]:
+    @override
+    def get_bgp_neighbors(self) -> dict[str, models.BGPStateNeighborsPerVRFDict]:
         status, sessions = self._bgp()
-        result: dict[str, Any] = {}
+        result: dict[str, models.BGPStateNeighborsPerVRFDict] = {}
         for proto in sessions:
             vrf = _vrf(proto)
             peers = result.setdefault(vrf, {"router_id": status.get("router_id", ""), "peers": {}})[
@@ -274,9 +297,12 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         result.setdefault("global", {"router_id": status.get("router_id", ""), "peers": {}})
         return result
 
-    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
+    @override
+    def get_bgp_neighbors_detail(
+        self, neighbor_address: str = ""
+    ) -> dict[str, dict[int, list[models.PeerDetailsDict]]]:
         _status, sessions = self._bgp()
-        result: dict[str, dict[int, list[dict[str, Any]]]] = {}
+        result: dict[str, dict[int, list[models.PeerDetailsDict]]] = {}
         for proto in sessions:
             address = _neighbor(proto)
             if neighbor_address and address != neighbor_address:

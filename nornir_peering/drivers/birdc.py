@@ -6,9 +6,11 @@ Codes 0xxx end a command well, 8xxx and 9xxx are errors; the reply is over
 at the first line with a space after its code (birdc's own ``client/``
 does the same). The greeting (``0001 BIRD x.y ready.``) is read on connect.
 
->>> with BirdControl("/run/bird/bird.ctl") as bird:  # doctest: +SKIP
-...     bird.command("show status").code
-13
+For example::
+
+    with BirdControl("/run/bird/bird.ctl") as bird:
+        bird.command("show status").code
+    # 13
 """
 
 from __future__ import annotations
@@ -17,7 +19,22 @@ import re
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import IntEnum
 from typing import Any
+
+
+class Code(IntEnum):
+    """The reply codes nornir-peering reads, as BIRD's ``doc/reply_codes`` names them."""
+
+    WELCOME = 1  # the greeting on connect
+    RECONFIGURED = 3
+    RECONFIGURATION_IN_PROGRESS = 4
+    CONFIGURATION_OK = 20  # ``configure check``
+    VERSION = 1000  # the first line of ``show status``
+    INTERFACE_LIST = 1001
+    PROTOCOL_LIST = 1002  # a line of ``show protocols``: name, proto, table, state, since, info
+    PROTOCOL_DETAILS = 1006  # the lines ``show protocols all`` adds below each protocol
+    RUNTIME_ERROR = 8000  # 8xxx run-time errors, 9xxx parse errors
 
 
 class BirdError(Exception):
@@ -26,16 +43,20 @@ class BirdError(Exception):
 
 @dataclass(frozen=True)
 class Reply:
+    """BIRD's whole reply to one command."""
+
     code: int  # the code of the last line
     lines: list[tuple[int, str]]  # (code, text) for every line, continuations included
 
     @property
     def text(self) -> str:
+        """Every line's text, without the codes."""
         return "\n".join(text for _, text in self.lines)
 
     @property
     def ok(self) -> bool:
-        return self.code < 8000
+        """Whether the command ended well (not an 8xxx or 9xxx error)."""
+        return self.code < Code.RUNTIME_ERROR
 
 
 class BirdControl:
@@ -48,6 +69,11 @@ class BirdControl:
         self._file: Any = None
 
     def open(self) -> None:
+        """Connect to the socket and read BIRD's greeting.
+
+        Failing to connect, no greeting within the timeout, or a greeting that is not
+        BIRD's, is a :class:`BirdError`.
+        """
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
@@ -58,12 +84,19 @@ class BirdControl:
                 f"cannot connect to BIRD at {self.path}: {exc.strerror or exc}"
             ) from None
         self._sock, self._file = sock, sock.makefile("rwb")
-        hello = self._read()
-        if hello.code != 1:
+        try:
+            hello = self._read()
+        except (BirdError, OSError) as exc:
+            self.close()
+            if isinstance(exc, BirdError):
+                raise
+            raise BirdError(f"no greeting from BIRD at {self.path}: {exc}") from None
+        if hello.code != Code.WELCOME:
             self.close()
             raise BirdError(f"{self.path} did not greet as BIRD does: {hello.text!r}")
 
     def close(self) -> None:
+        """Close the connection, if open; closing twice does no harm."""
         if self._file is not None:
             self._file.close()
         if self._sock is not None:
@@ -138,7 +171,7 @@ def parse_status(reply: Reply) -> dict[str, Any]:
     """``show status``: version, router id, hostname and times."""
     status: dict[str, Any] = {}
     for code, text in reply.lines:
-        if code == 1000:
+        if code == Code.VERSION:
             status["version"] = text.removeprefix("BIRD ").strip()
         elif text.startswith("Router ID is "):
             status["router_id"] = text.removeprefix("Router ID is ").strip()
@@ -161,7 +194,7 @@ def parse_protocols(reply: Reply, now: datetime) -> list[Protocol]:
     current: Protocol | None = None
     channel: dict[str, str] | None = None
     for code, text in reply.lines:
-        if code == 1002:  # Name Proto Table State Since Info
+        if code == Code.PROTOCOL_LIST:
             parts = text.split(None, 5)
             if len(parts) < 4:
                 continue
@@ -169,7 +202,7 @@ def parse_protocols(reply: Reply, now: datetime) -> list[Protocol]:
             current = Protocol(parts[0], parts[1], parts[2], parts[3], since, info)
             protocols.append(current)
             channel = None
-        elif code == 1006 and current is not None:
+        elif code == Code.PROTOCOL_DETAILS and current is not None:
             stripped = text.strip()
             if not stripped:
                 continue

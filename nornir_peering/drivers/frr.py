@@ -33,7 +33,7 @@ import json
 import re
 from typing import Any
 
-from napalm.base import NetworkDriver
+from napalm.base import NetworkDriver, models
 from napalm.base.exceptions import (
     CommitConfirmException,
     CommitError,
@@ -41,6 +41,7 @@ from napalm.base.exceptions import (
     MergeConfigException,
     ReplaceConfigException,
 )
+from typing_extensions import override
 
 from nornir_peering.deploy import frrstate
 from nornir_peering.drivers.transport import (
@@ -100,16 +101,19 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
 
     # -- connection --------------------------------------------------------------
 
+    @override
     def open(self) -> None:
         try:
             self.tools.show("show version")
         except VtyshError as exc:
             raise ConnectionException(f"{self.hostname}: cannot reach FRR: {exc}") from None
 
+    @override
     def close(self) -> None:
         """Nothing stays open between calls."""
 
-    def is_alive(self) -> dict[str, bool]:
+    @override
+    def is_alive(self) -> models.AliveDict:
         try:
             self.tools.show("show version")
         except VtyshError:
@@ -118,16 +122,19 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
 
     # -- configuration -----------------------------------------------------------
 
+    @override
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         self.candidate = read_candidate(filename, config, MergeConfigException)
         self.replace = False
 
+    @override
     def load_replace_candidate(
         self, filename: str | None = None, config: str | None = None
     ) -> None:
         self.candidate = read_candidate(filename, config, ReplaceConfigException)
         self.replace = True
 
+    @override
     def compare_config(self) -> str:
         if self.candidate is None:
             return ""
@@ -140,10 +147,12 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
         after = frrstate.predict(frrstate.parse(running), frrstate.parse(self.candidate))
         return frrstate.diff(frrstate.parse(running), after)
 
+    @override
     def discard_config(self) -> None:
         self.candidate = None
         self.replace = False
 
+    @override
     def commit_config(self, message: str = "", revert_in: int | None = None) -> None:
         if revert_in:
             raise NotImplementedError(
@@ -182,12 +191,15 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
         self._save()
         self.discard_config()
 
+    @override
     def has_pending_commit(self) -> bool:
         return False
 
+    @override
     def confirm_commit(self) -> None:
         raise CommitConfirmException("FRR has no commit waiting for confirmation")
 
+    @override
     def rollback(self) -> None:
         previous = self._files.read(self.rollback_file)
         if previous is None:
@@ -195,13 +207,14 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
         self._restore(previous)
         self._save()
 
+    @override
     def get_config(
         self,
         retrieve: str = "all",
         full: bool = False,
         sanitized: bool = False,
         format: str = "text",
-    ) -> dict[str, str]:
+    ) -> models.ConfigDict:
         running = self._running() if retrieve in ("all", "running") else ""
         candidate = self.candidate or ""
         if sanitized:
@@ -210,7 +223,8 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
 
     # -- getters -------------------------------------------------------------------
 
-    def get_facts(self) -> dict[str, Any]:
+    @override
+    def get_facts(self) -> models.FactsDict:
         version = self.tools.show("show version").splitlines()[0]
         found = re.search(r"FRRouting (\S+)", version)
         hostname = next(
@@ -232,8 +246,11 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
             "fqdn": hostname,
         }
 
-    def get_bgp_neighbors(self) -> dict[str, Any]:
-        result: dict[str, Any] = {"global": {"router_id": "", "peers": {}}}
+    @override
+    def get_bgp_neighbors(self) -> dict[str, models.BGPStateNeighborsPerVRFDict]:
+        result: dict[str, models.BGPStateNeighborsPerVRFDict] = {
+            "global": {"router_id": "", "peers": {}}
+        }
         for vrf, address, peer in self._neighbors():
             section = result.setdefault(vrf, {"router_id": "", "peers": {}})
             section["router_id"] = section["router_id"] or peer.get("localRouterId", "")
@@ -257,8 +274,11 @@ class FrrDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is 
             }
         return result
 
-    def get_bgp_neighbors_detail(self, neighbor_address: str = "") -> dict[str, Any]:
-        result: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    @override
+    def get_bgp_neighbors_detail(
+        self, neighbor_address: str = ""
+    ) -> dict[str, dict[int, list[models.PeerDetailsDict]]]:
+        result: dict[str, dict[int, list[models.PeerDetailsDict]]] = {}
         for vrf, address, peer in self._neighbors():
             if neighbor_address and address != neighbor_address:
                 continue

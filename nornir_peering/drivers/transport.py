@@ -23,6 +23,8 @@ class TransportError(Exception):
 
 
 class Files(Protocol):
+    """The file operations a driver needs on its router, here or over SSH."""
+
     def read(self, path: str) -> str | None:
         """The file's text, or None when it does not exist."""
 
@@ -35,13 +37,17 @@ class Files(Protocol):
 
 
 class LocalFiles:
+    """File operations on this machine, for a router that runs here."""
+
     def read(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
         try:
             return Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
 
     def write(self, path: str, text: str, *, private: bool = False) -> None:
+        """Replace the file atomically, making its folder if need be; ``private``: owner only."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -52,6 +58,7 @@ class LocalFiles:
         os.replace(temporary, target)
 
     def remove(self, path: str) -> None:
+        """Remove the file if it exists."""
         Path(path).unlink(missing_ok=True)
 
 
@@ -75,6 +82,7 @@ class SshFiles:
             raise TransportError(f"ssh timed out after {self.timeout:g}s") from None
 
     def read(self, path: str) -> str | None:
+        """The file's text, or None when it does not exist."""
         quoted = shlex.quote(path)
         done = self._run(f"if [ -e {quoted} ]; then cat {quoted}; else exit 3; fi")
         if done.returncode == 3:
@@ -84,6 +92,7 @@ class SshFiles:
         return done.stdout
 
     def write(self, path: str, text: str, *, private: bool = False) -> None:
+        """Replace the file: ``cat`` into a file beside it, then ``mv``; ``private``: owner only."""
         quoted, temporary = shlex.quote(path), shlex.quote(f"{path}.nornir-peering.tmp")
         umask = "umask 077 && " if private else ""
         done = self._run(f"{umask}cat > {temporary} && mv {temporary} {quoted}", stdin=text)
@@ -91,6 +100,7 @@ class SshFiles:
             raise TransportError(f"cannot write {path} over ssh: {done.stderr.strip()}")
 
     def remove(self, path: str) -> None:
+        """Remove the file if it exists (``rm -f``)."""
         done = self._run(f"rm -f {shlex.quote(path)}")
         if done.returncode != 0:
             raise TransportError(f"cannot remove {path} over ssh: {done.stderr.strip()}")
@@ -133,6 +143,10 @@ class SshTunnel:
         self._process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
+        """Start ssh and wait until the local socket appears; returns its path.
+
+        ssh exiting, or no socket within ``timeout``, is a :class:`TransportError`.
+        """
         self._process = subprocess.Popen(
             self._argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -149,6 +163,7 @@ class SshTunnel:
         return self.local_socket
 
     def stop(self) -> None:
+        """Stop ssh, if it runs, and remove the local socket's folder."""
         if self._process is not None and self._process.poll() is None:
             self._process.terminate()
             try:

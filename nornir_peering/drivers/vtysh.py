@@ -33,6 +33,8 @@ class VtyshTimeout(VtyshError):
 
 @dataclass(frozen=True)
 class FrrTools:
+    """How to run FRR's vtysh and frr-reload.py for one router: where, over what, how long."""
+
     vtysh: str = "vtysh"
     vty_socket: str | None = None  # the folder of the daemons' vty sockets
     config_dir: str | None = None  # the folder with vtysh.conf
@@ -42,6 +44,7 @@ class FrrTools:
     apply_timeout: float = 600.0  # applying a configuration: FRR takes long over big lists
 
     def vtysh_argv(self) -> list[str]:
+        """The vtysh command with the router's socket and config folders, without the ssh part."""
         argv = [self.vtysh]
         if self.vty_socket:
             argv += ["--vty_socket", self.vty_socket]

@@ -3,8 +3,8 @@ cache, as a Nornir inventory plugin (:class:`PeeringInventory`)."""
 
 from __future__ import annotations
 
+from nornir_peering.inventory.checks import Problem
 from nornir_peering.inventory.plugin import LoadedInventory, PeeringInventory
-from nornir_peering.inventory.resolve import Problem
 from nornir_peering.inventory.selection import Selection, select
 
 __all__ = [

@@ -68,6 +68,7 @@ class IntentFile:
             raise ConfigError(f"{path}: {exc}") from None
 
     def mapping(self) -> dict[str, Any]:
+        """The file's top level, which must be a mapping (an empty file is an empty one)."""
         if self.data is None:
             return {}
         if not isinstance(self.data, dict):

@@ -21,6 +21,8 @@ Relationship = Literal["peer", "route-server", "transit", "customer", "pni", "in
 
 
 class Strict(BaseModel):
+    """A model that refuses unknown keys and cannot be changed once read."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -46,6 +48,8 @@ class RouterData(Strict):
 
 
 class ConnectionOptions(Strict):
+    """One ``connection_options`` entry of a host, group or the defaults (Nornir's own)."""
+
     hostname: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
@@ -68,6 +72,8 @@ class InventoryEntry(Strict):
 
 
 class Defaults(Strict):
+    """``defaults.yaml``: what every router inherits."""
+
     hostname: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
@@ -81,6 +87,8 @@ class Defaults(Strict):
 
 
 class LocalAS(Strict):
+    """Our own AS: ``local_as`` in ``peering.yaml``."""
+
     asn: ASN
     name: str
     as_set: str | None = None
@@ -145,6 +153,9 @@ class IXConnection(Strict):
 
 
 class IX(Strict):
+    """An IX we are at, by PeeringDB ``ix_id`` or ``ixlan_id``: our ports and the peers
+    wanted there."""
+
     ix_id: int | None = Field(None, ge=1)
     ixlan_id: int | None = Field(None, ge=1)
     import_policy: Name | None = None
@@ -172,6 +183,8 @@ class DirectSession(Overrides):
 
 
 class BGPGroup(Strict):
+    """Direct sessions that share a relationship and policies."""
+
     relationship: Relationship
     import_policy: Name | None = None
     export_policy: Name | None = None
@@ -179,6 +192,8 @@ class BGPGroup(Strict):
 
 
 class IgnoredASN(Strict):
+    """An ASN left out of IX peer discovery, until a date or for good."""
+
     asn: ASN
     until: dt.date | None = None
     reason: str = ""

@@ -1,8 +1,10 @@
 """Reading ``inventory/`` into validated intent, with cross-references checked.
 
->>> intent = read_intent(Path("inventory"))  # doctest: +SKIP
->>> sorted(intent.hosts)  # doctest: +SKIP
-['edge1', 'edge2']
+For example::
+
+    intent = read_intent(Path("inventory"))
+    sorted(intent.hosts)
+    # ['edge1', 'edge2']
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from nornir_peering.inventory.intent import Defaults, InventoryEntry, PeeringInt
 
 @dataclass(frozen=True)
 class Intent:
+    """Everything in ``inventory/``, validated, with the files it came from (for errors
+    that name a line)."""
+
     hosts: dict[str, InventoryEntry]
     groups: dict[str, InventoryEntry]
     defaults: Defaults

@@ -8,7 +8,7 @@ user's own script gets the same hosts as the CLI::
     nr.inventory.hosts["edge1"]["sessions"]
 
 Each host's data gets ``sessions`` and ``connections`` (see
-:mod:`nornir_peering.inventory.resolve`); the defaults get ``local_as``,
+:class:`~nornir_peering.inventory.session.Session`); the defaults get ``local_as``,
 ``policies`` and ``communities``; hosts join the derived groups
 ``ix__<slug>``, ``platform__<name>`` and ``asn__<local asn>``.
 """
@@ -32,13 +32,16 @@ from nornir.core.inventory import (
 )
 
 from nornir_peering.inventory import intent as model
+from nornir_peering.inventory.checks import Problem
 from nornir_peering.inventory.load import Intent, read_intent
-from nornir_peering.inventory.resolve import Problem, resolve
+from nornir_peering.inventory.resolve import resolve
 from nornir_peering.store import open_state
 
 
 @dataclass
 class LoadedInventory:
+    """The Nornir inventory, and the drift found while building it."""
+
     inventory: Inventory
     problems: list[Problem] = field(default_factory=list)
 
@@ -79,9 +82,11 @@ class PeeringInventory:
         self.wait = wait
 
     def load(self) -> Inventory:
+        """The inventory, as Nornir asks for it."""
         return self.load_with_problems().inventory
 
     def load_with_problems(self) -> LoadedInventory:
+        """The inventory and the drift between intent and PeeringDB (``inventory --problems``)."""
         from nornir_peering.settings import load_settings
 
         settings = load_settings(self.config_file).peering

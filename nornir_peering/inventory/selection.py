@@ -20,6 +20,8 @@ from nornir_peering.errors import ConfigError
 
 @dataclass(frozen=True)
 class Selection:
+    """The routers a command works on, as the options shared by every command name them."""
+
     limit: tuple[str, ...] = ()  # router names
     groups: tuple[str, ...] = ()
     ixes: tuple[str, ...] = ()  # IX slugs
@@ -27,6 +29,7 @@ class Selection:
     exclude: tuple[str, ...] = ()  # globs on router names
 
     def describe(self) -> str:
+        """The selection as the options that make it, for messages."""
         parts = [f"--limit {','.join(self.limit)}"] if self.limit else []
         parts += [f"-g {g}" for g in self.groups] + [f"--ix {i}" for i in self.ixes]
         parts += [f"--platform {p}" for p in self.platforms]
@@ -37,8 +40,10 @@ class Selection:
 def host_filter(selection: Selection, inventory: Inventory) -> Any:
     """The ``F`` filter for ``selection``; names it cannot match are errors.
 
-    >>> host_filter(Selection(limit=("edge1",)), inventory)  # doctest: +SKIP
-    <Filter ({'name__in': ['edge1']})>
+    For example::
+
+        host_filter(Selection(limit=("edge1",)), inventory)
+        # <Filter ({'name__in': ['edge1']})>
     """
     names = set(inventory.hosts)
     unknown = [n for n in selection.limit if n not in names]

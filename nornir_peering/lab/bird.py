@@ -7,8 +7,10 @@ a ``bird.conf`` that includes ``peering.conf``, the file nornir-peering
 manages through the NAPALM driver; the peers' configs are fixed, generated
 from :mod:`nornir_peering.lab.topology`.
 
->>> lab = BirdLab(Path("state/lab/bird"))  # doctest: +SKIP
->>> lab.up(); lab.status(); lab.down()  # doctest: +SKIP
+For example::
+
+    lab = BirdLab(Path("state/lab/bird"))
+    lab.up(); lab.status(); lab.down()
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ BGP_PORT = 1179
 
 @dataclass(frozen=True)
 class LabRouter:
+    """One BIRD router of the lab: router id, AS, the routes it announces, its sessions."""
+
     name: str
     router_id: str
     asn: int
@@ -110,6 +114,7 @@ class BirdLab(Daemons):
         super().__init__(directory, list(self.routers))
 
     def socket(self, name: str) -> Path:
+        """The router's BIRD control socket."""
         return self.folder(name) / "bird.ctl"
 
     def config_file(self, name: str) -> Path:
@@ -126,6 +131,7 @@ class BirdLab(Daemons):
                 self.start(router.name, timeout)
 
     def start(self, name: str, timeout: float = 30.0) -> None:
+        """Start the router's ``bird``; wait, up to ``timeout``, until its socket answers."""
         folder = self.folder(name)
         argv = ["bird", "-c", str(folder / "bird.conf"), "-s", str(self.socket(name))]
         self.launch(

@@ -26,6 +26,8 @@ from nornir_peering.pids import alive, read_pid, terminate
 
 
 class Lab:
+    """The whole local lab in ``directory``: the PeeringDB server on ``port``, the routers."""
+
     def __init__(self, directory: Path, port: int = 8590, scale: float = 0.02) -> None:
         self.directory = directory
         self.port = port
@@ -35,10 +37,12 @@ class Lab:
 
     @property
     def dataset(self) -> Path:
+        """The folder of the PeeringDB dataset ``up`` generates and serves."""
         return self.directory / "peeringdb"
 
     @property
     def api_url(self) -> str:
+        """The lab PeeringDB's API, on 127.0.0.1."""
         return f"http://127.0.0.1:{self.port}/api"
 
     def up(self) -> None:
@@ -75,6 +79,7 @@ class Lab:
         self.frr.up()
 
     def down(self) -> None:
+        """Stop the PeeringDB server and every router; the lab folder stays."""
         pid = self._server_pid()
         if pid is not None:
             terminate([pid])
@@ -83,6 +88,7 @@ class Lab:
         self.frr.down()
 
     def routers(self) -> list[str]:
+        """The names of every lab router, the BIRD ones first."""
         return [*self.bird.routers, *self.frr.routers]
 
     def stop(self, router: str) -> None:
@@ -112,6 +118,7 @@ class Lab:
         return False
 
     def status(self) -> dict[str, Any]:
+        """Whether the PeeringDB server runs, and each router's state and sessions."""
         return {
             "peeringdb": {"url": self.api_url, "running": self._server_pid() is not None},
             "routers": self._routers(),

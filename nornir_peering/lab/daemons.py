@@ -20,6 +20,7 @@ class Daemons:
         self.names = names
 
     def folder(self, name: str) -> Path:
+        """The router's own folder, ``directory/<name>``."""
         return self.directory / name
 
     def launch(
@@ -47,9 +48,11 @@ class Daemons:
         terminate((pid for pid in map(self._pid, names) if pid is not None), timeout)
 
     def down(self) -> None:
+        """Stop every router."""
         self.stop(*self.names)
 
     def running(self, name: str) -> bool:
+        """Whether the router's daemon runs, going by its pid file."""
         pid = self._pid(name)
         return pid is not None and alive(pid)
 

@@ -258,10 +258,16 @@ class Dataset:
     generated: float  # unix time the snapshot was taken
 
     def count(self, tag: str, status: str = "ok") -> int:
+        """How many ``tag`` objects have ``status``."""
         return sum(1 for row in self.rows[tag] if row["status"] == status)
 
 
 def scaled_counts(scale: float) -> dict[str, int]:
+    """Production's count of each type times ``scale``, with a floor for small scales.
+
+    At least one object of each type, two IXes (each with its one ixlan), eight
+    networks, and an organisation for every two networks.
+    """
     counts = {tag: max(1, round(n * scale)) for tag, n in PRODUCTION.items()}
     counts["ix"] = counts["ixlan"] = max(2, counts["ix"])
     counts["net"] = max(counts["net"], 8)
@@ -883,6 +889,7 @@ def write_dataset(data: Dataset, directory: Path) -> None:
 
 
 def read_dataset(directory: Path) -> Dataset:
+    """The dataset :func:`write_dataset` wrote to ``directory``."""
     meta = json.loads((directory / "meta.json").read_text())
     rows = {}
     for tag in PRODUCTION:

@@ -8,8 +8,10 @@ reaches it. Its starting configuration is the operator's own, which
 nornir-peering must leave alone: a prefix list and route-maps of its own, a
 network it announces, and an iBGP neighbor (the lab's route collector).
 
->>> frr = FrrLab(Path("state/lab/frr"))  # doctest: +SKIP
->>> frr.up(); frr.status(); frr.down()  # doctest: +SKIP
+For example::
+
+    frr = FrrLab(Path("state/lab/frr"))
+    frr.up(); frr.status(); frr.down()
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class FrrLab(Daemons):
         self.start(name, timeout)
 
     def start(self, name: str, timeout: float = 30.0) -> None:
+        """Start the router's ``bgpd``; wait, up to ``timeout``, until vtysh reaches it."""
         folder = self.folder(name)
         listen = [arg for address in self.routers[name].addresses for arg in ("-l", address)]
         daemon = [BGPD, "-d", "-S", "-Z", "--vty_socket", str(folder), "-p", str(BGP_PORT)]
@@ -134,6 +137,7 @@ class FrrLab(Daemons):
         }
 
     def status(self) -> list[dict[str, Any]]:
+        """Per router: running or not, and its BGP sessions' states."""
         rows = []
         for name, edge in self.routers.items():
             sessions: dict[str, str] = {}

@@ -15,8 +15,10 @@ Tests switch on faults through ``/_lab/faults`` (HTTP errors with
 ``Retry-After``, slow replies, bodies cut short) and read the requests it saw
 from ``/_lab/requests``.
 
->>> with LabServer(Path("dataset")) as lab:  # doctest: +SKIP
-...     httpx.get(f"{lab.api_url}/net?asn=64500").json()
+For example::
+
+    with LabServer(Path("dataset")) as lab:
+        httpx.get(f"{lab.api_url}/net?asn=64500").json()
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ class Fault:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Fault:
+        """A fault from what a test posts to ``/_lab/faults``; unknown keys are ignored."""
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
@@ -88,6 +91,7 @@ class PeeringDBLab:
         self.load(dataset)
 
     def load(self, dataset: Path | Dataset) -> None:
+        """Serve ``dataset`` (a folder :func:`read_dataset` reads, or one in memory) from now on."""
         data = read_dataset(dataset) if isinstance(dataset, Path) else dataset
         tables = {}
         for tag, rows in data.rows.items():
@@ -97,14 +101,17 @@ class PeeringDBLab:
             self.tables, self.generated = tables, data.generated
 
     def add_fault(self, fault: Fault) -> None:
+        """Switch ``fault`` on, after those already on: the first that matches applies."""
         with self._lock:
             self.faults.append(fault)
 
     def clear_faults(self) -> None:
+        """Switch every fault off."""
         with self._lock:
             self.faults.clear()
 
     def take_fault(self, path: str) -> Fault | None:
+        """The fault for a request to ``path``, if one matches; it counts against its ``times``."""
         with self._lock:
             for fault in self.faults:
                 if fault.match in path and fault.times != 0:
@@ -113,13 +120,27 @@ class PeeringDBLab:
         return None
 
     def log(self, entry: dict[str, Any]) -> None:
+        """Record one request; the log keeps the last 1000."""
         with self._lock:
             self.requests.append(entry)
             del self.requests[:-1000]
 
+    def logged(self, *, clear: bool = False) -> list[dict[str, Any]]:
+        """The requests recorded, oldest first; ``clear`` forgets them."""
+        with self._lock:
+            seen = list(self.requests)
+            if clear:
+                self.requests.clear()
+        return seen
+
     # -- the API ---------------------------------------------------------------
 
     def reply(self, path: str, query: list[tuple[str, str]], auth: str | None) -> Reply:
+        """The status, headers and body the API answers to a GET of ``path`` with ``query``.
+
+        ``auth`` is the request's ``Authorization`` header: a wrong ``Api-Key`` gets 401,
+        the right one shows contacts that are not public.
+        """
         authenticated = False
         if auth and auth.startswith("Api-Key "):
             if auth.removeprefix("Api-Key ") != self.api_key:
@@ -131,7 +152,7 @@ class PeeringDBLab:
             if tag not in self.tables:
                 return _error(404, "Not found")
             return 200, _JSON, self._unfiltered(tag, authenticated=False)
-        if not parts or parts[0] != "api" or len(parts) > 3 or parts[1] not in self.tables:
+        if len(parts) not in (2, 3) or parts[0] != "api" or parts[1] not in self.tables:
             return _error(404, "Not found")
         tag = parts[1]
         params = dict(query)
@@ -277,9 +298,9 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(self.rfile.read(length) or b"null") if length else None
         result: Any = {"ok": True}
         if (method, path) == ("GET", "/_lab/requests"):
-            result = lab.requests
+            result = lab.logged()
         elif (method, path) == ("DELETE", "/_lab/requests"):
-            lab.requests.clear()
+            lab.logged(clear=True)
         elif (method, path) == ("POST", "/_lab/faults"):
             lab.add_fault(Fault.from_json(payload or {}))
         elif (method, path) == ("DELETE", "/_lab/faults"):
@@ -326,23 +347,29 @@ class LabServer:
 
     @property
     def url(self) -> str:
+        """Where the server listens, ``http://HOST:PORT``, with the port it was given."""
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
+        """The API's root, ``<url>/api``."""
         return f"{self.url}/api"
 
     def start(self) -> LabServer:
+        """Serve in the background thread; returns the server itself."""
         self._thread.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving, ending the waits of delay faults, and close the socket."""
         self.lab.stopping.set()
-        self._server.shutdown()
+        if self._thread.is_alive():  # shutdown() waits for a loop that must be running
+            self._server.shutdown()
         self._server.server_close()
 
     def serve_forever(self) -> None:
+        """Serve in this thread until interrupted, then close the socket."""
         try:
             self._server.serve_forever()
         finally:

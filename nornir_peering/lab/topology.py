@@ -5,7 +5,9 @@ prefixes (127.0.1.0/24, 127.0.2.0/24) and ULA IPv6 prefixes. These objects
 are added to a generated dataset with fixed ids (from :data:`LAB_ID`), so the
 lab's ``inventory/`` and the tests can name them.
 
->>> data = add_lab(generate(scale=0.001))  # doctest: +SKIP
+For example::
+
+    data = add_lab(generate(scale=0.001))
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ LOCAL_ASN = 64500
 
 @dataclass(frozen=True)
 class LabIX:
+    """One of the lab's IXes; its ixlan has the same id, ``rs_asn`` its route servers' AS."""
+
     id: int
     name: str
     prefix4: str
@@ -31,6 +35,8 @@ class LabIX:
 
 @dataclass(frozen=True)
 class LabNet:
+    """A network of the lab, ours or a peer, with its ports at the lab IXes."""
+
     id: int
     asn: int
     name: str

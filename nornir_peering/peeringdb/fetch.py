@@ -51,6 +51,8 @@ class Cancelled(FetchError):
 
 @dataclass(frozen=True)
 class Download:
+    """One finished download: what, from where, into which file, how big, how long."""
+
     tag: str
     url: str
     path: Path
@@ -61,9 +63,11 @@ class Download:
 class StreamingFetcher(Fetcher):
     """peeringdb-py's Fetcher with bounded, streaming, rate-limit-aware downloads.
 
-    >>> fetcher = StreamingFetcher(settings, workdir)  # doctest: +SKIP
-    >>> fetcher.download("net", since=1700000000).path  # doctest: +SKIP
-    PosixPath('.../net.json')
+    For example::
+
+        fetcher = StreamingFetcher(settings, workdir)
+        fetcher.download("net", since=1700000000).path
+        # PosixPath('.../net.json')
     """
 
     def __init__(
@@ -90,6 +94,7 @@ class StreamingFetcher(Fetcher):
         )
 
     def close(self) -> None:
+        """Close the HTTP client."""
         self._client.close()
 
     # -- the choice of source, as in peeringdb-py's Fetcher.load -------------
@@ -123,6 +128,7 @@ class StreamingFetcher(Fetcher):
             self.download(resource, since or None)
 
     def entries(self, tag: str) -> list[dict[str, Any]]:
+        """Every ``tag`` object, read from its file; downloaded in full first if need be."""
         self.load(tag)
         with self.files[tag].open("rb") as body:
             data: list[dict[str, Any]] = json.load(body)["data"]

@@ -27,6 +27,8 @@ class ReplyError(Exception):
 
 @dataclass(frozen=True)
 class ParsedReply:
+    """One reply written to Parquet: its file, how many objects, the newest change."""
+
     tag: str
     parquet: Path
     rows: int
@@ -35,6 +37,8 @@ class ParsedReply:
 
 @dataclass(frozen=True)
 class Changes:
+    """What applying one reply did to ``pdb_<tag>``, and how many rows it holds after."""
+
     created: int
     updated: int
     deleted: int
@@ -55,6 +59,7 @@ class ReplyParser:
         self._lock = threading.Lock()
 
     def close(self) -> None:
+        """Close the in-memory DuckDB."""
         self._db.close()
 
     def parse(self, tag: str, reply: Path) -> ParsedReply:

@@ -94,6 +94,7 @@ def struct_type(tag: str) -> str:
 
 
 def create_table_sql(tag: str) -> str:
+    """The ``CREATE TABLE`` statement of ``pdb_<tag>``, ``id`` its primary key."""
     cols = ",\n    ".join(
         f'"{name}" {kind}' + (" PRIMARY KEY" if name == "id" else "")
         for name, kind in columns(tag).items()

@@ -40,6 +40,8 @@ Progress = Callable[[str, str, str], None]
 
 @dataclass
 class TypeResult:
+    """One object type's part in a sync: how it was fetched, and what it changed."""
+
     tag: str
     mode: str  # "full" or "incremental"
     url: str = ""
@@ -54,12 +56,15 @@ class TypeResult:
 
 @dataclass
 class SyncReport:
+    """One sync: its source, when it started, how long it took, each type's result."""
+
     source: str
     started_at: datetime
     seconds: float = 0.0
     types: list[TypeResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
+        """The report as JSON data, as ``sync_runs`` records it and ``--json`` prints it."""
         return {
             "source": self.source,
             "started_at": self.started_at.isoformat(),

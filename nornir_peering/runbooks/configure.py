@@ -29,6 +29,8 @@ from nornir_peering.tasks import deploy_config
 
 @dataclass
 class RouterOutcome:
+    """What ``configure-routers`` did on one router."""
+
     router: str
     status: str  # changed, unchanged, skipped or failed
     diff: str = ""
@@ -37,6 +39,7 @@ class RouterOutcome:
 
     @property
     def added(self) -> int:
+        """Lines the diff adds."""
         return sum(
             1
             for line in self.diff.splitlines()
@@ -45,6 +48,7 @@ class RouterOutcome:
 
     @property
     def removed(self) -> int:
+        """Lines the diff removes."""
         return sum(
             1
             for line in self.diff.splitlines()
@@ -52,6 +56,7 @@ class RouterOutcome:
         )
 
     def as_dict(self) -> dict[str, Any]:
+        """The outcome as ``--json`` prints it."""
         return {
             "router": self.router,
             "status": self.status,
@@ -65,12 +70,15 @@ class RouterOutcome:
 
 @dataclass
 class ConfigureReport:
+    """Every router's outcome, and the drift found loading the inventory."""
+
     commit: bool
     routers: list[RouterOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def failed(self) -> list[str]:
+        """The routers that failed."""
         return [r.router for r in self.routers if r.status == "failed"]
 
 

@@ -77,6 +77,7 @@ def load_inventory(settings: Settings) -> LoadedInventory:
 
 
 def problems(nr: Nornir) -> list[Problem]:
+    """The drift the inventory plugin found loading ``nr``'s inventory."""
     return [Problem(**p) for p in toolkit_data(nr.inventory).get("problems", [])]
 
 

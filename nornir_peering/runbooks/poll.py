@@ -22,7 +22,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
-from nornir_peering.inventory.resolve import canonical
+from nornir_peering.inventory.session import canonical
 from nornir_peering.neighbors import SessionState
 from nornir_peering.runbooks.fleet import failure, nornir_for, toolkit_data
 from nornir_peering.settings import Settings
@@ -33,6 +33,8 @@ from nornir_peering.tasks import get_bgp_state
 
 @dataclass
 class RouterPoll:
+    """One router's poll: whether it answered, and its sessions."""
+
     router: str
     reachable: bool
     error: str = ""
@@ -40,18 +42,23 @@ class RouterPoll:
 
     @property
     def up(self) -> int:
+        """How many sessions are Established."""
         return sum(1 for s in self.sessions if s.up)
 
 
 @dataclass
 class PollReport:
+    """Every polled router."""
+
     routers: list[RouterPoll] = field(default_factory=list)
 
     @property
     def failed(self) -> list[str]:
+        """The routers that could not be polled."""
         return [r.router for r in self.routers if not r.reachable]
 
     def as_dict(self) -> dict[str, Any]:
+        """The report as ``--json`` prints it."""
         return {
             "failed": self.failed,
             "routers": [

@@ -19,6 +19,8 @@ from nornir_peering.tasks import render_config
 
 @dataclass
 class RenderReport:
+    """The configurations rendered, and why the others failed (router → error)."""
+
     rendered: list[Rendered] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
 

@@ -13,10 +13,13 @@ from nornir_peering.store import open_state
 
 @dataclass
 class SessionsView:
+    """Stored session rows, with their column names."""
+
     columns: list[str] = field(default_factory=list)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
 
     def as_dicts(self) -> list[dict[str, Any]]:
+        """One dict per row, keyed by column."""
         return [dict(zip(self.columns, row, strict=True)) for row in self.rows]
 
 

@@ -69,8 +69,10 @@ def open_state(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the state file, migrated to the current schema.
 
-    >>> with open_state(Path("state/peering.duckdb")) as db:  # doctest: +SKIP
-    ...     db.sql("select count(*) from pdb_net").fetchone()
+    For example::
+
+        with open_state(Path("state/peering.duckdb")) as db:
+            db.sql("select count(*) from pdb_net").fetchone()
     """
     if write:
         with writer_lock(path, wait):

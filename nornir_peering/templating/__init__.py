@@ -18,7 +18,8 @@ Filters (Peering Manager's jobs, under these names):
 - ``ix_sessions(sessions, ix=None)``, ``group_sessions(sessions, group=None)``;
 - ``communities(names, communities)``: community values of named communities;
 - ``policy_communities(policy_name, policies, communities)``;
-- ``cisco_password(password)``: Cisco type 7; ``quote(text)``: ``"text"`` made safe;
+- ``cisco_password(password)``: Cisco type 7; ``juniper_password(password)``: Junos
+  ``$9$``; ``quote(text)``: ``"text"`` made safe;
 - ``owned(name)``: the name of an object nornir-peering owns (``NP_LAB_IX_V4``);
 - ``bgp_password(session, platform)``: the session's password, refused with a clear
   error when the platform cannot carry one of its characters (never changed);
@@ -64,6 +65,7 @@ from nornir_peering.templating.filters import (
     group_sessions,
     identifier,
     ix_sessions,
+    juniper_password,
     max_prefix,
     owned,
     policy_communities,
@@ -105,6 +107,7 @@ FILTERS = {
     "communities": communities,
     "policy_communities": policy_communities,
     "cisco_password": cisco_password,
+    "juniper_password": juniper_password,
     "owned": owned,
     "describe": describe,
     "bgp_password": bgp_password,
@@ -117,7 +120,12 @@ GLOBALS = {"refuse": refuse, "bogons": BOGONS, "max_length": MAX_LENGTH}
 
 
 def environment(directory: Path | None = None) -> SandboxedEnvironment:
-    """The sandboxed environment; ``directory`` holds the templates."""
+    """The sandboxed environment; ``directory`` holds the templates.
+
+    nornir-jinja2's ``template_file`` task is not used: it hands templates the Nornir
+    ``Host`` object (with its connections) and adds filters to the environment it is
+    given, where ours receive only plain data from a sandbox that never changes.
+    """
     env = SandboxedEnvironment(
         loader=FileSystemLoader(str(directory)) if directory else None,
         undefined=StrictUndefined,
@@ -146,14 +154,15 @@ def render_template(env: SandboxedEnvironment, template: str, context: Mapping[s
             message = str(exc)
         else:
             message = f"{type(exc).__name__}: {exc}"
-        raise TemplateFailed(f"{_where(exc, template)}: {message}") from None
+        raise TemplateFailed(f"{_template_line(exc, template)}: {message}") from None
 
 
 def render_string(source: str, **context: Any) -> str:
+    """Render a template given as text, in a fresh environment (for examples and tests)."""
     return environment().from_string(source).render(**context)
 
 
-def _where(exc: BaseException, template: str) -> str:
+def _template_line(exc: BaseException, template: str) -> str:
     """``template:line`` of the innermost template frame in the traceback.
 
     Jinja2 rewrites tracebacks so that template frames carry the template's

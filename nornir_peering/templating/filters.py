@@ -8,6 +8,7 @@ cannot carry instead of changing it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,12 @@ from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from netutils.password import (
+    JUNIPER_CHARACTER_KEYS,
+    JUNIPER_KEYS_STRING,
+    encrypt_cisco_type7,
+    encrypt_juniper_type9,
+)
 
 from nornir_peering.deploy import OWNED_PREFIX
 
@@ -68,21 +75,28 @@ def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | N
 
 
 def prefix_list(session: Mapping[str, Any]) -> list[str]:
-    """The IRR prefixes stored for the session's peer, or none yet."""
-    stored = session.get("prefix_list") or {}
-    return list(stored.get("prefixes", [])) if isinstance(stored, Mapping) else list(stored)
+    """The IRR prefixes stored for the session's peer, or none yet.
+
+    >>> prefix_list({"prefix_list": {"prefixes": ["12.9.0.0/16"], "asns": [65001]}})
+    ['12.9.0.0/16']
+    """
+    stored = session.get("prefix_list")
+    return list(stored["prefixes"]) if stored else []
 
 
 def as_path_list(session: Mapping[str, Any]) -> list[int]:
-    stored = session.get("prefix_list") or {}
-    return list(stored.get("asns", [])) if isinstance(stored, Mapping) else []
+    """The ASNs the IRR puts behind the session's peer (its AS-SET), or none yet."""
+    stored = session.get("prefix_list")
+    return list(stored["asns"]) if stored else []
 
 
 def ix_sessions(sessions: Iterable[Mapping[str, Any]], ix: str | None = None) -> list[Any]:
+    """The IX sessions, of the IX ``ix`` if given."""
     return [s for s in sessions if s["kind"] == "ix" and (ix is None or s["ix"] == ix)]
 
 
 def group_sessions(sessions: Iterable[Mapping[str, Any]], group: str | None = None) -> list[Any]:
+    """The direct sessions, of the BGP group ``group`` if given."""
     return [s for s in sessions if s["kind"] == "direct" and (group is None or s["group"] == group)]
 
 
@@ -94,30 +108,59 @@ def communities(names: Iterable[str], table: Mapping[str, str]) -> list[str]:
 def policy_communities(
     policy: str | None, policies: Mapping[str, Any], table: Mapping[str, str]
 ) -> list[str]:
+    """Values of the communities the policy named ``policy`` sets (none for no policy)."""
     if not policy:
         return []
     return communities(policies[policy].get("communities", []), table)
 
 
-_CISCO_XLAT = b"dsfd;kfoA,.iyewrkldJKDHSUBsgvca69834ncxv9873254k;fg87"
-
-
 def cisco_password(password: str, salt: int = 7) -> str:
-    """Cisco type 7 encoding (obfuscation, as IOS shows it), deterministic.
+    """Cisco type 7 encoding (obfuscation, as IOS shows it), by netutils, with a fixed
+    salt so that the same password is the same text and no diff.
 
     The password is encoded as it is, never changed; one that is not printable
-    ASCII is refused (check it with ``bgp_password`` first).
+    ASCII, or longer than type 7's 25 characters, is refused.
 
     >>> cisco_password("cisco", salt=2)
     '02050D480809'
     """
     if not password.isascii() or not password.isprintable():
         raise ValueError("cisco_password: only printable ASCII characters can be encoded")
-    clear = password.encode()
-    out = f"{salt:02d}"
-    for i, char in enumerate(clear):
-        out += f"{char ^ _CISCO_XLAT[(salt + i) % len(_CISCO_XLAT)]:02X}"
-    return out
+    if len(password) > CISCO_TYPE7_LENGTH:
+        raise ValueError(
+            f"cisco_password: {len(password)} characters, type 7 encodes at most "
+            f"{CISCO_TYPE7_LENGTH}"
+        )
+    return encrypt_cisco_type7(password, salt)
+
+
+CISCO_TYPE7_LENGTH = 25  # netutils refuses longer ones, as IOS does
+
+
+def juniper_password(password: str) -> str:
+    """Junos ``$9$`` encoding (obfuscation, as Junos shows a secret), deterministic:
+    the same password is the same text, so an unchanged key is no diff.
+
+    >>> juniper_password("s3cr3t!")
+    '$9$rNgvX-wYgJZjbsfTQFtp0B1'
+    >>> from netutils.password import decrypt_juniper_type9
+    >>> decrypt_juniper_type9(juniper_password("s3cr3t!"))
+    's3cr3t!'
+    """
+    if not password.isascii() or not password.isprintable():
+        raise ValueError("juniper_password: only printable ASCII characters can be encoded")
+    # netutils' encrypt_juniper_type9 takes a salt but draws the filler characters
+    # after it at random; Junos skips the filler when it decodes, so a filler derived
+    # from the password (like the salt) makes the text deterministic.
+    digest = hashlib.sha256(password.encode()).digest()
+    salt = 1 + digest[0] % (len(JUNIPER_KEYS_STRING) - 1)
+    encoded = encrypt_juniper_type9(password, salt)
+    first = len("$9$") + 1
+    filler = "".join(
+        JUNIPER_KEYS_STRING[byte % len(JUNIPER_KEYS_STRING)]
+        for byte in digest[1 : 1 + JUNIPER_CHARACTER_KEYS[JUNIPER_KEYS_STRING[salt]]]
+    )
+    return encoded[:first] + filler + encoded[first + len(filler) :]
 
 
 def owned_name(name: Any, prefix: str | None = None) -> str:

@@ -1,0 +1,134 @@
+"""The rules intent must keep against PeeringDB: an error names the line of
+``peering.yaml`` that breaks one; drift that needs a look is a :class:`Problem`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address
+
+from nornir_peering.inventory.cache import IXInfo, NetInfo, Port
+from nornir_peering.inventory.files import IntentFile
+from nornir_peering.inventory.intent import IX, PeeringIntent, WantedPeer
+from nornir_peering.inventory.session import Session
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Drift between intent and PeeringDB: reported, never fatal."""
+
+    kind: str
+    message: str
+    ix: str | None = None
+    asn: int | None = None
+    router: str | None = None
+
+
+def inside(address: IPv4Address | IPv6Address, info: IXInfo) -> bool:
+    """Whether ``address`` is in one of the IX's PeeringDB prefixes."""
+    return any(address.version == net.version and address in net for net in info.prefixes)
+
+
+def check_connections(slug: str, ix: IX, info: IXInfo, source: IntentFile) -> None:
+    """Our addresses at the IX are inside its prefixes."""
+    for index, conn in enumerate(ix.connections):
+        for family in ("ipv4", "ipv6"):
+            address = getattr(conn, family)
+            if address is not None and not inside(address, info):
+                raise source.error(
+                    ("ixes", slug, "connections", index, family),
+                    f"{address} is outside {info.name}'s prefixes "
+                    f"({', '.join(map(str, info.prefixes)) or 'none in PeeringDB'})",
+                )
+
+
+def check_peer(
+    slug: str,
+    index: int,
+    peer: WantedPeer,
+    info: IXInfo,
+    ports: list[Port],
+    net: NetInfo | None,
+    source: IntentFile,
+) -> list[Problem]:
+    """A pinned address outside the IX is an error; one PeeringDB does not list, a peer
+    PeeringDB does not know or does not place at the IX, a problem."""
+    problems = []
+    listed = {a for port in ports for a in (port.ipv4, port.ipv6) if a}
+    for family in ("ipv4", "ipv6"):
+        for position, address in enumerate(getattr(peer, family)):
+            if not inside(address, info):
+                raise source.error(
+                    ("ixes", slug, "peers", index, family, position),
+                    f"{address} is outside {info.name}'s prefixes",
+                )
+            if str(address) not in listed:
+                problems.append(
+                    Problem(
+                        "pinned-address",
+                        f"AS{peer.asn} at {slug}: pinned address {address} is not "
+                        "listed in PeeringDB",
+                        slug,
+                        peer.asn,
+                    )
+                )
+    if ports or peer.ipv4 or peer.ipv6:
+        return problems
+    if net is None:
+        problems.append(
+            Problem(
+                "not-in-peeringdb",
+                f"AS{peer.asn} wanted at {slug} has no PeeringDB record; "
+                "no session (pin its addresses to peer anyway)",
+                slug,
+                peer.asn,
+            )
+        )
+    else:
+        problems.append(
+            Problem(
+                "not-at-ix",
+                f"AS{peer.asn} ({net.name}) wanted at {slug} is not at {info.name} "
+                "in PeeringDB; no session",
+                slug,
+                peer.asn,
+            )
+        )
+    return problems
+
+
+def check_duplicates(
+    sessions: dict[str, list[Session]], source: IntentFile, intent: PeeringIntent
+) -> None:
+    """No router has two sessions with one address in one VRF."""
+    for router, found in sessions.items():
+        seen: dict[tuple[str, str], Session] = {}
+        for session in found:
+            key = (session["vrf"], session["remote_address"])
+            if key in seen:
+                raise source.error(
+                    intent_path(session, intent),
+                    f"duplicate session: {router} already has {session['remote_address']} "
+                    f"(vrf {session['vrf']}) from {_origin(seen[key])}",
+                )
+            seen[key] = session
+
+
+def _origin(session: Session) -> str:
+    return f"ixes.{session['ix']}" if session["kind"] == "ix" else f"bgp_groups.{session['group']}"
+
+
+def intent_path(session: Session, intent: PeeringIntent) -> tuple[str | int, ...]:
+    """Where in ``peering.yaml`` the operator asked for ``session``."""
+    if session["kind"] == "ix":
+        assert session["ix"] is not None
+        peers = intent.ixes[session["ix"]].peers
+        index = next(i for i, p in enumerate(peers) if p.asn == session["remote_asn"])
+        return ("ixes", session["ix"], "peers", index)
+    assert session["group"] is not None
+    group = intent.bgp_groups[session["group"]]
+    index = next(
+        i
+        for i, s in enumerate(group.sessions)
+        if str(s.remote_address) == session["remote_address"]
+    )
+    return ("bgp_groups", session["group"], "sessions", index)

@@ -1,0 +1,115 @@
+"""One BGP session as the inventory gives it to templates and tasks: the items of
+``host["sessions"]``, plain dicts with the keys of :class:`Session`.
+
+Part of the template interface (README, "The template interface"): keys are
+added, never renamed or removed, without a note in the changelog.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from ipaddress import ip_address
+from typing import Literal, TypedDict
+
+
+class PolledState(TypedDict):
+    """A session's state at the last ``poll-bgp-sessions``."""
+
+    state: str  # BGP state (Established, Active, ...) or "not configured"
+    received_prefixes: int | None
+    accepted_prefixes: int | None
+    advertised_prefixes: int | None
+    last_established: str | None  # ISO 8601; None if never seen up
+    polled_at: str  # ISO 8601
+    stale: bool  # the router could not be polled since
+
+
+class IRRLists(TypedDict):
+    """What the IRR says a peer may announce: its prefixes and the ASNs behind it."""
+
+    prefixes: list[str]
+    asns: list[int]
+
+
+class Session(TypedDict):
+    """One BGP session the operator wants on a router.
+
+    An IX session (``kind`` ``ix``) comes from a wanted peer and each address
+    PeeringDB lists for it at the IX (pinned addresses win); a direct one from a
+    BGP group. ``name``, ``description`` and ``as_set`` are written by strangers:
+    a template puts them in a config only through ``quote``/``describe``, and
+    uses ``as_sets`` (the valid AS-SET names) instead of ``as_set``.
+    """
+
+    kind: Literal["ix", "direct"]
+    ix: str | None  # the IX's slug in peering.yaml
+    ix_id: int | None  # PeeringDB ids of the IX and its LAN
+    ixlan_id: int | None
+    ix_name: str | None  # PeeringDB's name of the IX (untrusted)
+    group: str | None  # the BGP group of a direct session
+    relationship: str  # peer, route-server, transit, customer, pni, internal
+    local_asn: int
+    local_address: str | None
+    vrf: str  # "" for the default table
+    remote_asn: int
+    remote_address: str
+    family: Literal[4, 6]
+    name: str  # the peer's name: the intent's, else PeeringDB's, else AS<n> (untrusted)
+    description: str | None  # the intent's (untrusted once it reaches a template)
+    as_set: str | None  # PeeringDB's irr_as_set as written (untrusted)
+    as_sets: list[str]  # the valid AS-SETs in as_set
+    max_prefix4: int | None  # PeeringDB's count plus the headroom, unless overridden
+    max_prefix6: int | None
+    max_prefix: int | None  # this session's family's limit
+    import_policy: str | None
+    export_policy: str | None
+    password: str | None
+    enabled: bool
+    is_route_server: bool
+    address_source: Literal["peeringdb", "pinned", "intent"]
+    prefix_list: IRRLists | None  # the stored IRR lists; None until fetched
+    state: PolledState | None  # None until the first poll
+
+
+class Connection(TypedDict):
+    """One of the router's IX ports: the items of ``host["connections"]``."""
+
+    ix: str
+    ix_id: int
+    ixlan_id: int
+    ix_name: str
+    ipv4: str | None
+    ipv6: str | None
+    vrf: str
+
+
+# One AS-SET or ASN, as IRR tools accept them: AS-FOO, RIPE::AS-FOO, AS64500:AS-FOO, AS64500.
+AS_SET = re.compile(r"^(?:[A-Z0-9-]+::)?(?:AS\d+:)*(?:AS-[A-Z0-9_:-]+|AS\d+)$", re.IGNORECASE)
+
+
+def as_sets(text: str | None) -> list[str]:
+    """The AS-SETs in a PeeringDB ``irr_as_set``; anything else is dropped.
+
+    >>> as_sets("RIPE::AS-FOO, AS-BAR\\n}; evil")
+    ['RIPE::AS-FOO', 'AS-BAR']
+    """
+    return [token for token in re.split(r"[\s,]+", text or "") if AS_SET.match(token)]
+
+
+def with_headroom(count: int | None, headroom: int) -> int | None:
+    """A prefix count plus ``headroom`` percent, rounded up: a max-prefix limit.
+
+    >>> with_headroom(100, 10), with_headroom(None, 10), with_headroom(0, 10)
+    (110, None, 0)
+    """
+    return None if count is None else math.ceil(count * (100 + headroom) / 100)
+
+
+def canonical(address: str) -> str:
+    """An address as ``ipaddress`` writes it, so that the same address compares equal.
+
+    >>> canonical("2001:DB8:0::1"), canonical("2001:db8::0.0.0.1")
+    ('2001:db8::1', '2001:db8::1')
+    """
+    return str(ip_address(address))

@@ -9,6 +9,7 @@ from nornir_peering.inventory import Selection, select
 from nornir_peering.runbooks.fleet import load_inventory
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
+from nornir_peering.store.bgp import stored
 
 
 @dataclass
@@ -43,43 +44,8 @@ def stored_sessions(
             for s in inventory.hosts[name]["sessions"]
             if s["ix"] == ix
         ]
-    table = "bgp_session_history" if history else "bgp_sessions"
-    columns = (
-        ["changed_at", "router", "vrf", "remote_address", "remote_asn", "old_state", "new_state"]
-        if history
-        else [
-            "router",
-            "vrf",
-            "remote_address",
-            "remote_asn",
-            "state",
-            "received_prefixes",
-            "accepted_prefixes",
-            "advertised_prefixes",
-            "max_prefix",
-            "last_established",
-            "polled_at",
-            "stale",
-            "wanted",
-            "configured",
-        ]
-    )
-    where: list[str] = ["router IN (SELECT unnest(?))"]
-    params: list[Any] = [routers]
-    if bgp_state is not None:
-        where.append(f"lower({'new_state' if history else 'state'}) = lower(?)")
-        params.append(bgp_state)
-    if asn is not None:
-        where.append("remote_asn = ?")
-        params.append(asn)
-    if at_ix is not None:
-        where.append("list_contains(?, [router, vrf, remote_address])")
-        params.append([list(key) for key in at_ix])
-    order = "changed_at, router, remote_address" if history else "router, vrf, remote_address"
     with open_state(settings.peering.state, wait=settings.peering.lock_wait) as db:
-        rows = db.execute(
-            f"SELECT {', '.join(columns)} FROM {table} WHERE {' AND '.join(where)} "
-            f"ORDER BY {order}",
-            params,
-        ).fetchall()
-    return SessionsView(columns, rows)
+        columns, rows = stored(
+            db, routers, history=history, state=bgp_state, asn=asn, sessions=at_ix
+        )
+    return SessionsView(list(columns), [tuple(row.values()) for row in rows])

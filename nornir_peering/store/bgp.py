@@ -103,6 +103,54 @@ def last_states(db: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], dic
     return {(r["router"], r["vrf"], r["remote_address"]): r for r in rows}
 
 
+# what ``nornir-peering sessions`` lists, in its order
+LISTED_COLUMNS = (
+    "router",
+    "vrf",
+    "remote_address",
+    "remote_asn",
+    "state",
+    "received_prefixes",
+    "accepted_prefixes",
+    "advertised_prefixes",
+    "max_prefix",
+    "last_established",
+    "polled_at",
+    "stale",
+    "wanted",
+    "configured",
+)
+
+
+def stored(
+    db: duckdb.DuckDBPyConnection,
+    routers: list[str],
+    *,
+    history: bool = False,
+    state: str | None = None,
+    asn: int | None = None,
+    sessions: list[tuple[str, str, str]] | None = None,
+) -> tuple[tuple[str, ...], list[dict[str, Any]]]:
+    """The stored sessions of ``routers`` (or their changes of state, with ``history``),
+    and the columns they have: those in ``state`` (any case), of ``asn``, and among
+    ``sessions`` (router, VRF, remote address) when given."""
+    columns = HISTORY_COLUMNS if history else LISTED_COLUMNS
+    where: list[str] = ["router IN (SELECT unnest(?))"]
+    params: list[Any] = [routers]
+    if state is not None:
+        where.append(f"lower({'new_state' if history else 'state'}) = lower(?)")
+        params.append(state)
+    if asn is not None:
+        where.append("remote_asn = ?")
+        params.append(asn)
+    if sessions is not None:
+        where.append("list_contains(?, [router, vrf, remote_address])")
+        params.append([list(key) for key in sessions])
+    table = "bgp_session_history" if history else "bgp_sessions"
+    order = "changed_at, router, remote_address" if history else "router, vrf, remote_address"
+    return columns, select_rows(db, table, columns, where, params, order)
+
+
 def select_rows(
     db: duckdb.DuckDBPyConnection,
     table: str,

@@ -34,7 +34,6 @@ from nornir_peering.inventory.session import (
     PolledState,
     Session,
     as_sets,
-    canonical,
     with_headroom,
 )
 from nornir_peering.store.bgp import last_states
@@ -248,9 +247,13 @@ def _session(
 def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> None:
     """Each session's last polled state (``poll-bgp-sessions``), or None if never polled."""
     polled = last_states(db)
+    if not polled:
+        return
     for router, sessions in result.sessions.items():
         for session in sessions:
-            found = polled.get((router, session["vrf"], canonical(session["remote_address"])))
+            # both sides are canonical: sessions are built with str(ip_address(...)),
+            # and the poll stores addresses the same way
+            found = polled.get((router, session["vrf"], session["remote_address"]))
             if found is not None:
                 session["state"] = _polled_state(found)
 

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from nornir import InitNornir
 from nornir.core.filter import F
-from nornir.core.inventory import Inventory
+from nornir.core.inventory import Host, Inventory
+from nornir.core.plugins.inventory import TransformFunctionRegister
 
 from nornir_peering.errors import ConfigError
 from nornir_peering.inventory import PeeringInventory, Selection, select
@@ -510,6 +511,33 @@ def test_init_nornir_from_a_config_file(synced_state: Path, tmp_path: Path) -> N
     assert set(nr.inventory.hosts) == {"edge1", "edge2", "core1"}
     assert len(nr.inventory.hosts["edge1"]["sessions"]) == 14
     assert len(nr.filter(F(has_parent_group="ix__lab-ix")).inventory.hosts) == 2
+
+
+def management_names(host: Host) -> None:
+    """A transform function, as an engineer would write one."""
+    host.hostname = f"{host.name}.mgmt.example.net"
+
+
+def test_the_command_line_applies_nornirs_transform_function(
+    synced_state: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commands build their Nornir with InitNornir: what config.yaml asks of Nornir
+    (here a transform function) applies to them as to an engineer's script."""
+    TransformFunctionRegister.register("management_names", management_names)
+    try:
+        (tmp_path / "config.yaml").write_text(
+            "logging:\n  enabled: false\n"
+            "inventory:\n  plugin: PeeringInventory\n  transform_function: management_names\n"
+            f"  options:\n    inventory_dir: {FIXTURES}\n"
+            f"user_defined:\n  peering:\n    state: {synced_state}\n"
+        )
+        monkeypatch.chdir(tmp_path)
+        result = run("inventory", "--json")
+    finally:
+        TransformFunctionRegister.deregister("management_names")
+    assert result.exit_code == 0, result.stderr
+    hosts = {h["name"]: h["hostname"] for h in json.loads(result.stdout)["hosts"]}
+    assert hosts["edge1"] == "edge1.mgmt.example.net"
 
 
 class TestCommand:

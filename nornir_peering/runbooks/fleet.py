@@ -46,7 +46,8 @@ def init_nornir(settings: Settings) -> Nornir:
 def fleet(settings: Settings, selection: Selection) -> Nornir:
     """The routers the command line selected."""
     nr = init_nornir(settings)
-    return nr.filter(filter_func=lambda host: host.name in select(nr.inventory, selection).hosts)
+    chosen = set(select(nr.inventory, selection).hosts)
+    return nr.filter(filter_func=lambda host: host.name in chosen)
 
 
 def nornir_for(target: Nornir | Settings, selection: Selection | None = None) -> Nornir:

@@ -5,6 +5,8 @@ test_frr_driver.py and test_configure.py."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nornir_peering.deploy import (
@@ -15,6 +17,7 @@ from nornir_peering.deploy import (
     needs_running,
     plan_merge,
 )
+from nornir_peering.deploy.frrstate import predict
 from nornir_peering.deploy.tree import parse
 
 FRR_RUNNING = """\
@@ -653,3 +656,311 @@ def test_tree_keeps_what_a_policy_needs_to_be_sent_again() -> None:
     tree = parse(IOSXR_RUNNING)
     policy = next(n for n in tree.children if n.text == "route-policy OPERATOR-IBGP")
     assert policy.source == ["route-policy OPERATOR-IBGP", "  pass", "end-policy"]
+
+
+# -- a VRF of the operator's, with our sessions in it ----------------------------------------
+# The operator owns the VRF (its definition, RD, route targets, its own neighbors and
+# redistribution); a session of ours in it merges into it, and a stale one of ours goes.
+# The rendered configurations are shaped as the example templates render a VRF session.
+
+OPERATORS_VRF_LINES = re.compile(
+    r"^rd |route-target|route-distinguisher|instance-type|\binterface\b|redistribute"
+    r"|router-id|2001:db8:9::1|OPERATOR|ospf3"
+)
+
+
+def assert_operators_vrf_untouched(config: str) -> None:
+    """No line of the candidate names what is the operator's in its VRF."""
+    for line in config.splitlines():
+        assert not OPERATORS_VRF_LINES.search(line.strip()), line
+
+
+IOSXR_VRF_RUNNING = """\
+!! IOS XR Configuration 7.5.2
+vrf peering
+ address-family ipv6 unicast
+  import route-target
+   64500:10
+  !
+  export route-target
+   64500:10
+  !
+ !
+!
+route-policy OPERATOR-PASS
+  pass
+end-policy
+!
+router bgp 64500
+ bgp router-id 10.0.0.1
+ address-family ipv6 unicast
+ !
+ address-family vpnv6 unicast
+ !
+ neighbor-group NP_LAB_IX_2_V6
+  address-family ipv6 unicast
+  !
+ !
+ vrf peering
+  rd auto
+  address-family ipv6 unicast
+   redistribute connected
+  !
+  neighbor 2001:db8:9::1
+   remote-as 65200
+   address-family ipv6 unicast
+    route-policy OPERATOR-PASS in
+    route-policy OPERATOR-PASS out
+   !
+  !
+  neighbor fd00:7f8:2::99
+   remote-as 65099
+   use neighbor-group NP_LAB_IX_2_V6
+  !
+ !
+!
+"""
+
+IOSXR_VRF_RENDERED = """\
+router bgp 64500
+ address-family ipv6 unicast
+ !
+ address-family vpnv6 unicast
+ !
+ neighbor-group NP_LAB_IX_2_V6
+  address-family ipv6 unicast
+  !
+ !
+ vrf peering
+  address-family ipv6 unicast
+  !
+  neighbor fd00:7f8:2::11
+   remote-as 65001
+   use neighbor-group NP_LAB_IX_2_V6
+   address-family ipv6 unicast
+    route-policy NP_IMPORT_V6 in
+    route-policy NP_EXPORT_V6 out
+   !
+  !
+ !
+!
+"""
+
+EOS_VRF_RUNNING = """\
+! Command: show running-config
+vrf instance peering
+!
+ip routing vrf peering
+ipv6 unicast-routing vrf peering
+!
+route-map OPERATOR-PASS permit 10
+!
+router bgp 64500
+   router-id 10.0.0.1
+   neighbor NP_LAB_IX_2_V6 peer group
+   !
+   vrf peering
+      rd 64500:10
+      route-target import vpn-ipv6 64500:10
+      neighbor 2001:db8:9::1 remote-as 65200
+      neighbor 2001:db8:9::1 route-map OPERATOR-PASS in
+      neighbor fd00:7f8:2::99 peer group NP_LAB_IX_2_V6
+      neighbor fd00:7f8:2::99 remote-as 65099
+      redistribute connected
+      !
+      address-family ipv6
+         neighbor 2001:db8:9::1 activate
+         neighbor fd00:7f8:2::99 activate
+!
+end
+"""
+
+EOS_VRF_RENDERED = """\
+router bgp 64500
+   neighbor NP_LAB_IX_2_V6 peer group
+   !
+   vrf peering
+      neighbor fd00:7f8:2::11 peer group NP_LAB_IX_2_V6
+      neighbor fd00:7f8:2::11 remote-as 65001
+      neighbor fd00:7f8:2::11 route-map NP_IMPORT_V6 in
+      neighbor fd00:7f8:2::11 route-map NP_EXPORT_V6 out
+      !
+      address-family ipv6
+         neighbor fd00:7f8:2::11 activate
+!
+"""
+
+FRR_VRF_RUNNING = """\
+frr version 8.4.4
+frr defaults traditional
+hostname edge3
+!
+vrf peering
+exit-vrf
+!
+route-map OPERATOR-PASS permit 10
+exit
+!
+router bgp 64500
+ bgp router-id 127.0.1.3
+ no bgp default ipv4-unicast
+ neighbor 127.0.9.3 remote-as 64500
+exit
+!
+router bgp 64500 vrf peering
+ bgp router-id 127.0.1.3
+ no bgp default ipv4-unicast
+ neighbor NP_LAB_IX_2_V6 peer-group
+ neighbor 2001:db8:9::1 remote-as 65200
+ neighbor fd00:7f8:2::99 remote-as 65099
+ neighbor fd00:7f8:2::99 peer-group NP_LAB_IX_2_V6
+ !
+ address-family ipv6 unicast
+  redistribute connected
+  neighbor 2001:db8:9::1 activate
+  neighbor 2001:db8:9::1 route-map OPERATOR-PASS in
+  neighbor 2001:db8:9::1 route-map OPERATOR-PASS out
+  neighbor fd00:7f8:2::99 activate
+ exit-address-family
+exit
+!
+end
+"""
+
+FRR_VRF_RENDERED = """\
+router bgp 64500
+router bgp 64500 vrf peering
+ neighbor NP_LAB_IX_2_V6 peer-group
+ neighbor fd00:7f8:2::11 remote-as 65001
+ neighbor fd00:7f8:2::11 peer-group NP_LAB_IX_2_V6
+ address-family ipv6 unicast
+  neighbor fd00:7f8:2::11 activate
+  neighbor fd00:7f8:2::11 route-map NP_IMPORT_V6 in
+  neighbor fd00:7f8:2::11 route-map NP_EXPORT_V6 out
+ exit-address-family
+"""
+
+VRF_CASES = {
+    "iosxr": (IOSXR_VRF_RENDERED, IOSXR_VRF_RUNNING, ("router bgp 64500", "vrf peering")),
+    "eos": (EOS_VRF_RENDERED, EOS_VRF_RUNNING, ("router bgp 64500", "vrf peering")),
+    "frr": (FRR_VRF_RENDERED, FRR_VRF_RUNNING, ("router bgp 64500 vrf peering",)),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(VRF_CASES))
+def test_a_vrf_session_merges_into_the_operators_vrf(platform: str) -> None:
+    """Our neighbor goes into the operator's VRF, the stale one of ours in it goes, and
+    nothing of the VRF's own (RD, route targets, redistribution, the operator's
+    neighbor and policy) is sent, negated or removed."""
+    rendered, running, vrf = VRF_CASES[platform]
+    plan = plan_merge(platform, rendered, running, "NP_")
+    sent = parse(plan.config).lines()
+    ours = ("neighbor fd00:7f8:2::11", "neighbor fd00:7f8:2::11 activate")
+    assert any(line[: len(vrf)] == vrf and line[-1] in ours for line in sent), sent
+    # nowhere outside the VRF
+    assert not any(line[: len(vrf)] != vrf and "fd00:7f8:2::11" in " ".join(line) for line in sent)
+    assert (*vrf, "no neighbor fd00:7f8:2::99") in sent
+    assert plan.removed == ("neighbor fd00:7f8:2::99 (vrf peering)",)
+    assert not [line for line in sent if line[-1].startswith("no ") and "::99" not in line[-1]]
+    assert_operators_vrf_untouched(plan.config)
+
+
+def test_frr_vrf_merge_leaves_every_line_of_the_operators_vrf() -> None:
+    """FRR applies commands as they come: what the router holds afterwards is the
+    operator's VRF instance, whole, with our neighbor in place of the stale one."""
+    plan = plan_merge("frr", FRR_VRF_RENDERED, FRR_VRF_RUNNING, "NP_")
+    before = parse(FRR_VRF_RUNNING)
+    after = predict(before, parse(plan.config))
+    theirs = {line for line in before.lines() if not any("::99" in part for part in line)}
+    assert theirs <= after.lines()
+    vrf = "router bgp 64500 vrf peering"
+    assert (vrf, "neighbor fd00:7f8:2::11 peer-group NP_LAB_IX_2_V6") in after.lines()
+    assert (vrf, "address-family ipv6 unicast", "neighbor fd00:7f8:2::11 activate") in (
+        after.lines()
+    )
+    assert not any("fd00:7f8:2::11" in " ".join(line) for line in after.lines() if line[0] != vrf)
+
+
+@pytest.mark.parametrize("platform", sorted(VRF_CASES))
+def test_the_operators_neighbor_in_a_vrf_is_never_taken_over(platform: str) -> None:
+    """2001:db8:9::1 is the operator's in VRF peering: ours there collides, ours at the
+    same address in the default table does not."""
+    rendered, running, _ = VRF_CASES[platform]
+    taken = rendered.replace("fd00:7f8:2::11", "2001:db8:9::1")
+    with pytest.raises(OwnershipError, match=r"neighbor 2001:db8:9::1 \(vrf peering\)"):
+        plan_merge(platform, taken, running, "NP_")
+    elsewhere = taken.replace("router bgp 64500 vrf peering", "router bgp 64500 vrf other")
+    elsewhere = elsewhere.replace(" vrf peering\n", " vrf other\n")
+    assert plan_merge(platform, elsewhere, running, "NP_").removed
+
+
+JUNOS_VRF_RUNNING = """\
+## Last commit: 2026-11-20 09:00:00 UTC by admin
+version 22.4R1;
+policy-options {
+    policy-statement OPERATOR-PASS { then accept; }
+}
+routing-instances {
+    peering {
+        instance-type virtual-router;
+        interface xe-0/0/1.100;
+        route-distinguisher 64500:10;
+        protocols {
+            bgp {
+                group OPERATOR-PEERS {
+                    type external;
+                    neighbor 2001:db8:9::1 { peer-as 65200; import OPERATOR-PASS; }
+                }
+                group NP_OLD_V6 { neighbor fd00:7f8:2::99 { peer-as 65099; } }
+            }
+            ospf3 { area 0.0.0.0 { interface xe-0/0/1.100; } }
+        }
+    }
+}
+"""
+
+JUNOS_VRF_RENDERED = """\
+protocols {
+    bgp {
+    }
+}
+routing-instances {
+    peering {
+        protocols {
+            bgp {
+                group NP_LAB_IX_2_V6 {
+                    type external;
+                    neighbor fd00:7f8:2::11 {
+                        import [ NP_IMPORT_V6 ];
+                        export NP_EXPORT_V6;
+                        peer-as 65001;
+                    }
+                }
+            }
+        }
+    }
+}
+"""
+
+
+def test_junos_vrf_session_merges_into_the_operators_routing_instance() -> None:
+    """Our group is replaced inside the operator's routing instance and the stale one
+    deleted there; the instance's type, interfaces, RD, other protocols and the
+    operator's group are never named."""
+    plan = plan_merge("junos", JUNOS_VRF_RENDERED, JUNOS_VRF_RUNNING, "NP_")
+    lines = [line.strip() for line in plan.config.splitlines()]
+    start = lines.index("routing-instances {")
+    assert lines[start : start + 6] == [
+        "routing-instances {",
+        "peering {",
+        "protocols {",
+        "bgp {",
+        "replace:",
+        "group NP_LAB_IX_2_V6 {",
+    ]
+    assert lines[lines.index("group NP_OLD_V6;") - 1] == "delete:"
+    assert lines.index("group NP_OLD_V6;") > start  # in the instance, not the global bgp
+    assert plan.removed == ("group NP_OLD_V6",)
+    assert_operators_vrf_untouched(plan.config)
+    # no tag on the instance or its protocols: only our groups are replaced or deleted
+    assert lines.count("replace:") == 1 and lines.count("delete:") == 1

@@ -16,9 +16,13 @@ from typing import Any
 import pytest
 from napalm.base.mock import MockDriver
 from netutils.password import decrypt_juniper_type9, decrypt_type7
+from pydantic import ValidationError
 
-from nornir_peering.deploy import check_rendered
+from nornir_peering.deploy import check_rendered, junos, plan_merge
+from nornir_peering.deploy.tree import Node
+from nornir_peering.deploy.tree import parse as parse_cisco
 from nornir_peering.inventory import PeeringInventory
+from nornir_peering.inventory.intent import DirectSession, IXConnection
 from nornir_peering.inventory.plugin import LoadedInventory
 from nornir_peering.lab.datagen import generate
 from nornir_peering.lab.pdbserver import LabServer
@@ -28,7 +32,16 @@ from nornir_peering.rendering import check_bird, context
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.templating import TemplateFailed, environment, render_template
 from tests.helpers import run
-from tests.test_deploy_plan import EOS_RUNNING, IOSXR_RUNNING, JUNOS_RUNNING
+from tests.test_deploy_plan import (
+    EOS_RUNNING,
+    EOS_VRF_RUNNING,
+    FRR_VRF_RUNNING,
+    IOSXR_RUNNING,
+    IOSXR_VRF_RUNNING,
+    JUNOS_RUNNING,
+    JUNOS_VRF_RUNNING,
+    assert_operators_vrf_untouched,
+)
 
 REPO = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -126,6 +139,146 @@ def test_junos_exports_end_in_reject(loaded: LoadedInventory) -> None:
     for block in config.split("policy-statement NP_EXPORT_")[1:]:
         body = block.split("\n    }\n", 1)[0]
         assert body.rstrip().endswith("then reject;"), body
+
+
+# -- sessions in a VRF: core1's port at lab-ix-2 is in VRF peering ---------------------------
+
+
+def core1_tables(loaded: LoadedInventory) -> tuple[set[str], set[str]]:
+    """core1's peers in VRF peering, and in the default table (its transit sessions)."""
+    sessions = loaded.inventory.hosts["core1"]["sessions"]
+    in_vrf = {s["remote_address"] for s in sessions if s["vrf"] == "peering"}
+    default = {s["remote_address"] for s in sessions if s["vrf"] in ("", "global")}
+    assert in_vrf and default and len(in_vrf) + len(default) == len(sessions)
+    return in_vrf, default
+
+
+def junos_neighbors(config: str) -> dict[str, set[str]]:
+    """Neighbor addresses by where their group is: ``protocols`` or an instance's name."""
+    found: dict[str, set[str]] = {}
+
+    def walk(statement: junos.Statement, place: str) -> None:
+        for child in statement.children or []:
+            if child.words[0] == "neighbor":
+                found.setdefault(place, set()).add(child.words[1])
+            elif place == "routing-instances":  # an instance's name
+                walk(child, child.text)
+            else:
+                walk(child, place or child.text)
+
+    walk(junos.parse(config), "")
+    return found
+
+
+def cisco_neighbors(config: str) -> dict[str, set[str]]:
+    """Neighbor addresses (in blocks or lines) by the VRF of the BGP section they are in."""
+    found: dict[str, set[str]] = {}
+
+    def walk(node: Node, vrf: str) -> None:
+        for child in node.children:
+            words = child.text.split()
+            if child.text.startswith("router bgp "):
+                walk(child, words[4] if len(words) == 5 else "global")
+            elif words[0] == "vrf" and len(words) == 2:
+                walk(child, words[1])
+            elif words[0] == "neighbor" and re.fullmatch(r"[0-9a-f:.]+", words[1]):
+                found.setdefault(vrf, set()).add(words[1])
+            else:
+                walk(child, vrf)
+
+    walk(parse_cisco(config), "")
+    return found
+
+
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos", "frr"])
+def test_a_vrf_session_is_in_its_vrf_and_not_the_global_instance(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """Junos: under routing-instances peering; IOS-XR and EOS: under router bgp's
+    vrf peering; FRR: in router bgp 64501 vrf peering. The transit sessions stay
+    in the default table."""
+    in_vrf, default = core1_tables(loaded)
+    config = rendered(loaded, platform, "core1")
+    if platform == "junos":
+        assert junos_neighbors(config) == {"protocols": default, "peering": in_vrf}
+    else:
+        assert cisco_neighbors(config) == {"global": default, "peering": in_vrf}
+    # where the platform's groups live: Junos and FRR in the instance, IOS-XR and EOS global
+    group = {
+        "junos": "                group NP_LAB_IX_2_V6 {\n",
+        "iosxr": "\n neighbor-group NP_LAB_IX_2_V6\n",
+        "eos": "\n   neighbor NP_LAB_IX_2_V6 peer group\n",
+        "frr": "router bgp 64501 vrf peering\n neighbor NP_LAB_IX_2_V6 peer-group\n",
+    }[platform]
+    assert config.count(group) == 1
+
+
+def test_bird_notes_the_vrf_of_a_session_it_keeps_in_its_one_table(
+    loaded: LoadedInventory,
+) -> None:
+    in_vrf, default = core1_tables(loaded)
+    config = rendered(loaded, "bird", "core1")
+    note = "# VRF peering: this template keeps one table"
+    noted = set()
+    for block in config.split("\nprotocol bgp ")[1:]:
+        address = re.search(r"\n  neighbor (\S+) port", block)
+        assert address is not None
+        before = config.split(f"protocol bgp {block.split()[0]} ")[0].splitlines()[-1]
+        if before.startswith(note):
+            noted.add(address.group(1))
+    assert noted == in_vrf and not noted & default
+    # the note only: no protocol bound to a VRF, no channel on another table
+    assert not [line for line in config.splitlines() if re.match(r"\s*(vrf|table)\b", line)]
+    check_bird(config)
+
+
+UNSAFE_VRFS = ['peering"; }', "peer ing", "peering\n}", "-peering", "x" * 64, "default"]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("vrf", UNSAFE_VRFS)
+def test_a_vrf_that_is_not_a_safe_name_is_refused(
+    loaded: LoadedInventory, platform: str, vrf: str
+) -> None:
+    """Written bare into every platform's configuration, a VRF is a safe word; one that
+    could leave its line, or that names the default table, fails the router."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["core1"])["sessions"]]
+    sessions[-1]["vrf"] = vrf
+    refusal = "names the default table" if vrf == "default" else "is not a safe name"
+    with pytest.raises(TemplateFailed, match=refusal):
+        rendered(loaded, platform, "core1", sessions=sessions)
+
+
+@pytest.mark.parametrize("vrf", UNSAFE_VRFS[:-1])
+def test_the_inventory_refuses_a_vrf_that_is_not_a_safe_name(vrf: str) -> None:
+    with pytest.raises(ValidationError, match="vrf"):
+        IXConnection(router="core1", ipv6="fd00:7f8:2::9", vrf=vrf)
+    with pytest.raises(ValidationError, match="vrf"):
+        DirectSession(router="core1", remote_asn=65001, remote_address="192.0.2.1", vrf=vrf)
+
+
+VRF_RUNNING = {
+    "junos": JUNOS_VRF_RUNNING,
+    "iosxr": IOSXR_VRF_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+    "eos": EOS_VRF_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+    "frr": FRR_VRF_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+}
+
+
+@pytest.mark.parametrize("platform", sorted(VRF_RUNNING))
+def test_core1_merges_into_the_operators_vrf(loaded: LoadedInventory, platform: str) -> None:
+    """The rendered VRF sessions merge into a router where the operator has VRF peering
+    (its RD, route targets, own neighbor): ours go in, the stale one of ours goes, and
+    nothing of the operator's is named."""
+    in_vrf, _ = core1_tables(loaded)
+    plan = plan_merge(platform, rendered(loaded, platform, "core1"), VRF_RUNNING[platform], "NP_")
+    assert_operators_vrf_untouched(plan.config)
+    if platform == "junos":
+        assert plan.removed == ("group NP_OLD_V6",)
+        assert junos_neighbors(plan.config)["peering"] == in_vrf
+    else:
+        assert plan.removed == ("neighbor fd00:7f8:2::99 (vrf peering)",)
+        assert in_vrf <= cisco_neighbors(plan.config)["peering"]
 
 
 def mock_responses(

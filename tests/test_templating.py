@@ -125,3 +125,53 @@ def test_missing_template(tmp_path: Path) -> None:
 def test_the_sandbox_refuses_python_internals() -> None:
     with pytest.raises(SecurityError):
         render_string("{{ ''.__class__.__mro__[1].__subclasses__() }}")
+
+
+def plan_session(address: str, vrf: str, family: int = 6, ix: str = "lab-ix") -> dict[str, object]:
+    return {
+        "kind": "ix",
+        "ix": ix,
+        "group": None,
+        "family": family,
+        "vrf": vrf,
+        "relationship": "peer",
+        "remote_asn": 65001,
+        "remote_address": address,
+        "import_policy": None,
+        "export_policy": None,
+        "prefix_list": None,
+    }
+
+
+PLAN = (
+    "{% set plan = sessions | bgp_plan %}"
+    "{% for t in plan.tables %}{{ t.vrf }}:{{ t.families | join(',') }}:"
+    "{{ t.groups | list | join(',') }}:"
+    "{{ t.sessions | map(attribute='remote_address') | join(',') }}"
+    "{{ ' ' if not loop.last }}{% endfor %}"
+    "|{{ plan.groups | length }}|{{ plan.vrf_families | join(',') }}"
+)
+
+
+def test_bgp_plan_puts_each_session_in_its_table() -> None:
+    """A vrf of "" or "global" is the default table; a VRF gets its own groups, even of
+    the same name as a group of the default table (one per Junos or FRR instance)."""
+    sessions = [
+        plan_session("2001:db8::1", "global"),
+        plan_session("192.0.2.1", "", family=4),
+        plan_session("2001:db8::2", "peering"),
+        plan_session("2001:db8::3", "blue"),
+    ]
+    assert render_string(PLAN, sessions=sessions, local_as={"asn": 64500}) == (
+        "None:4,6:NP_LAB_IX_V6,NP_LAB_IX_V4:2001:db8::1,192.0.2.1 "
+        "blue:6:NP_LAB_IX_V6:2001:db8::3 peering:6:NP_LAB_IX_V6:2001:db8::2|4|6"
+    )
+    # a router without sessions still has its (empty) default table
+    assert render_string(PLAN, sessions=[], local_as={"asn": 64500}) == "None:::|0|"
+
+
+@pytest.mark.parametrize("vrf", ['a"b', "a b", "a;b", "a}b", "-a", "default", "MASTER"])
+def test_bgp_plan_refuses_a_vrf_that_is_not_a_safe_name(vrf: str) -> None:
+    session = plan_session("2001:db8::1", vrf)
+    with pytest.raises(ValueError, match=r"AS65001 2001:db8::1: VRF"):
+        render_string(PLAN, sessions=[session], local_as={"asn": 64500})

@@ -4,7 +4,14 @@
 router needs and their names (all nornir-peering's: see
 :mod:`nornir_peering.deploy`), so each platform's template only writes syntax:
 
-- ``groups``: one BGP group per IX (or BGP group of ``peering.yaml``) and family;
+- ``groups``: one BGP group per IX (or BGP group of ``peering.yaml``), family and
+  VRF, keyed by ``(vrf, name)`` (``vrf`` None for the default table): a group of the
+  same name in two tables is one definition where groups are global (IOS-XR, EOS)
+  and one per instance where they are not (Junos, FRR);
+- ``tables``: the default table, then each VRF by name, each with its ``vrf`` (None
+  for the default table), ``families``, ``groups`` (by name) and ``sessions``. A
+  session's ``vrf`` of ``""`` or ``"global"`` is the default table; any other must
+  be a safe name (what ``peering.yaml`` accepts), or the router fails;
 - ``imports``: for every eBGP session, reject bogons, prefixes longer than /24
   (IPv4) or /48 (IPv6) and our own prefixes; with an IRR prefix list, reject
   what it does not cover; strip our own communities; then apply the
@@ -15,8 +22,8 @@ router needs and their names (all nornir-peering's: see
   to customers and iBGP sessions, every route; never an AS-path prepend
   towards iBGP. Nothing else, so routes
   learned from peers or transit never reach peers or transit;
-- ``sessions``: the sessions, each with ``group_name``, ``import_name`` and
-  ``export_name``.
+- ``sessions``: the sessions, each with ``group_name``, ``import_name``,
+  ``export_name`` and ``vrf_name`` (None for the default table).
 
 A customer without an IRR prefix list is accepted, not re-announced: until
 ``grab-prefixes`` fills its list, nothing vouches for what it sends.
@@ -24,6 +31,7 @@ A customer without an IRR prefix list is accepted, not re-announced: until
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -37,9 +45,42 @@ from nornir_peering.templating.filters import (
     owned_name,
     prefix_list,
     prefix_range,
+    safe_string,
 )
 
 FULL_TABLE = frozenset({"customer", "internal"})  # they get every route
+DEFAULT_TABLE = frozenset({"", "global"})  # a session's vrf that means the default table
+# what peering.yaml accepts as a VRF (nornir_peering.inventory.intent.Name): a word that
+# every platform takes bare, so that it reaches a configuration unchanged
+VRF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# the default table's own name on some platforms (EOS, FRR, IOS-XR: default; Junos: master)
+RESERVED_VRFS = frozenset({"default", "master"})
+
+
+def vrf_name(session: Mapping[str, Any]) -> str | None:
+    """The session's VRF, or None for the default table (``vrf`` ``""`` or ``"global"``).
+
+    A name that could leave its place in a configuration, or that names the default
+    table on some platform, fails the router.
+
+    >>> vrf_name({"vrf": "global"}), vrf_name({"vrf": ""}), vrf_name({"vrf": "peering"})
+    (None, None, 'peering')
+    """
+    vrf = session.get("vrf")
+    if vrf is None or vrf in DEFAULT_TABLE:
+        return None
+    who = f"AS{session.get('remote_asn')} {session.get('remote_address', '')}".strip()
+    if not isinstance(vrf, str) or not VRF_NAME.match(vrf):
+        raise ValueError(
+            f"{who}: VRF {safe_string(vrf)!r} is not a safe name (letters, digits, "
+            "'_', '.', '-', at most 63, starting with a letter or digit)"
+        )
+    if vrf.lower() in RESERVED_VRFS:
+        raise ValueError(
+            f"{who}: VRF {vrf!r} names the default table on some platforms; "
+            "write 'global' (the default) for the default table"
+        )
+    return vrf
 
 
 @pass_context
@@ -64,6 +105,8 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
     plan: dict[str, Any] = {
         "families": [],
         "groups": {},
+        "tables": [],
+        "vrf_families": [],  # the families of the sessions in VRFs
         "imports": {},
         "exports": {},
         "irr": {},
@@ -85,14 +128,31 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
             "customer_routes": name("CUSTOMER_ROUTES"),
         },
     }
+    tables: dict[str | None, dict[str, Any]] = {None: _table(None)}
     for session in sessions:
         family = int(session["family"])
         v = f"V{family}"
         if family not in plan["families"]:
             plan["families"].append(family)
+        vrf = vrf_name(session)
+        table = tables.get(vrf)
+        if table is None:
+            table = tables[vrf] = _table(vrf)
+        if family not in table["families"]:
+            table["families"].append(family)
+        if vrf is not None and family not in plan["vrf_families"]:
+            plan["vrf_families"].append(family)
         relationship = session["relationship"]
         group = name(session["ix"] or session["group"], v)
-        plan["groups"].setdefault(group, {"name": group, "family": family, "sessions": []})
+        entry_group = table["groups"].get(group)
+        if entry_group is None:
+            entry_group = table["groups"][group] = {
+                "name": group,
+                "family": family,
+                "vrf": vrf,
+                "sessions": [],
+            }
+            plan["groups"][(vrf, group)] = entry_group
         irr = prefix_list(session)
         irr_name = name("IRR", f"AS{session['remote_asn']}", v) if irr else None
         if irr_name and irr_name not in plan["irr"]:
@@ -140,11 +200,23 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
             "group_name": group,
             "import_name": import_name,
             "export_name": export_name,
+            "vrf_name": vrf,
         }
-        plan["groups"][group]["sessions"].append(entry)
+        entry_group["sessions"].append(entry)
+        table["sessions"].append(entry)
         plan["sessions"].append(entry)
     plan["families"].sort()
+    plan["vrf_families"].sort()
+    for table in tables.values():
+        table["families"].sort()
+    # the default table first (always there, if empty), then the VRFs by name
+    plan["tables"] = [tables[None], *(tables[v] for v in sorted(v for v in tables if v))]
     return plan
+
+
+def _table(vrf: str | None) -> dict[str, Any]:
+    """A routing table's part of the plan: the default table (``vrf`` None) or a VRF."""
+    return {"vrf": vrf, "families": [], "groups": {}, "sessions": []}
 
 
 def _actions(

@@ -23,19 +23,23 @@ from nornir_peering.lab.topology import ANNOUNCES
 from tests.helpers import wait_until
 
 
-def session(name: str, local: str, neighbor: str, asn: int) -> str:
+def session(name: str, local: str, neighbor: str, asn: int, family: int = 4) -> str:
     return (
         f"protocol bgp {name} {{\n"
         f"  local {local} port 1179 as 64500;\n"
         f"  neighbor {neighbor} port 1179 as {asn};\n"
         "  multihop; strict bind yes; connect delay time 1; connect retry time 2;\n"
-        "  ipv4 { import all; export where source = RTS_STATIC; };\n"
+        f"  ipv{family} {{ import all; export where source = RTS_STATIC; }};\n"
         "}\n"
     )
 
 
-TWO_PEERS = session("peer_one", "127.0.1.1", "127.0.1.11", 65001) + session(
-    "four", "127.0.1.1", "127.0.1.14", 65003
+# one peer of each family and one with both: the lab's AS65001 at two addresses
+PEERS = (
+    session("peer_one", "127.0.1.1", "127.0.1.11", 65001)
+    + session("peer_one_v6", "fd00:7f8:1::1", "fd00:7f8:1::11", 65001, 6)
+    + session("four", "127.0.1.1", "127.0.1.14", 65003)
+    + session("six", "fd00:7f8:1::1", "fd00:7f8:1::16", 65006, 6)
 )
 ONE_PEER = session("peer_one", "127.0.1.1", "127.0.1.11", 65001)
 BROKEN = "protocol bgp broken {\n  local 127.0.1.1 as 64500;\n  neighbour 127.0.1.11;\n}\n"
@@ -98,26 +102,37 @@ def test_facts(driver: BirdDriver) -> None:
     assert facts["uptime"] >= 0
 
 
+FAMILIES = (
+    ("127.0.1.11", 65001, "ipv4"),
+    ("fd00:7f8:1::11", 65001, "ipv6"),
+    ("127.0.1.14", 65003, "ipv4"),
+    ("fd00:7f8:1::16", 65006, "ipv6"),
+)
+
+
 def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: BirdLab) -> None:
-    driver.load_replace_candidate(config=TWO_PEERS)
+    driver.load_replace_candidate(config=PEERS)
     diff = driver.compare_config()
     assert (
         "+protocol bgp peer_one {" in diff and "+  neighbor 127.0.1.14 port 1179 as 65003;" in diff
     )
     driver.commit_config()
-    wait_until(lambda: established(lab, "peer_one") and established(lab, "four"))
+    protocols = ("peer_one", "peer_one_v6", "four", "six")
+    wait_until(lambda: all(established(lab, name) for name in protocols))
     expected = {  # routes arrive just after the sessions come up: wait for all of them
         address: {
-            "received_prefixes": ANNOUNCES[asn],
-            "accepted_prefixes": ANNOUNCES[asn],
-            "sent_prefixes": 1,
+            family: {
+                "received_prefixes": ANNOUNCES[asn],
+                "accepted_prefixes": ANNOUNCES[asn],
+                "sent_prefixes": 1,
+            }
         }
-        for address, asn in (("127.0.1.11", 65001), ("127.0.1.14", 65003))
+        for address, asn, family in FAMILIES
     }
     wait_until(
         lambda: (
             {
-                address: peer["address_family"].get("ipv4")
+                address: peer["address_family"]
                 for address, peer in driver.get_bgp_neighbors()["global"]["peers"].items()
             }
             == expected
@@ -126,7 +141,7 @@ def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: Bir
     neighbors = driver.get_bgp_neighbors()
     peers = neighbors["global"]["peers"]
     assert neighbors["global"]["router_id"] == "127.0.1.1"
-    assert set(peers) == {"127.0.1.11", "127.0.1.14"}
+    assert set(peers) == {address for address, _, _ in FAMILIES}  # keyed by address
     one = peers["127.0.1.11"]
     assert (one["local_as"], one["remote_as"], one["remote_id"], one["is_up"]) == (
         64500,
@@ -145,8 +160,20 @@ def test_commit_brings_sessions_up_with_real_counts(driver: BirdDriver, lab: Bir
         for family in peer["address_family"].values():
             assert helpers.test_model(models.AFDict, family)
     detail = driver.get_bgp_neighbors_detail()
+    for found in detail["global"].values():
+        for peer_detail in found:
+            assert helpers.test_model(models.PeerDetailsDict, peer_detail)
     [four] = detail["global"][65003]
-    assert helpers.test_model(models.PeerDetailsDict, four)
+    [six] = detail["global"][65006]
+    assert (six["remote_address"], six["local_address"], six["accepted_prefix_count"]) == (
+        "fd00:7f8:1::16",
+        "fd00:7f8:1::1",
+        ANNOUNCES[65006],
+    )
+    assert {p["remote_address"] for p in detail["global"][65001]} == {
+        "127.0.1.11",
+        "fd00:7f8:1::11",
+    }
     assert (
         four["remote_address"],
         four["local_address"],
@@ -180,7 +207,7 @@ def test_rejected_config_leaves_the_router_as_it_was(driver: BirdDriver, lab: Bi
 def test_unconfirmed_commit_is_reverted_by_bird(driver: BirdDriver, lab: BirdLab) -> None:
     driver.load_replace_candidate(config=ONE_PEER)
     driver.commit_config()
-    driver.load_replace_candidate(config=TWO_PEERS)
+    driver.load_replace_candidate(config=PEERS)
     driver.commit_config(revert_in=2)
     assert driver.has_pending_commit()
     assert "four" in birdc(lab, "show protocols")
@@ -190,18 +217,18 @@ def test_unconfirmed_commit_is_reverted_by_bird(driver: BirdDriver, lab: BirdLab
 
 
 def test_confirmed_commit_stays(driver: BirdDriver, lab: BirdLab) -> None:
-    driver.load_replace_candidate(config=TWO_PEERS)
+    driver.load_replace_candidate(config=PEERS)
     driver.commit_config(revert_in=60)
     driver.confirm_commit()
     assert not driver.has_pending_commit()
     assert "four" in birdc(lab, "show protocols")
-    assert lab.config_file("edge1").read_text() == TWO_PEERS
+    assert lab.config_file("edge1").read_text() == PEERS
 
 
 def test_rollback_to_the_previous_file(driver: BirdDriver, lab: BirdLab) -> None:
     driver.load_replace_candidate(config=ONE_PEER)
     driver.commit_config()
-    driver.load_replace_candidate(config=TWO_PEERS)
+    driver.load_replace_candidate(config=PEERS)
     driver.commit_config()
     assert "four" in birdc(lab, "show protocols")
     driver.rollback()

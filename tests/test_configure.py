@@ -55,8 +55,8 @@ def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
     # checked with birdc and vtysh, not through the tool: every session comes up
     wait_until(lambda: set(bgp_states(lab, "edge1").values()) == {"Established"})
     wait_until(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
-    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 9)  # 8 + its collector
-    assert len(bgp_states(lab, "edge1")) == 9 and len(bgp_states(lab, "edge2")) == 7
+    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 16)  # 15 + its collector
+    assert len(bgp_states(lab, "edge1")) == 16 and len(bgp_states(lab, "edge2")) == 12
     again = outcome(run("configure-routers", "--commit", "--json").stdout)
     assert {r: (o["status"], o["committed"], o["diff"]) for r, o in again.items()} == {
         "edge1": ("unchanged", False, ""),
@@ -93,7 +93,7 @@ def test_hostile_peeringdb_names_stay_inside_their_quotes(lab: Lab) -> None:
     assert 'description "Evil Net protocol bgp x";' in config
     assert '"/etc"' not in config and "AS-EVIL" not in config
     # no more sessions than the inventory has: the name opened nothing
-    assert sum(line.startswith("protocol bgp ") for line in config.splitlines()) == 9
+    assert sum(line.startswith("protocol bgp ") for line in config.splitlines()) == 16
 
 
 def test_broken_template_fails_only_that_router(lab: Lab, project: Path) -> None:
@@ -112,16 +112,16 @@ def test_broken_template_fails_only_that_router(lab: Lab, project: Path) -> None
 
 def test_config_bird_rejects_is_rolled_back(lab: Lab, project: Path) -> None:
     run("configure-routers", "--commit", "--limit", "edge1")
-    wait_until(lambda: len(bgp_states(lab, "edge1")) == 9)
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
     before = lab.bird.config_file("edge1").read_text()
     # passes `bird -p` alone, but clashes with a protocol of the router's own bird.conf
-    with template_for(project, "edge1", "clash", "protocol static announced { ipv4; }\n"):
+    with template_for(project, "edge1", "clash", "protocol static announced4 { ipv4; }\n"):
         result = run("configure-routers", "--commit", "--json", "--limit", "edge1")
     assert result.exit_code == 1
     note = str(outcome(result.stdout)["edge1"]["note"])
-    assert "BIRD refused the configuration" in note and "announced" in note
+    assert "BIRD refused the configuration" in note and "announced4" in note
     assert lab.bird.config_file("edge1").read_text() == before
-    assert len(bgp_states(lab, "edge1")) == 9
+    assert len(bgp_states(lab, "edge1")) == 16
 
 
 def test_unreachable_router_fails_alone(lab: Lab) -> None:
@@ -162,7 +162,7 @@ def test_unanswered_commit_is_left_to_revert(lab: Lab, monkeypatch: pytest.Monke
     assert result.exit_code == 1
     note = str(outcome(result.stdout)["edge1"]["note"])
     assert "left unconfirmed" in note
-    assert len(bgp_states(lab, "edge1")) == 9
+    assert len(bgp_states(lab, "edge1")) == 16
     wait_until(lambda: bgp_states(lab, "edge1") == {})
 
 

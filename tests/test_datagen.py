@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from nornir_peering.lab.datagen import (
+    NULLABLE,
+    PAIRS,
     PRODUCTION,
     Dataset,
     evolve,
@@ -19,6 +21,8 @@ from nornir_peering.lab.datagen import (
     scaled_counts,
     write_dataset,
 )
+from nornir_peering.lab.topology import add_lab
+from nornir_peering.peeringdb.schema import columns
 
 
 @pytest.fixture(scope="module")
@@ -157,3 +161,55 @@ def test_values_are_peeringdb_choices(data: Dataset) -> None:
         assert {n[field] for n in data.rows["net"]} <= allowed, field
     allowed = {value for value, _ in const.AVAILABLE_VOLTAGE}
     assert {v for f in data.rows["fac"] for v in f["available_voltage_services"]} <= allowed
+
+
+@pytest.fixture(scope="module")
+def generations(data: Dataset) -> list[Dataset]:
+    """The lab's dataset and three evolutions of it, with many changes each."""
+    first = add_lab(data)
+    second = evolve(first, seed=21, fraction=0.1)
+    third = evolve(second, seed=22, fraction=0.1)
+    return [first, second, third, evolve(third, seed=23, fraction=0.1)]
+
+
+def test_nulls_only_where_peeringdb_has_them(generations: list[Dataset]) -> None:
+    for dataset in generations:
+        for tag, rows in dataset.rows.items():
+            kinds = columns(tag)
+            for row in rows:
+                nulls = {k for k in kinds if row.get(k) is None}
+                assert nulls <= NULLABLE[tag], (tag, row["id"], nulls - NULLABLE[tag])
+                assert row.get("arp_sponge") != "", (tag, row["id"])
+
+
+def test_unique_values_stay_unique(generations: list[Dataset]) -> None:
+    """Over deleted objects too: peeringdb-py's tables keep them under the same constraints."""
+    for dataset in generations:
+        rows = dataset.rows
+        for tag in ("org", "net", "ix", "fac", "carrier", "campus"):
+            names = [r["name"] for r in rows[tag]]
+            assert len(names) == len(set(names)), tag
+        assert len({r["asn"] for r in rows["net"]}) == len(rows["net"])
+        for tag, (left, right) in PAIRS.items():
+            pairs = [(r[left], r[right]) for r in rows[tag]]
+            assert len(pairs) == len(set(pairs)), tag
+        prefixes = [ipaddress.ip_network(r["prefix"]) for r in rows["ixpfx"]]
+        assert len(prefixes) == len(set(prefixes))
+        for key in ("ipaddr4", "ipaddr6"):
+            taken = [(r["ixlan_id"], r[key]) for r in rows["netixlan"] if r[key]]
+            assert len(taken) == len(set(taken)), key
+
+
+def test_evolved_ports_lie_in_live_prefixes_of_their_lan(generations: list[Dataset]) -> None:
+    last = generations[-1].rows
+    live = defaultdict(list)
+    for pfx in last["ixpfx"]:
+        if pfx["status"] == "ok":
+            live[pfx["ixlan_id"]].append(ipaddress.ip_network(pfx["prefix"]))
+    for port in last["netixlan"]:
+        if port["status"] != "ok":
+            continue
+        for key in ("ipaddr4", "ipaddr6"):
+            if port[key]:
+                address = ipaddress.ip_address(port[key])
+                assert any(address in net for net in live[port["ixlan_id"]]), (port["id"], key)

@@ -9,14 +9,17 @@ import contextlib
 import json
 import subprocess
 from collections.abc import Iterator
+from ipaddress import ip_network
 from pathlib import Path
+
+import pytest
 
 from nornir_peering.deploy.tree import parse
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.topology import HOSTILE
 from tests.helpers import birdc, frr_states, outcome, run, wait_until
 
-EVERY_EDGE3_SESSION = ["Established"] * 9  # 6 at lab-ix, 2 at lab-ix-2, the collector
+EVERY_EDGE3_SESSION = ["Established"] * 16  # 11 at lab-ix, 4 at lab-ix-2, the collector
 
 
 def vtysh(lab: Lab, command: str) -> str:
@@ -60,22 +63,23 @@ def test_frr_keeps_the_operators_configuration_and_drops_unwanted_peers(
     # drop a peer at each IX from the intent, and commit again
     with intent(
         project,
-        ("      - asn: 65003\n", ""),
+        ("      - asn: 65003                 # IPv4 only\n", ""),
         ("      - asn: 65005\n        password: lab-secret\n", ""),
     ):
         dry = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)["edge3"]
         diff = str(dry["diff"]).splitlines()
         removed = [line for line in diff if line.startswith("-") and not line.startswith("---")]
-        assert len(removed) == 21  # the two neighbors' lines, and nothing else
-        assert all("127.0.1.14" in line or "127.0.2.15" in line for line in removed)
+        gone = ("127.0.1.14", "127.0.2.15", "fd00:7f8:2::15")  # 65005 in both families
+        assert all(any(address in line for address in gone) for line in removed)
+        assert {address for address in gone for line in removed if address in line} == set(gone)
         assert not [line for line in diff if line.startswith("+") and not line.startswith("+++")]
         result = run("configure-routers", "--commit", "--json", "--limit", "edge3")
         assert result.exit_code == 0, result.stderr
         assert outcome(result.stdout)["edge3"]["committed"] is True
         states = frr_states(lab)
-        assert "127.0.1.14" not in states and "127.0.2.15" not in states
-        assert len(states) == 7
-        wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 7)
+        assert not states.keys() & set(gone)
+        assert len(states) == 13
+        wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 13)
         # every line of the router's configuration from before the first deploy is still there
         assert before - running_lines(lab) == set()
         again = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)
@@ -97,26 +101,48 @@ def test_frr_diff_is_what_commits(lab: Lab) -> None:
     assert before - after == set()
 
 
-def test_imports_drop_bogons_our_prefixes_and_too_specifics(lab: Lab) -> None:
-    """The hostile peer announces two prefixes of its own, a bogon, one of ours and a /25:
-    BIRD and FRR take its two, nothing else."""
+def prefixes(routes: str) -> set[str]:
+    """The prefixes of ``birdc show route``'s lines."""
+    found = set()
+    for line in routes.splitlines():
+        first = line.split()[0] if line.split() else ""
+        with contextlib.suppress(ValueError):
+            found.add(str(ip_network(first)))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("family", "address"), [("ipv4", "127.0.1.15"), ("ipv6", "fd00:7f8:1::15")]
+)
+def test_imports_drop_bogons_our_prefixes_and_too_specifics(
+    lab: Lab, family: str, address: str
+) -> None:
+    """In each family, the hostile peer announces two prefixes of its own, a bogon, one of
+    ours and one too specific (a /25, a /64): BIRD and FRR take its two, nothing else."""
     assert run("configure-routers", "--commit", "--limit", "edge1,edge3").exit_code == 0
-    hostile = set(HOSTILE[65004])
+    version = 4 if family == "ipv4" else 6
+    hostile = {p for p in HOSTILE[65004] if ip_network(p).version == version}
+    protocol = "ix_lab_ix_as65004_" + address.replace(".", "_").replace(":", "_")
 
     def bird_routes() -> set[str]:
-        table = birdc(lab, "edge1", "show route protocol ix_lab_ix_as65004_127_0_1_15")
-        return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
+        table = birdc(lab, "edge1", f"show route protocol {protocol}")
+        return prefixes(table)
 
     def frr_routes() -> set[str]:
-        data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.15 routes json"))
+        data = json.loads(vtysh(lab, f"show bgp {family} unicast neighbors {address} routes json"))
         return set(data.get("routes", {}))
 
     wait_until(lambda: len(bird_routes()) == 2 and len(frr_routes()) == 2)
     assert bird_routes() == frr_routes()
+    assert {ip_network(p).version for p in bird_routes()} == {version}
     assert not bird_routes() & hostile
-    # the peer did send them: BIRD's session saw five routes
-    sent = birdc(lab, "as65004-127.0.1.15", "show route export session0")
-    assert hostile <= {line.split()[0] for line in sent.splitlines() if line[:1].isdigit()}
+    # the peer did send them: BIRD's sessions in that family saw its five routes
+    sent = birdc(
+        lab,
+        "as65004-127.0.1.15",
+        "show route export session0" if version == 4 else "show route export session3",
+    )
+    assert hostile <= prefixes(sent)
 
 
 def test_exports_carry_our_prefixes_only_and_customers_get_everything(lab: Lab) -> None:
@@ -215,20 +241,23 @@ def irr_lists(project: Path, lists: dict[int, list[str]]) -> Iterator[None]:
 def test_irr_lists_filter_and_let_customers_through(lab: Lab, project: Path) -> None:
     """With IRR lists: a peer's prefix outside its list is dropped on BIRD and FRR alike,
     and a customer's routes its list covers are announced to peers; the rest are not."""
-    # AS65001 announces 12.1.0-2.0/24 at lab-ix; the customer 12.10.0-2.0/24
-    with irr_lists(project, {65001: ["12.1.0.0/24"], 65200: ["12.10.0.0/23"]}):
+    # AS65001 announces 12.1.0-2.0/24 and 2a0f:1201:0-2::/48 at lab-ix; the customer
+    # 12.10.0-2.0/24. A list holds both families; each session takes its own.
+    lists = {65001: ["12.1.0.0/24", "2a0f:1201::/48"], 65200: ["12.10.0.0/23"]}
+    with irr_lists(project, lists):
         result = run("configure-routers", "--commit", "--json", "--limit", "edge1,edge3")
     assert result.exit_code == 0, result.stderr
 
     def bird_routes(router: str, protocol: str) -> set[str]:
-        table = birdc(lab, router, f"show route protocol {protocol}")
-        return {line.split()[0] for line in table.splitlines() if line[:1].isdigit()}
+        return prefixes(birdc(lab, router, f"show route protocol {protocol}"))
 
     def frr_routes() -> set[str]:
         data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.11 routes json"))
         return set(data.get("routes", {}))
 
     wait_until(lambda: bird_routes("edge1", "ix_lab_ix_as65001_127_0_1_11") == {"12.1.0.0/24"})
+    six = "ix_lab_ix_as65001_fd00_7f8_1__11"
+    wait_until(lambda: bird_routes("edge1", six) == {"2a0f:1201::/48"})
     wait_until(lambda: frr_routes() == {"12.1.0.0/24"})
     customer = "group_customers_as65200_127_0_4_1"
     wait_until(lambda: bird_routes("edge1", customer) == {"12.10.0.0/24", "12.10.1.0/24"})

@@ -20,19 +20,22 @@ from nornir_peering.deploy.tree import parse
 from nornir_peering.drivers.frr import FrrDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
 from nornir_peering.lab.frr import FrrLab
+from nornir_peering.lab.netns import Namespace
 from tests.helpers import wait_until
 
 
 @pytest.fixture(scope="module")
 def frr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrrLab]:
     folder = tmp_path_factory.mktemp("frr")
-    collector = BirdLab(folder / "bird", [r for r in lab_routers() if r.name == "collector"])
+    space = Namespace(folder)  # the FRR edge and its route collector, side by side
+    collector = BirdLab(folder / "bird", [r for r in lab_routers() if r.name == "collector"], space)
     collector.up()
-    lab = FrrLab(folder / "frr")
+    lab = FrrLab(folder / "frr", space)
     lab.up()
     yield lab
     lab.down()
     collector.down()
+    space.stop()
 
 
 def open_driver(frr: FrrLab, **args: Any) -> FrrDriver:

@@ -69,7 +69,7 @@ def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         status = json.loads(run("lab", "status", "--json", "--state", state, "--port", port).stdout)
         assert status["peeringdb"]["running"]
         routers = {r["router"]: r for r in status["routers"]}
-        assert len(routers) == 14 and all(r["running"] for r in routers.values())
+        assert len(routers) == 15 and all(r["running"] for r in routers.values())
         # the FRR edge starts with its own route collector, nothing of nornir-peering's
         assert set(routers["edge3"]["sessions"]) == {"127.0.9.3"}
         lab_ix = httpx.get(f"http://127.0.0.1:{port}/api/ix/10000001", timeout=10).json()

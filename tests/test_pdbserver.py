@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +84,79 @@ class TestApi:
         assert get(pdb, "/api/nope").status_code == 404
         assert get(pdb, "/api").status_code == get(pdb, "/api/").status_code == 404
 
-    @pytest.mark.parametrize("query", ["depth=2", "colour=blue", "limit=x", "fields=nope"])
-    def test_bad_queries_are_400(self, pdb: LabServer, query: str) -> None:
+    @pytest.mark.parametrize("query", ["limit=x", "skip=-1", "depth=deep", "since=yesterday"])
+    def test_bad_numbers_are_400(self, pdb: LabServer, query: str) -> None:
         reply = get(pdb, f"/api/net?{query}")
         assert reply.status_code == 400 and reply.json()["meta"]["error"]
+
+    def test_unknown_parameters_are_ignored(self, pdb: LabServer) -> None:
+        assert data(pdb, "/api/net?colour=blue&name__sounds_like=x") == data(pdb, "/api/net")
+
+
+class TestAsPeeringDB:
+    """What rest.py and serializers.py do with a query (lab/pdbapi.py cites where)."""
+
+    @pytest.mark.parametrize(
+        ("query", "check"),
+        [
+            ("asn__lt=65002", lambda n: n["asn"] < 65002),
+            ("asn__lte=65002", lambda n: n["asn"] <= 65002),
+            ("asn__gt=65002", lambda n: n["asn"] > 65002),
+            ("asn__gte=65002", lambda n: n["asn"] >= 65002),
+            ("name__contains=six only", lambda n: "six only" in n["name"].lower()),
+            ("name__startswith=only FOUR", lambda n: n["name"].lower().startswith("only four")),
+            ("name=six only networks", lambda n: n["name"] == "Six Only Networks"),
+            ("updated__gte=2026-11-01", lambda n: n["updated"] >= "2026-11-01"),
+            ("allow_ixp_update=1", lambda n: n["allow_ixp_update"]),
+        ],
+    )
+    def test_filter_suffixes_and_case(self, pdb: LabServer, query: str, check: Any) -> None:
+        rows = data(pdb, f"/api/net?{query}")
+        everything = data(pdb, "/api/net")
+        assert rows == [n for n in everything if check(n)]
+        assert 0 < len(rows) < len(everything)
+
+    def test_in_and_reference_names(self, pdb: LabServer) -> None:
+        lans = data(pdb, "/api/ixlan?limit=2")
+        ids = ",".join(str(lan["id"]) for lan in lans)
+        ports = data(pdb, f"/api/netixlan?ixlan__in={ids}")
+        assert ports == data(pdb, f"/api/netixlan?ixlan_id__in={ids}")
+        assert {p["ixlan_id"] for p in ports} == {lan["id"] for lan in lans}
+
+    def test_lists_are_depth_0_and_sets_are_ids_at_depth_1(self, pdb: LabServer) -> None:
+        (flat,) = data(pdb, "/api/ixlan?id=10000001")
+        assert "net_set" not in flat and "ixpfx_set" not in flat
+        (lan,) = data(pdb, "/api/ixlan?id=10000001&depth=1")
+        prefixes = data(pdb, "/api/ixpfx?ixlan_id=10000001")
+        assert lan["ixpfx_set"] == [p["id"] for p in prefixes]
+        assert {p["protocol"] for p in prefixes} == {"IPv4", "IPv6"}  # a dual-stack LAN
+        members = {p["net_id"] for p in data(pdb, "/api/netixlan?ixlan_id=10000001")}
+        assert set(lan["net_set"]) == members
+
+    def test_a_single_object_is_depth_2_with_its_parents(self, pdb: LabServer) -> None:
+        (lan,) = data(pdb, "/api/ixlan/10000001")
+        assert lan["ix"]["id"] == lan["ix_id"]  # the parent object
+        assert all(isinstance(p, dict) and "prefix" in p for p in lan["ixpfx_set"])
+        (shallow,) = data(pdb, "/api/ixlan/10000001?depth=0")
+        assert "ix" not in shallow and "ixpfx_set" not in shallow
+
+    def test_fields_selects_from_the_root_object(self, pdb: LabServer) -> None:
+        rows = data(pdb, "/api/net?fields=id,asn,nope&limit=3")
+        assert [set(r) for r in rows] == [{"id", "asn"}] * 3
+
+    def test_since_is_strict_and_oldest_update_first(
+        self, day2: LabServer, datasets: Datasets
+    ) -> None:
+        rows = data(day2, f"/api/net?since={int(read_dataset(datasets.day1).generated)}")
+        stamps = [(r["updated"], r["id"]) for r in rows]
+        assert stamps == sorted(stamps) and len(rows) > 1
+        last = rows[-1]["updated"]
+        epoch = int(datetime.fromisoformat(last.replace("Z", "+00:00")).timestamp())
+        assert all(r["updated"] > last for r in data(day2, f"/api/net?since={epoch}"))
+
+    def test_an_id_query_that_finds_nothing_is_404(self, pdb: LabServer) -> None:
+        assert get(pdb, "/api/net?id=999999999").status_code == 404
+        assert get(pdb, "/api/net?asn=1").status_code == 200
 
 
 class TestContacts:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from ipaddress import ip_address
 from typing import Any
 
 import duckdb
@@ -36,17 +37,17 @@ def deployed(lab: Lab) -> None:
     wait_until(
         lambda: (
             set(bgp_states(lab, "edge1").values()) == {"Established"}
-            and len(bgp_states(lab, "edge1")) == 9
+            and len(bgp_states(lab, "edge1")) == 16
         )
     )
     wait_until(
         lambda: (
             set(bgp_states(lab, "edge2").values()) == {"Established"}
-            and len(bgp_states(lab, "edge2")) == 7
+            and len(bgp_states(lab, "edge2")) == 12
         )
     )
-    # the FRR edge: its 8 sessions and the operator's route collector
-    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 9)
+    # the FRR edge: its 15 sessions and the operator's route collector
+    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 16)
 
 
 def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
@@ -59,8 +60,15 @@ def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
     code, report = polled()
     assert code == 0
     edge1 = sessions(report, "edge1")
-    assert len(edge1) == 9 and all(s["state"] == "Established" for s in edge1.values())
-    for address, asn in (("127.0.1.11", 65001), ("127.0.1.14", 65003), ("127.0.4.1", 65200)):
+    assert len(edge1) == 16 and all(s["state"] == "Established" for s in edge1.values())
+    assert sum(ip_address(a).version == 6 for a in edge1) == 7  # both families, stored
+    for address, asn in (
+        ("127.0.1.11", 65001),
+        ("fd00:7f8:1::11", 65001),
+        ("127.0.1.14", 65003),
+        ("fd00:7f8:1::16", 65006),  # a peer with IPv6 only
+        ("127.0.4.1", 65200),
+    ):
         assert (edge1[address]["remote_asn"], edge1[address]["received_prefixes"]) == (
             asn,
             ANNOUNCES[asn],
@@ -69,7 +77,8 @@ def test_every_session_established_with_the_right_counts(lab: Lab) -> None:
         protocol = next(
             line.split()[0]
             for line in birdc(lab, "edge1").splitlines()
-            if line.split()[:1] and address.replace(".", "_") in line.split()[0]
+            if line.split()[:1]
+            and line.split()[0].endswith(address.replace(".", "_").replace(":", "_"))
         )
         routes = birdc(lab, "edge1", f"show protocols all {protocol}")
         assert f"Routes:         {ANNOUNCES[asn]} imported" in routes
@@ -143,9 +152,14 @@ def test_sessions_reads_the_stored_state(lab: Lab) -> None:
         lambda: all(s["state"] == "Established" for s in sessions(polled()[1], "edge1").values())
     )
     stored = json.loads(run("sessions", "--json", "--limit", "edge1").stdout)
-    assert len(stored) == 9 and {s["state"] for s in stored} == {"Established"}
+    assert len(stored) == 16 and {s["state"] for s in stored} == {"Established"}
     at_second = json.loads(run("sessions", "--json", "--at", "lab-ix-2").stdout)
-    assert {s["remote_address"] for s in at_second} == {"127.0.2.11", "127.0.2.15"}
+    assert {s["remote_address"] for s in at_second} == {
+        "127.0.2.11",
+        "127.0.2.15",
+        "fd00:7f8:2::11",
+        "fd00:7f8:2::15",
+    }
     one = json.loads(run("sessions", "--json", "--asn", "65001", "-g", "edge").stdout)
     assert {(s["router"], s["remote_address"]) for s in one} == {
         ("edge1", "127.0.1.11"),
@@ -153,6 +167,11 @@ def test_sessions_reads_the_stored_state(lab: Lab) -> None:
         ("edge3", "127.0.1.11"),
         ("edge1", "127.0.2.11"),
         ("edge3", "127.0.2.11"),
+        ("edge1", "fd00:7f8:1::11"),
+        ("edge2", "fd00:7f8:1::11"),
+        ("edge3", "fd00:7f8:1::11"),
+        ("edge1", "fd00:7f8:2::11"),
+        ("edge3", "fd00:7f8:2::11"),
     }
     assert json.loads(run("sessions", "--json", "--bgp-state", "active").stdout) == []
     changes = json.loads(run("sessions", "--json", "--history", "--asn", "65005").stdout)
@@ -170,6 +189,8 @@ def test_old_name_selects_bgp_groups_and_ixes(lab: Lab) -> None:
     assert {s["remote_address"] for s in at_ix["routers"][0]["sessions"]} == {
         "127.0.2.11",
         "127.0.2.15",
+        "fd00:7f8:2::11",
+        "fd00:7f8:2::15",
     }
     transit = json.loads(run("poll_peering_sessions", "--json", "-g", "transit").stdout)
     assert [

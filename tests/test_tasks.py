@@ -108,6 +108,6 @@ def test_examples(lab: Lab, project: Path, tmp_path: Path) -> None:
     assert run("poll-bgp-sessions", "--limit", "edge1").exit_code == 0
     report = example("sessions_report.py", config, cwd=tmp_path)
     assert report.returncode == 0, report.stderr
-    assert "9 sessions, 0 to look at" in report.stdout  # edge1, as the poll stored it
+    assert "16 sessions, 0 to look at" in report.stdout  # edge1, as the poll stored it
     assert "never polled" in report.stdout  # edge2 and edge3 were not
     assert not list(tmp_path.iterdir())

@@ -167,7 +167,7 @@ def _ix_sessions(
                     group=None,
                     relationship="route-server" if route_server else "peer",
                     local_asn=0,
-                    vrf="",
+                    vrf="",  # set per connection of ours, below
                     remote_asn=peer.asn,
                     remote=remote,
                     local=None,

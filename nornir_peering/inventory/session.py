@@ -51,7 +51,7 @@ class Session(TypedDict):
     relationship: str  # peer, route-server, transit, customer, pni, internal
     local_asn: int
     local_address: str | None
-    vrf: str  # "" for the default table
+    vrf: str  # "global" for the default table (the inventory's default)
     remote_asn: int
     remote_address: str
     family: Literal[4, 6]

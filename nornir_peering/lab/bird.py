@@ -1,8 +1,9 @@
-"""The lab's routers: real BIRD 2 daemons on loopback addresses.
+"""The lab's routers: real BIRD 2 daemons in the lab's network namespace.
 
 Every router is a ``bird`` process with its own control socket, config and
-log under the lab folder, its BGP sessions on port 1179 (no root needed)
-bound to its own 127.0.x.y address (``strict bind``). Our edge routers get
+log under the lab folder, its BGP sessions on port 1179 bound to its own
+addresses on the namespace's loopback (``strict bind``): 127.0.x.y and, at
+the IXes, fd00:7f8:x::y, a session per family. Our edge routers get
 a ``bird.conf`` that includes ``peering.conf``, the file nornir-peering
 manages through the NAPALM driver; the peers' configs are fixed, generated
 from :mod:`nornir_peering.lab.topology`.
@@ -18,12 +19,14 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Any
 
 from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
 from nornir_peering.lab import topology
 from nornir_peering.lab.daemons import Daemons
+from nornir_peering.lab.netns import Namespace
 
 BGP_PORT = 1179
 
@@ -41,35 +44,46 @@ class LabRouter:
 
 
 def lab_routers() -> list[LabRouter]:
-    """Our BIRD edges, one router per peer port, the direct peers and the FRR edge's
-    route collector, from the lab topology."""
+    """Our BIRD edges, one router per peer port (with a session per family it has, to each
+    of our edges' addresses at that IX in that family), the direct peers and the FRR
+    edge's route collector, from the lab topology."""
     ours = next(net for net in topology.NETS if net.asn == topology.LOCAL_ASN)
     routers = [
         LabRouter(name, edge.router_id, topology.LOCAL_ASN, edge.announces, managed=True)
         for name, edge in topology.OURS.items()
         if edge.platform == "bird"
     ]
-    block = 0
+    block, six_only = 0, 100  # prefix blocks: IPv6-only ports leave the IPv4 ones as they were
     for net in topology.NETS:
         if net.asn == topology.LOCAL_ASN:
             continue
-        for ix_id, ipv4, _ in net.ports:
-            if ipv4 is None:
-                continue
-            block += 1
-            edges = tuple(
-                (ipv4, ours_v4, topology.LOCAL_ASN)
-                for ix, ours_v4, _ in ours.ports
-                if ix == ix_id and ours_v4
-            )
-            announces = topology.peer_prefixes(block, topology.ANNOUNCES.get(net.asn, 1))
+        for ix_id, ipv4, ipv6 in net.ports:
+            if ipv4 is not None:
+                block += 1
+            else:
+                six_only += 1
+            neighbors: list[tuple[str, str, int]] = []
+            announces: list[str] = []
+            for family, theirs in ((4, ipv4), (6, ipv6)):
+                if theirs is None:
+                    continue
+                neighbors += [
+                    (theirs, mine, topology.LOCAL_ASN)
+                    for ix, *addresses in ours.ports
+                    if ix == ix_id and (mine := addresses[family // 6]) is not None
+                ]
+                count = topology.ANNOUNCES.get(net.asn, 1)
+                announces += topology.peer_prefixes(block if ipv4 else six_only, count, family)
+                announces += [p for p in topology.HOSTILE.get(net.asn, ()) if _family(p) == family]
+            address = ipv4 or ipv6
+            assert address is not None
             routers.append(
                 LabRouter(
-                    f"as{net.asn}-{ipv4}",
-                    ipv4,
+                    f"as{net.asn}-{address}",
+                    ipv4 or _router_id(address),
                     net.asn,
-                    announces + topology.HOSTILE.get(net.asn, ()),
-                    edges,
+                    tuple(announces),
+                    tuple(neighbors),
                 )
             )
     for asn, theirs, mine, _router in topology.DIRECT:
@@ -96,6 +110,16 @@ def lab_routers() -> list[LabRouter]:
     return routers
 
 
+def _family(prefix: str) -> int:
+    return ip_network(prefix).version
+
+
+def _router_id(ipv6: str) -> str:
+    """A router id for an IPv6-only router: 127.6.X.Y from its address's last 16 bits."""
+    low = int(ip_address(ipv6)) & 0xFFFF
+    return f"127.6.{low >> 8}.{low & 0xFF}"
+
+
 FRR_ADDRESSES = frozenset(
     address
     for edge in topology.OURS.values()
@@ -109,9 +133,18 @@ class BirdLab(Daemons):
 
     pid_file = "bird.pid"
 
-    def __init__(self, directory: Path, routers: list[LabRouter] | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        routers: list[LabRouter] | None = None,
+        namespace: Namespace | None = None,
+    ) -> None:
         self.routers = {r.name: r for r in (routers or lab_routers())}
-        super().__init__(directory, list(self.routers))
+        super().__init__(directory, list(self.routers), namespace)
+
+    def addresses(self) -> list[str]:
+        """Every address the routers' sessions use, ours and the peers'."""
+        return sorted({a for r in self.routers.values() for n in r.neighbors for a in n[:2]})
 
     def socket(self, name: str) -> Path:
         """The router's BIRD control socket."""
@@ -125,6 +158,7 @@ class BirdLab(Daemons):
         """Write every config and start every daemon that is not running."""
         if shutil.which("bird") is None:
             raise RuntimeError("BIRD 2 is not installed (Debian package bird2)")
+        self.enter()
         for router in self.routers.values():
             if not self.running(router.name):
                 self._write(router)
@@ -176,12 +210,20 @@ class BirdLab(Daemons):
             f'log "{folder / "bird.log"}" all;',
             "timeformat protocol iso long;",
             "protocol device {}",
-            "protocol static announced {",
-            "  ipv4;",
-            *(f"  route {prefix} blackhole;" for prefix in router.announces),
-            "}",
         ]
+        for family in (4, 6):
+            lines += [
+                f"protocol static announced{family} {{",
+                f"  ipv{family};",
+                *(
+                    f"  route {prefix} blackhole;"
+                    for prefix in router.announces
+                    if _family(prefix) == family
+                ),
+                "}",
+            ]
         for index, (mine, theirs, asn) in enumerate(router.neighbors):
+            family = ip_address(mine).version
             lines += [
                 f"protocol bgp session{index} {{",
                 f"  local {mine} port {BGP_PORT} as {router.asn};",
@@ -193,10 +235,10 @@ class BirdLab(Daemons):
                     else []
                 ),
                 "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
-                "  ipv4 { import all; export where source = RTS_STATIC;"
+                f"  ipv{family} {{ import all; export where source = RTS_STATIC;"
                 + (
                     f" next hop address {topology.next_hop_for_frr(mine)};"
-                    if theirs in FRR_ADDRESSES
+                    if family == 4 and theirs in FRR_ADDRESSES
                     else ""
                 )
                 + " };",

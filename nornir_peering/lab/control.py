@@ -3,8 +3,10 @@
 The lab lives in one folder (``state/lab`` beside the state file): a
 generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
 PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``),
-the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``).
-Everything binds to loopback.
+the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``)
+in a network namespace of the lab's own (``netns.pid``,
+:mod:`nornir_peering.lab.netns`). The server binds to 127.0.0.1; the routers
+to addresses inside the namespace, where every BGP packet stays.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import httpx
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.frr import FrrLab
+from nornir_peering.lab.netns import Namespace
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.lab.wait import wait_for
 from nornir_peering.pids import alive, read_pid, terminate
@@ -32,8 +35,9 @@ class Lab:
         self.directory = directory
         self.port = port
         self.scale = scale
-        self.bird = BirdLab(directory / "bird")
-        self.frr = FrrLab(directory / "frr")
+        self.namespace = Namespace(directory)
+        self.bird = BirdLab(directory / "bird", namespace=self.namespace)
+        self.frr = FrrLab(directory / "frr", namespace=self.namespace)
 
     @property
     def dataset(self) -> Path:
@@ -47,6 +51,11 @@ class Lab:
 
     def up(self) -> None:
         """Generate the dataset once, then start whatever is not running."""
+        # the namespace first: where it cannot be made, nothing is started
+        restart = self.namespace.ensure([*self.bird.addresses(), *self.frr.addresses()])
+        if restart:  # routers still running from a namespace that has gone: start them again
+            self.bird.stop(*self.bird.names)
+            self.frr.stop(*self.frr.names)
         if not (self.dataset / "meta.json").exists():
             write_dataset(add_lab(generate(scale=self.scale, seed=1)), self.dataset)
         if self._server_pid() is None:
@@ -86,6 +95,7 @@ class Lab:
             (self.directory / "peeringdb.pid").unlink(missing_ok=True)
         self.bird.down()
         self.frr.down()
+        self.namespace.stop()
 
     def routers(self) -> list[str]:
         """The names of every lab router, the BIRD ones first."""

@@ -1,4 +1,5 @@
-"""What the lab's BIRD and FRR routers share: a folder each, a daemon known by its pid file."""
+"""What the lab's BIRD and FRR routers share: a folder each, a daemon known by its pid
+file, and the network namespace they run in."""
 
 from __future__ import annotations
 
@@ -7,21 +8,35 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from nornir_peering.lab.netns import Namespace
 from nornir_peering.pids import alive, read_pid, terminate
 
 
 class Daemons:
-    """Routing daemons of one kind, each in ``directory/<router>/`` with its ``pid_file``."""
+    """Routing daemons of one kind, each in ``directory/<router>/`` with its ``pid_file``,
+    all in ``namespace`` (by default one of their own, in ``directory``)."""
 
     pid_file = "daemon.pid"
 
-    def __init__(self, directory: Path, names: list[str]) -> None:
+    def __init__(self, directory: Path, names: list[str], namespace: Namespace | None) -> None:
         self.directory = directory
         self.names = names
+        self.namespace = namespace or Namespace(directory)
+        self._own_namespace = namespace is None
 
     def folder(self, name: str) -> Path:
         """The router's own folder, ``directory/<name>``."""
         return self.directory / name
+
+    def addresses(self) -> list[str]:
+        """The addresses the routers use: the namespace's loopback must hold them."""
+        raise NotImplementedError
+
+    def enter(self) -> None:
+        """The namespace, set up for these routers; a router still running from a
+        namespace that has gone is stopped, to start again in the new one."""
+        if self.namespace.ensure(self.addresses()):
+            self.stop(*self.names)
 
     def launch(
         self,
@@ -30,9 +45,14 @@ class Daemons:
         refusals: tuple[type[Exception], ...],
         timeout: float,
     ) -> None:
-        """Start a daemon (it forks into the background) and wait until ``answers()``
-        stops raising one of ``refusals``."""
-        subprocess.run(argv, check=True, capture_output=True, text=True)
+        """Start a daemon in the namespace (it forks into the background) and wait until
+        ``answers()`` stops raising one of ``refusals``."""
+        started = subprocess.run(
+            self.namespace.command(argv), capture_output=True, text=True, timeout=timeout
+        )
+        if started.returncode != 0:
+            said = (started.stderr or started.stdout).strip()
+            raise RuntimeError(f"{argv[0]} did not start: {said or started.returncode}")
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -48,8 +68,10 @@ class Daemons:
         terminate((pid for pid in map(self._pid, names) if pid is not None), timeout)
 
     def down(self) -> None:
-        """Stop every router."""
+        """Stop every router, and the namespace if it is theirs alone."""
         self.stop(*self.names)
+        if self._own_namespace:
+            self.namespace.stop()
 
     def running(self, name: str) -> bool:
         """Whether the router's daemon runs, going by its pid file."""

@@ -49,6 +49,39 @@ PRODUCTION: dict[str, int] = {
 BASE_TIME = datetime(2026, 11, 1, tzinfo=UTC)
 LAB_IDS = 10_000_000  # ids from here on belong to the lab's own objects
 
+# The fields PeeringDB may send as null: null=True in django-peeringdb's models
+# (models/abstract.py, concrete.py), and the API's own fields that its serializers
+# (peeringdb_server/serializers.py) leave null when unset. Every other field always
+# has a value, "", 0, false or [] when blank: peeringdb-py stores the models' columns
+# NOT NULL.
+NULLABLE: dict[str, frozenset[str]] = {
+    tag: frozenset(fields.split())
+    for tag, fields in {
+        "org": "logo latitude longitude",
+        "campus": "name_long aka logo",
+        "fac": "campus_id property diverse_serving_substations available_voltage_services "
+        "region_continent status_dashboard logo latitude longitude",
+        "net": "info_prefixes4 info_prefixes6 netixlan_updated netfac_updated poc_updated "
+        "status_dashboard rir_status rir_status_updated logo",
+        "ix": "ixf_last_import ixf_import_request status_dashboard logo",
+        "carrier": "logo",
+        "carrierfac": "",
+        "ixfac": "",
+        # arp_sponge is also unique: a blank one is null, never "" (MacAddressField)
+        "ixlan": "rs_asn arp_sponge ixf_ixp_member_list_url",
+        "ixpfx": "",
+        "netfac": "",
+        "netixlan": "ipaddr4 ipaddr6 net_side_id ix_side_id",
+        "poc": "",
+    }.items()
+}
+# The pairs PeeringDB keeps unique (unique_together in django-peeringdb's concrete models)
+PAIRS: dict[str, tuple[str, str]] = {
+    "carrierfac": ("carrier_id", "fac_id"),
+    "ixfac": ("ix_id", "fac_id"),
+    "netfac": ("net_id", "fac_id"),
+}
+
 _WORDS = [
     "Alpha",
     "Atlas",
@@ -465,6 +498,7 @@ class _Generator:
             org = orgs[i] if i < len(orgs) else self._pick("org")
             row = self._base("net")
             name = self._name("net") if i else org["name"]
+            self.names.add(("net", name))
             site = self._website(name)
             types = rng.sample(_INFO_TYPES, rng.choice((1, 1, 1, 2)))
             row.update(
@@ -791,7 +825,8 @@ class _Cascade:
     def delete(self, tag: str, row: Row, stamp: str) -> None:
         if row["status"] == "deleted":
             return
-        row.update(status="deleted", updated=stamp)
+        # never before the object was created: PeeringDB's since= looks at both stamps
+        row.update(status="deleted", updated=max(stamp, row["created"]))
         for child_tag, ref in _CHILDREN.get(tag, ()):
             for child in self._index[(child_tag, ref)].get(row["id"], []):
                 self.delete(child_tag, child, stamp)
@@ -804,7 +839,9 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
     """A later snapshot: some objects updated, some deleted, some new.
 
     New objects include a few that were created and deleted in between, which
-    a sync must not create.
+    a sync must not create. New objects keep what PeeringDB keeps unique
+    unique (names, ASNs, prefixes, the pairs of :data:`PAIRS`, a LAN's
+    addresses), over deleted objects too.
     """
     rng = random.Random(seed)
     rows = copy.deepcopy(data.rows)
@@ -815,15 +852,18 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
         return _ts(start + timedelta(seconds=rng.randint(1, hours * 3600 - 1)))
 
     cascade = _Cascade(rows)
+    fresh = _Fresh(rows, _ts(start))
     for tag, table in rows.items():
-        # objects with ids from LAB_IDS on are the lab's own (lab/topology.py): kept as they are
-        live = [row for row in table if row["status"] == "ok" and row["id"] < LAB_IDS]
+        # objects with ids from LAB_IDS on are the lab's own (lab/topology.py): kept as
+        # they are; so are those created by this call (the ixlans of new exchanges)
+        live = fresh.live(tag)
         changes = max(1, int(len(live) * fraction))
         for row in rng.sample(live, min(changes, len(live))):
             row.update(updated=later(), version=row["version"] + 1)
             _mutate(tag, row, rng)
         # deletions, always leaving some of every type
-        for row in rng.sample(live, min(max(1, changes // 2), len(live) // 2)):
+        deletable = fresh.deletable(tag, live)
+        for row in rng.sample(deletable, min(max(1, changes // 2), len(live) // 2, len(deletable))):
             row["version"] += 1
             cascade.delete(tag, row, later())
         live = [row for row in live if row["status"] == "ok"]
@@ -832,10 +872,16 @@ def evolve(data: Dataset, seed: int, fraction: float = 0.01, hours: int = 24) ->
             new = copy.deepcopy(rng.choice(live))
             new.update(id=next_id, created=later(), version=1)
             new["updated"] = new["created"]
-            _make_unique(tag, new, next_id, rows)
+            if not fresh.make_unique(tag, new, rng):
+                continue
             if rng.random() < 0.2:
                 new["status"] = "deleted"  # created and deleted again between two syncs
             table.append(new)
+            lans = fresh.live("ixlan") if tag == "ix" else []
+            if lans:  # PeeringDB creates an exchange's LAN with it, with the same id
+                lan = copy.deepcopy(rng.choice(lans))
+                lan.update({k: new[k] for k in ("id", "status", "created", "updated", "version")})
+                rows["ixlan"].append({**lan, "ix_id": new["id"], "name": "", "descr": ""})
             next_id += 1
     return Dataset(rows, generated.timestamp())
 
@@ -849,27 +895,156 @@ def _mutate(tag: str, row: Row, rng: random.Random) -> None:
         row["is_rs_peer"] = not row["is_rs_peer"]
     elif "notes" in row:
         row["notes"] = f"{row['notes']}\nUpdated {rng.randint(1, 1000)}".strip()
-    else:
+    elif tag not in PAIRS:  # their names are their facility's: an update only touches them
         row["name"] = f"{row.get('name') or ''} (updated)".strip()
 
 
-def _make_unique(tag: str, row: Row, new_id: int, rows: dict[str, list[Row]]) -> None:
-    """Keep the fields PeeringDB keeps unique unique in a cloned object."""
-    if "name" in row and tag in ("org", "net", "ix", "fac", "carrier", "campus"):
-        row["name"] = f"{row['name']} #{new_id}"
-    if tag == "net":
-        row["asn"] = 4_200_000_000 + new_id  # private-use range: never collides
-    if tag == "netixlan":
-        # a new port: an address from the upper half of the LAN, which the
-        # generator leaves free
-        for pfx in rows["ixpfx"]:
-            if pfx["ixlan_id"] != row["ixlan_id"]:
-                continue
+# Where new prefixes of evolved IX LANs come from: space the generator leaves alone
+_NEW_PREFIXES = {4: ipaddress.ip_network("194.0.0.0/8"), 6: ipaddress.ip_network("2001:7f9::/32")}
+_NAMED = ("org", "net", "ix", "fac", "carrier", "campus")
+_IX_NAME_LENGTH = 64  # InternetExchangeBase.name's max_length; the others allow 255
+
+
+class _Fresh:
+    """What :func:`evolve` needs to keep unique values unique in the objects it clones.
+
+    Values in use are counted over every object, deleted ones too: PeeringDB's
+    database, and peeringdb-py's, keep deleted rows under the same constraints.
+    """
+
+    def __init__(self, rows: dict[str, list[Row]], before: str) -> None:
+        self.rows = rows
+        self.before = before  # objects created later are new in this evolve
+        self._taken: dict[tuple[str, str], set[Any]] = {}
+        self._by_id: dict[str, dict[int, Row]] = {}
+
+    def live(self, tag: str) -> list[Row]:
+        """Live objects of ``tag`` that evolve may change: not the lab's, not new ones."""
+        return [
+            row
+            for row in self.rows[tag]
+            if row["status"] == "ok" and row["id"] < LAB_IDS and row["created"] <= self.before
+        ]
+
+    def deletable(self, tag: str, live: list[Row]) -> list[Row]:
+        """The objects of ``live`` PeeringDB would let a user delete.
+
+        An ixlan goes with its exchange only; a prefix only while no port uses an
+        address in it (peeringdb_server/models.py, IXLanPrefix.deletable).
+        """
+        if tag == "ixlan":
+            return []
+        if tag != "ixpfx":
+            return live
+        ports: dict[int, list[Any]] = {}
+        for port in self.rows["netixlan"]:
+            if port["status"] == "ok":
+                addresses = (port["ipaddr4"], port["ipaddr6"])
+                ports.setdefault(port["ixlan_id"], []).extend(
+                    ipaddress.ip_address(a) for a in addresses if a
+                )
+        return [
+            pfx
+            for pfx in live
+            if not any(
+                a in ipaddress.ip_network(pfx["prefix"]) for a in ports.get(pfx["ixlan_id"], [])
+            )
+        ]
+
+    def make_unique(self, tag: str, row: Row, rng: random.Random) -> bool:
+        """Give ``row``, a copy of another object, fresh unique values; False if there are none."""
+        if tag in _NAMED:
+            suffix = f" #{row['id']}"
+            limit = _IX_NAME_LENGTH if tag == "ix" else 255
+            row["name"] = row["name"][: limit - len(suffix)] + suffix
+            if not self._take(tag, "name", row["name"]):
+                return False
+        if tag == "net":
+            row["asn"] = 4_200_000_000 + row["id"]  # private-use range: never generated
+            return self._take(tag, "asn", row["asn"])
+        if tag in PAIRS:
+            return self._pair(tag, row, rng)
+        if tag == "ixpfx":
+            version = 4 if row["protocol"] == "IPv4" else 6
+            row["prefix"] = str(self._free_prefix(version))
+            return True
+        if tag == "netixlan":
+            for key in ("ipaddr4", "ipaddr6"):
+                if row[key]:
+                    row[key] = self._free_address(row["ixlan_id"], 4 if key == "ipaddr4" else 6)
+            return bool(row["ipaddr4"] or row["ipaddr6"])
+        return True
+
+    def _taken_set(self, tag: str, key: str) -> set[Any]:
+        if (tag, key) not in self._taken:
+            self._taken[(tag, key)] = {row[key] for row in self.rows[tag]}
+        return self._taken[(tag, key)]
+
+    def _take(self, tag: str, key: str, value: Any) -> bool:
+        taken = self._taken_set(tag, key)
+        if value in taken:
+            return False
+        taken.add(value)
+        return True
+
+    def _row(self, tag: str, oid: int) -> Row:
+        if tag not in self._by_id:
+            self._by_id[tag] = {row["id"]: row for row in self.rows[tag]}
+        return self._by_id[tag][oid]
+
+    def _pair(self, tag: str, row: Row, rng: random.Random) -> bool:
+        """A (parent, facility) pair no object of ``tag`` has yet, the first parent kept if
+        it can be; the fields copied from the parents follow."""
+        left_key, right_key = PAIRS[tag]
+        if (tag, "pair") not in self._taken:
+            self._taken[(tag, "pair")] = {(r[left_key], r[right_key]) for r in self.rows[tag]}
+        taken = self._taken[(tag, "pair")]
+        lefts, facs = self.live(left_key[:-3]), self.live("fac")
+        for attempt in range(100 if lefts and facs else 0):
+            left = row[left_key] if attempt < 50 else rng.choice(lefts)["id"]
+            pair = (left, rng.choice(facs)["id"])
+            if pair not in taken:
+                break
+        else:
+            return False
+        taken.add(pair)
+        fac = self._row("fac", pair[1])
+        row.update({left_key: pair[0], right_key: pair[1]})
+        if tag == "carrierfac":
+            row["name"] = self._row("carrier", pair[0])["name"]
+        else:
+            row.update(name=fac["name"], city=fac["city"], country=fac["country"])
+        if tag == "netfac":
+            row["local_asn"] = self._row("net", pair[0])["asn"]
+        return True
+
+    def _free_prefix(self, version: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+        """The first /24 (IPv4) or /64 (IPv6) of :data:`_NEW_PREFIXES` no ixpfx has."""
+        taken = self._taken_set("ixpfx", "prefix")
+        for prefix in _NEW_PREFIXES[version].subnets(new_prefix=24 if version == 4 else 64):
+            if str(prefix) not in taken:
+                taken.add(str(prefix))
+                return prefix
+        raise ValueError(f"no IPv{version} prefix left for new IX LANs")
+
+    def _free_address(self, ixlan: int, version: int) -> str | None:
+        """An address of the LAN's live ``version`` prefix that no port has had, from the top
+        of its upper half, which the generator leaves free; None if there is none."""
+        used = self._taken.setdefault(("netixlan", "address"), set())
+        if not used:
+            for port in self.rows["netixlan"]:
+                used.update((port["ixlan_id"], a) for a in (port["ipaddr4"], port["ipaddr6"]) if a)
+        for pfx in self.rows["ixpfx"]:
             net = ipaddress.ip_network(pfx["prefix"])
-            key = "ipaddr4" if net.version == 4 else "ipaddr6"
-            if row[key]:
-                free = net.num_addresses // 2 - 2
-                row[key] = str(net.broadcast_address - 1 - new_id % free)
+            if pfx["ixlan_id"] != ixlan or pfx["status"] != "ok" or net.version != version:
+                continue
+            top = net.network_address + min(net.num_addresses, 1 << 16) - 2
+            for step in range(min(net.num_addresses, 1 << 16) // 2 - 2):
+                address = str(top - step)
+                if (ixlan, address) not in used:
+                    used.add((ixlan, address))
+                    return address
+        return None
 
 
 def _ts(when: datetime) -> str:

@@ -1,4 +1,5 @@
-"""The lab's FRR router: a real FRR ``bgpd`` beside the BIRD routers, on loopback.
+"""The lab's FRR router: a real FRR ``bgpd`` beside the BIRD routers, in the lab's
+network namespace.
 
 ``bgpd`` runs unprivileged (``-S``: no user switch, ``-Z``: no zebra, so no
 route is ever installed), listens on the edge's own addresses on the lab's
@@ -6,7 +7,8 @@ BGP port, and keeps its vty socket and configuration in the router's folder,
 where ``vtysh --vty_socket DIR --config_dir DIR`` (an empty ``vtysh.conf``)
 reaches it. Its starting configuration is the operator's own, which
 nornir-peering must leave alone: a prefix list and route-maps of its own, a
-network it announces, and an iBGP neighbor (the lab's route collector).
+network it announces in each family, and an iBGP neighbor (the lab's route
+collector).
 
 For example::
 
@@ -26,6 +28,7 @@ from nornir_peering.drivers.vtysh import FrrTools, VtyshError
 from nornir_peering.lab import topology
 from nornir_peering.lab.bird import BGP_PORT
 from nornir_peering.lab.daemons import Daemons
+from nornir_peering.lab.netns import Namespace
 
 BGPD = "/usr/lib/frr/bgpd"
 
@@ -34,7 +37,7 @@ def starting_config(name: str) -> str:
     """The configuration an FRR edge starts with: the operator's, none of it nornir-peering's."""
     edge = topology.OURS[name]
     collector, _ = topology.COLLECTOR
-    network = edge.announces[0]
+    network, network6 = edge.announces
     return "\n".join(
         [
             "frr defaults traditional",
@@ -63,6 +66,10 @@ def starting_config(name: str) -> str:
             f"  neighbor {collector} route-map OPERATOR-FROM-COLLECTOR in",
             f"  neighbor {collector} route-map OPERATOR-TO-COLLECTOR out",
             " exit-address-family",
+            " !",
+            " address-family ipv6 unicast",
+            f"  network {network6}",
+            " exit-address-family",
             "exit",
             "",
         ]
@@ -74,11 +81,15 @@ class FrrLab(Daemons):
 
     pid_file = "bgpd.pid"
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, namespace: Namespace | None = None) -> None:
         self.routers = {
             name: edge for name, edge in topology.OURS.items() if edge.platform == "frr"
         }
-        super().__init__(directory, list(self.routers))
+        super().__init__(directory, list(self.routers), namespace)
+
+    def addresses(self) -> list[str]:
+        """The edges' own addresses, where ``bgpd`` listens."""
+        return sorted({a for edge in self.routers.values() for a in edge.addresses})
 
     def tools(self, name: str) -> FrrTools:
         """vtysh and frr-reload.py for the router ``name``."""
@@ -98,6 +109,7 @@ class FrrLab(Daemons):
         """Start every router that is not running; a new one gets its starting configuration."""
         if not Path(BGPD).exists() or shutil.which("vtysh") is None:
             raise RuntimeError(f"FRR is not installed (Debian package frr: {BGPD}, vtysh)")
+        self.enter()
         for name in self.routers:
             if not self.running(name):
                 folder = self.folder(name)

@@ -1,12 +1,18 @@
 """A PeeringDB-compatible API server on loopback, serving a generated dataset.
 
-It answers what the sync and peeringdb-py ask of PeeringDB:
+It answers as PeeringDB does where clients rely on it (:mod:`.pdbapi` has
+the details and where they come from):
 
-- ``/api/<tag>`` and ``/api/<tag>/<id>`` with ``since``, ``limit``, ``skip``,
-  ``fields``, ``depth=0`` and exact-match filters on any field (``id``,
-  ``asn``, ``net_id``, ... and their ``__in`` forms);
-- ``status=ok`` objects only, except with ``since``, which also returns
-  deleted ones; ``meta.generated`` on unfiltered replies;
+- ``/api/<tag>`` and ``/api/<tag>/<id>``: ``status=ok`` objects; a single
+  object at ``depth=2`` by default, lists at ``depth=0`` (``depth`` up to 3
+  on lists and 4 on single objects);
+- field filters on any field, with the suffixes ``__in``, ``__contains``,
+  ``__startswith``, ``__lt``, ``__lte``, ``__gt``, ``__gte``; text matches
+  without regard to case; parameters that name no field are ignored;
+- ``since``: objects created or updated after it, deleted ones too, oldest
+  update first; ``skip``, ``limit``, ``fields``;
+- ``meta.generated`` on replies PeeringDB serves from its cache; a 404 for a
+  single object or an ``id=`` query that finds nothing;
 - ``/<tag>-0.json``, the public cache files;
 - ``Authorization: Api-Key``: contacts that are not public need a valid key,
   an invalid key is refused with 401.
@@ -36,8 +42,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from nornir_peering.lab.datagen import Dataset, read_dataset
+from nornir_peering.lab.pdbapi import TRUNCATED, Expander, Query, QueryError, Related
+from nornir_peering.peeringdb.schema import columns
 
 Reply = tuple[int, dict[str, str], bytes]
+Row = dict[str, Any]
 
 
 @dataclass
@@ -60,23 +69,49 @@ class Fault:
 
 @dataclass
 class _Table:
-    rows: list[dict[str, Any]]  # by id
-    fields: frozenset[str]
-    by_updated: list[int] = field(default_factory=list)  # row positions, oldest update first
-    updated: list[float] = field(default_factory=list)  # their update times, for bisect
-    cache: dict[bool, bytes] = field(default_factory=dict)  # authenticated -> unfiltered body
+    tag: str
+    rows: list[Row]  # by id
+    changed: list[int] = field(default_factory=list)  # row positions, oldest change first
+    stamps: list[float] = field(default_factory=list)  # their change times, for bisect
+    by_id: dict[int, Row] = field(default_factory=dict)
+    # (authenticated, depth) -> the cached list, and its body without skip, limit or fields
+    cache: dict[tuple[bool, int], tuple[list[Row], bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        stamps = [_epoch(row["updated"]) for row in self.rows]
-        self.by_updated = sorted(range(len(self.rows)), key=stamps.__getitem__)
-        self.updated = [stamps[i] for i in self.by_updated]
+        # django-handleref's since(): created or updated after the time
+        stamps = [max(_epoch(row["created"]), _epoch(row["updated"])) for row in self.rows]
+        self.changed = sorted(range(len(self.rows)), key=stamps.__getitem__)
+        self.stamps = [stamps[i] for i in self.changed]
+        self.by_id = {row["id"]: row for row in self.rows}
 
-    def changed_since(self, cutoff: float | None) -> list[dict[str, Any]]:
-        """Rows updated at or after ``cutoff`` (all rows for None), in id order."""
-        if cutoff is None:
-            return self.rows
-        start = bisect.bisect_left(self.updated, cutoff)
-        return [self.rows[i] for i in sorted(self.by_updated[start:])]
+    def changed_since(self, since: int) -> list[Row]:
+        """Rows created or updated after ``since``, strictly, oldest update first (rest.py:
+        ``since(timestamp=...)`` then ``order_by("updated")``)."""
+        start = bisect.bisect_right(self.stamps, since)
+        found = [self.rows[i] for i in self.changed[start:]]
+        return sorted(found, key=lambda row: (row["updated"], row["id"]))
+
+
+class _Snapshot:
+    """One dataset as the server serves it: its tables, and their relations for ``depth``."""
+
+    def __init__(self, data: Dataset) -> None:
+        self.generated = data.generated
+        self.tables = {
+            tag: _Table(tag, sorted(rows, key=lambda row: row["id"]))
+            for tag, rows in data.rows.items()
+        }
+        self._expanders: dict[bool, Expander] = {}
+        self._lock = threading.Lock()
+
+    def expander(self, authenticated: bool) -> Expander:
+        """What expands objects for a client, who sees private contacts only with a key."""
+        with self._lock:
+            if authenticated not in self._expanders:
+                rows = {tag: table.rows for tag, table in self.tables.items()}
+                related = Related(rows, lambda row: _visible(row, authenticated))
+                self._expanders[authenticated] = Expander(related)
+            return self._expanders[authenticated]
 
 
 class PeeringDBLab:
@@ -92,13 +127,9 @@ class PeeringDBLab:
 
     def load(self, dataset: Path | Dataset) -> None:
         """Serve ``dataset`` (a folder :func:`read_dataset` reads, or one in memory) from now on."""
-        data = read_dataset(dataset) if isinstance(dataset, Path) else dataset
-        tables = {}
-        for tag, rows in data.rows.items():
-            rows = sorted(rows, key=lambda row: row["id"])
-            tables[tag] = _Table(rows=rows, fields=frozenset(k for row in rows[:50] for k in row))
+        snapshot = _Snapshot(read_dataset(dataset) if isinstance(dataset, Path) else dataset)
         with self._lock:
-            self.tables, self.generated = tables, data.generated
+            self.data = snapshot
 
     def add_fault(self, fault: Fault) -> None:
         """Switch ``fault`` on, after those already on: the first that matches applies."""
@@ -146,77 +177,93 @@ class PeeringDBLab:
             if auth.removeprefix("Api-Key ") != self.api_key:
                 return _error(401, "Invalid API key")
             authenticated = True
+        data = self.data
         parts = [p for p in path.split("/") if p]
         if len(parts) == 1 and parts[0].endswith("-0.json"):
             tag = parts[0].removesuffix("-0.json")
-            if tag not in self.tables:
+            if tag not in data.tables:
                 return _error(404, "Not found")
-            return 200, _JSON, self._unfiltered(tag, authenticated=False)
-        if len(parts) not in (2, 3) or parts[0] != "api" or parts[1] not in self.tables:
+            return 200, _JSON, self._cached(data, data.tables[tag], False, 0)[1]
+        if len(parts) not in (2, 3) or parts[0] != "api" or parts[1] not in data.tables:
             return _error(404, "Not found")
-        tag = parts[1]
-        params = dict(query)
-        if len(parts) == 3:
-            if not parts[2].isdigit():
-                return _error(404, "Not found")
-            params["id"] = parts[2]
-        if params.get("depth", "0") != "0":
-            return _error(400, "depth > 0 is not served by the lab server")
-        params.pop("depth", None)
-        if not params:
-            return 200, _JSON, self._unfiltered(tag, authenticated)
+        if len(parts) == 3 and not parts[2].isdigit():
+            return _error(404, "Not found")
+        table = data.tables[parts[1]]
         try:
-            rows = self._select(tag, params, authenticated)
-        except ValueError as exc:
+            request = Query.parse(dict(query))
+            if len(parts) == 3:
+                return self._single(data, table, int(parts[2]), request, authenticated)
+            return self._list(data, table, request, authenticated)
+        except QueryError as exc:
             return _error(400, str(exc))
-        if len(parts) == 3 and not rows:
-            return _error(404, "Not found")
-        return 200, _JSON, _body(rows, None)
 
-    def _unfiltered(self, tag: str, authenticated: bool) -> bytes:
-        table = self.tables[tag]
-        if authenticated not in table.cache:
-            rows = [r for r in table.rows if r["status"] == "ok" and _visible(r, authenticated)]
-            table.cache[authenticated] = _body(rows, self.generated)
-        return table.cache[authenticated]
+    def _single(
+        self, data: _Snapshot, table: _Table, oid: int, request: Query, authenticated: bool
+    ) -> Reply:
+        """``/api/<tag>/<id>``: a live object (rest.py: status ok or pending), filters apply."""
+        row = table.by_id.get(oid)
+        filters = request.filters(columns(table.tag))
+        if (
+            row is None
+            or row["status"] != "ok"
+            or not _visible(row, authenticated)
+            or not all(f.matches(row) for f in filters)
+        ):
+            return _error(404, "Not found.")
+        expanded = data.expander(authenticated).one(table.tag, row, request.depth_for(True), True)
+        return 200, _JSON, _body([request.select(expanded)], None)
 
-    def _select(
-        self, tag: str, params: dict[str, str], authenticated: bool
-    ) -> list[dict[str, Any]]:
-        table = self.tables[tag]
-        limit = _int(params.pop("limit", "0"), "limit")
-        skip = _int(params.pop("skip", "0"), "skip")
-        fields = [f for f in params.pop("fields", "").split(",") if f]
-        since = params.pop("since", None)
-        filters = []
-        for key, value in params.items():
-            name, _, op = key.partition("__")
-            if name not in table.fields or op not in ("", "in"):
-                raise ValueError(f"unknown filter {key!r}")
-            filters.append((name, set(value.split(",")) if op == "in" else {value}))
-        for name in fields:
-            if name not in table.fields:
-                raise ValueError(f"unknown field {name!r}")
-        cutoff = float(since) if since is not None else None
-        statuses = ("ok", "deleted") if cutoff is not None else ("ok",)
-        out = []
-        for row in table.changed_since(cutoff):
-            if row["status"] not in statuses or not _visible(row, authenticated):
-                continue
-            if all(_text(row.get(name)) in wanted for name, wanted in filters):
-                out.append({k: row.get(k) for k in fields} if fields else row)
-        return out[skip : skip + limit] if limit else out[skip:]
+    def _list(self, data: _Snapshot, table: _Table, request: Query, authenticated: bool) -> Reply:
+        filters = request.filters(columns(table.tag))
+        depth = request.depth_for(False)
+        if request.cached(filters):
+            rows, body = self._cached(data, table, authenticated, depth)
+            if request.params.keys() <= {"depth"}:
+                return 200, _JSON, body
+            return 200, _JSON, _body(list(map(request.select, request.page(rows))), data.generated)
+        statuses: tuple[str, ...] = ("ok",)
+        candidates = table.rows
+        if request.since > 0:  # rest.py: an incremental update, deleted objects included
+            candidates, statuses = table.changed_since(request.since), ("ok", "deleted")
+        found = [
+            row
+            for row in candidates
+            if row["status"] in statuses
+            and _visible(row, authenticated)
+            and all(f.matches(row) for f in filters)
+        ]
+        if not found and "id" in request.params:  # rest.py: is_unique_query
+            return _error(404, "Entity not found")
+        found = request.page(found)
+        meta: dict[str, Any] = {}
+        if depth > 0 and len(found) > _DEPTH_ROW_LIMIT:
+            found = found[:_DEPTH_ROW_LIMIT]
+            meta["truncated"] = TRUNCATED.format(depth=depth, limit=_DEPTH_ROW_LIMIT)
+        rows = data.expander(authenticated).many(table.tag, found, depth)
+        return 200, _JSON, _body(list(map(request.select, rows)), None, meta)
+
+    def _cached(
+        self, data: _Snapshot, table: _Table, authenticated: bool, depth: int
+    ) -> tuple[list[Row], bytes]:
+        """The whole list at ``depth``, as PeeringDB's cache files have it, and its body."""
+        key = (authenticated, max(depth, 0))
+        if key not in table.cache:
+            live = [r for r in table.rows if r["status"] == "ok" and _visible(r, authenticated)]
+            rows = data.expander(authenticated).many(table.tag, live, depth)
+            table.cache[key] = rows, _body(rows, data.generated)
+        return table.cache[key]
 
 
 _JSON = {"Content-Type": "application/json"}
+_DEPTH_ROW_LIMIT = 250
 
 
-def _visible(row: dict[str, Any], authenticated: bool) -> bool:
+def _visible(row: Row, authenticated: bool) -> bool:
     return authenticated or row.get("visible", "Public") == "Public"
 
 
-def _body(rows: list[dict[str, Any]], generated: float | None) -> bytes:
-    meta = {"generated": generated} if generated is not None else {}
+def _body(rows: list[Row], generated: float | None, meta: dict[str, Any] | None = None) -> bytes:
+    meta = {**(meta or {}), **({"generated": generated} if generated is not None else {})}
     return json.dumps(
         {"meta": meta, "data": rows}, ensure_ascii=False, separators=(",", ":")
     ).encode()
@@ -224,18 +271,6 @@ def _body(rows: list[dict[str, Any]], generated: float | None) -> bytes:
 
 def _error(status: int, message: str) -> Reply:
     return status, _JSON, json.dumps({"meta": {"error": message}, "data": []}).encode()
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "" if value is None else str(value)
-
-
-def _int(value: str, name: str) -> int:
-    if not value.isdigit():
-        raise ValueError(f"{name} must be a whole number")
-    return int(value)
 
 
 def _epoch(stamp: str) -> float:

@@ -1,9 +1,11 @@
-"""The lab's own corner of PeeringDB: our AS and its peers at two loopback IXes.
+"""The lab's own corner of PeeringDB: our AS and its peers at two IXes, dual stack.
 
-The lab's routers live on loopback addresses, so the lab IXes have loopback
-prefixes (127.0.1.0/24, 127.0.2.0/24) and ULA IPv6 prefixes. These objects
-are added to a generated dataset with fixed ids (from :data:`LAB_ID`), so the
-lab's ``inventory/`` and the tests can name them.
+The lab's routers live in a network namespace of their own, on addresses of
+its loopback: the lab IXes have IPv4 prefixes from 127.0.0.0/8
+(127.0.1.0/24, 127.0.2.0/24) and ULA IPv6 prefixes (fd00:7f8:1::/64,
+fd00:7f8:2::/64). These objects are added to a generated dataset with fixed
+ids (from :data:`LAB_ID`), so the lab's ``inventory/`` and the tests can name
+them.
 
 For example::
 
@@ -13,6 +15,7 @@ For example::
 from __future__ import annotations
 
 from dataclasses import dataclass
+from ipaddress import ip_network
 from typing import Any
 
 from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, Dataset, Row
@@ -88,6 +91,15 @@ NETS = (
         ((_IX1, "127.0.1.12", "fd00:7f8:1::12"), (_IX1, "127.0.1.13", None)),
     ),
     LabNet(LAB_ID + 4, 65003, "Only Four Broadband", "", 8, 0, ((_IX1, "127.0.1.14", None),)),
+    LabNet(
+        LAB_ID + 8,
+        65006,
+        "Six Only Networks",
+        "AS-SIXONLY",
+        0,
+        4,
+        ((_IX1, None, "fd00:7f8:1::16"),),
+    ),
     # a stranger's name and AS-SET, the kind a template must never paste as is
     LabNet(
         LAB_ID + 5,
@@ -123,14 +135,33 @@ NETS = (
 # Sessions outside the IXes: (remote ASN, its address, our address, our router)
 DIRECT = ((65100, "127.0.3.1", "127.0.3.2", "edge2"), (65200, "127.0.4.1", "127.0.4.2", "edge1"))
 # How many prefixes each peer announces in the lab (65003 is at its limit)
-ANNOUNCES = {65001: 3, 65002: 5, 65003: 9, 65004: 2, 65010: 20, 65005: 4, 65100: 50, 65200: 3}
-# What a hostile peer announces besides its own: a bogon, one of our prefixes, and one
-# longer than /24. Every import policy must drop all three.
-HOSTILE = {65004: ("10.66.0.0/24", "11.0.0.0/24", "12.99.0.128/25")}
+ANNOUNCES = {
+    65001: 3,
+    65002: 5,
+    65003: 9,
+    65004: 2,
+    65006: 3,
+    65010: 20,
+    65005: 4,
+    65100: 50,
+    65200: 3,
+}
+# What a hostile peer announces besides its own, in each family: a bogon, one of our
+# prefixes, and one longer than /24 (/48). Every import policy must drop all of them.
+HOSTILE = {
+    65004: (
+        "10.66.0.0/24",
+        "11.0.0.0/24",
+        "12.99.0.128/25",
+        "fd00:dead::/48",
+        "2a0f:11::/48",
+        "2a0f:1299:0:1::/64",
+    )
+}
 # TCP MD5 passwords the lab's peers expect (inventory/peering.yaml sets the same)
 PASSWORDS = {65005: "lab-secret"}
-# Our prefixes (inventory/peering.yaml's local_as.prefixes4), announced by our edges
-OUR_PREFIXES = ("11.0.0.0/22",)
+# Our prefixes (inventory/peering.yaml's local_as.prefixes4/6), announced by our edges
+OUR_PREFIXES = ("11.0.0.0/22", "2a0f:11::/44")
 
 
 @dataclass(frozen=True)
@@ -138,27 +169,46 @@ class LabEdge:
     """One of our routers: nornir-peering configures its sessions."""
 
     router_id: str
-    addresses: tuple[str, ...]  # its IX ports and direct sessions (IPv4)
+    addresses: tuple[str, ...]  # its IX ports (both families) and direct sessions
     announces: tuple[str, ...]
     platform: str = "bird"
 
 
 OURS = {
-    "edge1": LabEdge("127.0.1.1", ("127.0.1.1", "127.0.2.1", "127.0.4.2"), ("11.0.0.0/24",)),
-    "edge2": LabEdge("127.0.1.2", ("127.0.1.2", "127.0.3.2"), ("11.0.1.0/24",)),
-    # FRR: its own configuration announces 11.0.2.0/24 and has a route collector
-    "edge3": LabEdge("127.0.1.3", ("127.0.1.3", "127.0.2.3"), ("11.0.2.0/24",), "frr"),
+    "edge1": LabEdge(
+        "127.0.1.1",
+        ("127.0.1.1", "fd00:7f8:1::1", "127.0.2.1", "fd00:7f8:2::1", "127.0.4.2"),
+        ("11.0.0.0/24", "2a0f:11::/48"),
+    ),
+    "edge2": LabEdge(
+        "127.0.1.2", ("127.0.1.2", "fd00:7f8:1::2", "127.0.3.2"), ("11.0.1.0/24", "2a0f:11:1::/48")
+    ),
+    # FRR: its own configuration announces 11.0.2.0/24 and 2a0f:11:2::/48, and has a
+    # route collector
+    "edge3": LabEdge(
+        "127.0.1.3",
+        ("127.0.1.3", "fd00:7f8:1::3", "127.0.2.3", "fd00:7f8:2::3"),
+        ("11.0.2.0/24", "2a0f:11:2::/48"),
+        "frr",
+    ),
 }
 # The FRR edge's own iBGP neighbor, which nornir-peering does not manage: (address, router)
 COLLECTOR = ("127.0.9.3", "edge3")
 
 
-def peer_prefixes(block: int, count: int) -> tuple[str, ...]:
-    """``count`` /24s for the lab peer numbered ``block``: 12.<block>.<i>.0/24.
+def peer_prefixes(block: int, count: int, family: int = 4) -> tuple[str, ...]:
+    """``count`` prefixes for the lab peer numbered ``block``: 12.<block>.<i>.0/24, or
+    2a0f:12<block>:<i>::/48 in IPv6.
 
     Public-looking space, so that bogon filters let them through; the lab never
-    installs a route in a kernel, so nothing is ever sent there.
+    installs a route in a kernel, and its routers live in a network namespace of
+    their own, so nothing is ever sent there.
+
+    >>> peer_prefixes(3, 2), peer_prefixes(3, 2, 6)
+    (('12.3.0.0/24', '12.3.1.0/24'), ('2a0f:1203::/48', '2a0f:1203:1::/48'))
     """
+    if family == 6:
+        return tuple(str(ip_network(f"2a0f:{0x1200 + block:x}:{i:x}::/48")) for i in range(count))
     return tuple(f"12.{block}.{i}.0/24" for i in range(count))
 
 
@@ -178,10 +228,13 @@ def add_lab(data: Dataset) -> Dataset:
     stamp = BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = {tag: list(table) for tag, table in data.rows.items()}
 
+    from nornir_peering.lab.datagen import NULLABLE
+
     def add(tag: str, **fields: Any) -> None:
-        """A row with every field of ``tag`` (blank, false, empty or null), then ``fields``."""
+        """A row with every field of ``tag`` as PeeringDB leaves it blank, then ``fields``:
+        null where PeeringDB has null (:data:`NULLABLE`), otherwise "", 0, false or []."""
         row: Row = {
-            name: [] if kind.endswith("[]") else _BLANK.get(kind)
+            name: None if name in NULLABLE[tag] else [] if kind.endswith("[]") else _BLANK[kind]
             for name, kind in columns(tag).items()
         }
         row.update(status="ok", created="2020-01-01T00:00:00Z", updated=stamp, version=1)
@@ -261,5 +314,13 @@ def add_lab(data: Dataset) -> Dataset:
     return Dataset(rows, data.generated)
 
 
-# what a field the lab leaves unset holds, by its column type
-_BLANK: dict[str, Any] = {"VARCHAR": "", "BOOLEAN": False}
+# what a field the lab leaves unset holds, by its column type, unless PeeringDB has null
+# there: counts are 0, never null (peeringdb-py's columns are NOT NULL); created and
+# updated are always given
+_BLANK: dict[str, Any] = {
+    "VARCHAR": "",
+    "BOOLEAN": False,
+    "BIGINT": 0,
+    "DOUBLE": 0.0,
+    "TIMESTAMP": None,
+}

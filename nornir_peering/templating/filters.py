@@ -75,13 +75,22 @@ def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | N
 
 
 def prefix_list(session: Mapping[str, Any]) -> list[str]:
-    """The IRR prefixes stored for the session's peer, or none yet.
+    """The IRR prefixes stored for the session's peer in the session's family, or none yet.
 
-    >>> prefix_list({"prefix_list": {"prefixes": ["12.9.0.0/16"], "asns": [65001]}})
+    A list that holds both families gives each session its own: an IPv4 prefix
+    never reaches an IPv6 filter.
+
+    >>> lists = {"prefixes": ["12.9.0.0/16", "2a0f:1209::/32"], "asns": [65001]}
+    >>> prefix_list({"family": 4, "prefix_list": lists})
     ['12.9.0.0/16']
+    >>> prefix_list({"family": 6, "prefix_list": lists})
+    ['2a0f:1209::/32']
     """
     stored = session.get("prefix_list")
-    return list(stored["prefixes"]) if stored else []
+    if not stored:
+        return []
+    family = session["family"]
+    return [p for p in stored["prefixes"] if ip_network(p, strict=False).version == family]
 
 
 def as_path_list(session: Mapping[str, Any]) -> list[int]:

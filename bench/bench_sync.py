@@ -40,6 +40,7 @@ import httpx
 
 from nornir_peering.lab import datagen
 from nornir_peering.lab.wait import wait_for
+from nornir_peering.peeringdb.schema import PEERINGDB_PY_TABLES
 
 BENCH = Path(__file__).resolve().parent
 DATA = BENCH / "data"
@@ -49,22 +50,6 @@ OURS_CLI = BIN / "nornir-peering"
 PDB_CLI = BIN / "peeringdb"
 TAGS = tuple(datagen.PRODUCTION)
 
-# peeringdb-py's Django tables (django_peeringdb.models.concrete)
-PDB_TABLES = {
-    "org": "peeringdb_organization",
-    "campus": "peeringdb_campus",
-    "fac": "peeringdb_facility",
-    "net": "peeringdb_network",
-    "ix": "peeringdb_ix",
-    "carrier": "peeringdb_carrier",
-    "carrierfac": "peeringdb_ix_carrier_facility",
-    "ixfac": "peeringdb_ix_facility",
-    "ixlan": "peeringdb_ixlan",
-    "ixpfx": "peeringdb_ixlan_prefix",
-    "netfac": "peeringdb_network_facility",
-    "netixlan": "peeringdb_network_ixlan",
-    "poc": "peeringdb_network_contact",
-}
 # settings that would point either tool somewhere else than the lab server
 ENV_PREFIXES = (
     "PDB_",
@@ -483,7 +468,7 @@ def bench_peeringdb_py(server: Server, workdir: Path, timeout: float) -> ToolRes
             break
     if db_path.exists():
         with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-            for tag, table in PDB_TABLES.items():
+            for tag, table in PEERINGDB_PY_TABLES.items():
                 with contextlib.suppress(sqlite3.OperationalError):
                     count, ok = db.execute(
                         f"SELECT count(*), coalesce(sum(status = 'ok'), 0) FROM {table}"

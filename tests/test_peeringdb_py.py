@@ -26,26 +26,10 @@ import pytest
 
 from nornir_peering.lab.datagen import NULLABLE, Dataset, read_dataset
 from nornir_peering.lab.pdbserver import LabServer
-from nornir_peering.peeringdb.schema import TAGS, columns
+from nornir_peering.peeringdb.schema import PEERINGDB_PY_TABLES, TAGS, columns
 from tests.helpers import Datasets, visible_rows
 
 PDB_CLI = Path(sys.executable).parent / "peeringdb"
-# peeringdb-py's tables (django_peeringdb.models.concrete)
-TABLES = {
-    "org": "peeringdb_organization",
-    "campus": "peeringdb_campus",
-    "fac": "peeringdb_facility",
-    "net": "peeringdb_network",
-    "ix": "peeringdb_ix",
-    "carrier": "peeringdb_carrier",
-    "carrierfac": "peeringdb_ix_carrier_facility",
-    "ixfac": "peeringdb_ix_facility",
-    "ixlan": "peeringdb_ixlan",
-    "ixpfx": "peeringdb_ixlan_prefix",
-    "netfac": "peeringdb_network_facility",
-    "netixlan": "peeringdb_network_ixlan",
-    "poc": "peeringdb_network_contact",
-}
 # columns of django-peeringdb's models that the API does not send
 LOCAL_ONLY = {"notes_private", "avail_sonet", "avail_ethernet", "avail_atm", "vlan"}
 # settings that would point peeringdb-py somewhere else than the lab server
@@ -138,7 +122,7 @@ def stored(database: Path) -> dict[str, dict[int, dict[str, Any]]]:
         db.row_factory = sqlite3.Row
         return {
             tag: {row["id"]: dict(row) for row in db.execute(f"SELECT * FROM {table}")}
-            for tag, table in TABLES.items()
+            for tag, table in PEERINGDB_PY_TABLES.items()
         }
 
 
@@ -254,7 +238,7 @@ class TestIncrementalSync:
 def test_nulls_are_where_peeringdb_py_allows_them(syncs: Syncs) -> None:
     """datagen.NULLABLE names exactly the columns django-peeringdb lets be null."""
     with contextlib.closing(sqlite3.connect(syncs.full.database)) as db:
-        for tag, table in TABLES.items():
+        for tag, table in PEERINGDB_PY_TABLES.items():
             info = db.execute(f"PRAGMA table_info({table})").fetchall()
             nullable = {name for _, name, _, notnull, _, _ in info if not notnull}
             shared = {name for _, name, *_ in info} & columns(tag).keys()

@@ -76,6 +76,26 @@ TAGS: tuple[str, ...] = tuple(RESOURCES_BY_TAG)
 assert set(TAGS) == set(_FIELDS), "schema and peeringdb-py disagree on the object types"
 
 
+#: The table peeringdb-py's own Django backend keeps each type in
+#: (django_peeringdb.models: ``db_table``), for comparing our cache with its database.
+PEERINGDB_PY_TABLES: dict[str, str] = {
+    "org": "peeringdb_organization",
+    "campus": "peeringdb_campus",
+    "fac": "peeringdb_facility",
+    "net": "peeringdb_network",
+    "ix": "peeringdb_ix",
+    "carrier": "peeringdb_carrier",
+    "carrierfac": "peeringdb_ix_carrier_facility",
+    "ixfac": "peeringdb_ix_facility",
+    "ixlan": "peeringdb_ixlan",
+    "ixpfx": "peeringdb_ixlan_prefix",
+    "netfac": "peeringdb_network_facility",
+    "netixlan": "peeringdb_network_ixlan",
+    "poc": "peeringdb_network_contact",
+}
+assert set(PEERINGDB_PY_TABLES) == set(TAGS)
+
+
 def columns(tag: str) -> dict[str, str]:
     """``{column: DuckDB type}`` of ``pdb_<tag>``, in table order."""
     return {name: TYPES[kind] for name, kind in (item.split(":") for item in _FIELDS[tag].split())}

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from nornir_peering.lab.datagen import read_dataset
+from nornir_peering.lab.rpsl import UNREGISTERED
 from nornir_peering.lab.wait import wait_for
 from tests.helpers import free_port, run
 
@@ -72,6 +73,17 @@ def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         assert len(routers) == 15 and all(r["running"] for r in routers.values())
         # the FRR edge starts with its own route collector, nothing of nornir-peering's
         assert set(routers["edge3"]["sessions"]) == {"127.0.9.3"}
+        # the lab IRR answers the real bgpq4: AS65001's registered prefixes, not the others
+        assert status["irr"] == {"address": f"127.0.0.1:{int(port) + 1}", "running": True}
+        bgpq4 = subprocess.run(
+            ["bgpq4", "-h", status["irr"]["address"], "-p", "-j", "-4", "-l", "x", "AS-PEERONE"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        listed = {entry["prefix"] for entry in json.loads(bgpq4.stdout)["x"]}
+        assert "12.1.0.0/24" in listed and not listed & set(UNREGISTERED[65001])
         lab_ix = httpx.get(f"http://127.0.0.1:{port}/api/ix/10000001", timeout=10).json()
         assert lab_ix["data"][0]["name"] == "LAB-IX Loopback"
         pids = sorted((tmp_path / "state" / "lab").rglob("*.pid"))
@@ -81,5 +93,5 @@ def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     finally:
         assert run("lab", "down", "--state", state, "--port", port).exit_code == 0
     status = json.loads(run("lab", "status", "--json", "--state", state, "--port", port).stdout)
-    assert not status["peeringdb"]["running"]
+    assert not status["peeringdb"]["running"] and not status["irr"]["running"]
     assert not any(r["running"] for r in status["routers"])

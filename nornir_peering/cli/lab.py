@@ -9,6 +9,7 @@ import click
 from nornir_peering.cli.options import settings_options
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
+from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.report import err, out, print_json, print_rows
@@ -81,12 +82,38 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
     server.serve_forever()
 
 
+@lab.command("irr")
+@click.option(
+    "--rpsl",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="A folder of RPSL files (<source>.db, SOURCES) as `lab up` writes them.",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8591, show_default=True)
+@click.option(
+    "--delay",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds each answer is held back, to stand in for a distant IRR.",
+)
+def irr_server(rpsl: Path, host: str, port: int, delay: float) -> None:
+    """Serve RPSL as an IRR whois server (the IRRd queries bgpq4 and bgpq3 send) on loopback."""
+    try:
+        server = IrrServer(rpsl, host=host, port=port, delay=delay)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--host") from None
+    out().print(f"IRR lab serving {rpsl} at {server.address}", highlight=False)
+    server.serve_forever()
+
+
 lab_port = click.option(
     "--port",
     type=click.IntRange(1, 65535),
     default=8590,
     show_default=True,
-    help="Port of the lab PeeringDB on 127.0.0.1.",
+    help="Port of the lab PeeringDB on 127.0.0.1 (the lab IRR: the next one).",
 )
 
 
@@ -103,6 +130,7 @@ def up(settings: Settings, port: int) -> None:
     lab_.up()
     out().print(
         f"lab up in {lab_.directory}: PeeringDB at {lab_.api_url}, "
+        f"IRR at 127.0.0.1:{lab_.irr_port}, "
         f"{len(lab_.bird.routers)} BIRD routers, {len(lab_.frr.routers)} FRR router",
         highlight=False,
     )
@@ -141,8 +169,10 @@ def status(settings: Settings, port: int, as_json: bool, until_established: floa
         print_json(report)
         return
     server = report["peeringdb"]
+    irr = report["irr"]
     out().print(
-        f"PeeringDB {server['url']}: {'running' if server['running'] else 'stopped'}",
+        f"PeeringDB {server['url']}: {'running' if server['running'] else 'stopped'}\n"
+        f"IRR whois {irr['address']}: {'running' if irr['running'] else 'stopped'}",
         highlight=False,
     )
     print_rows(

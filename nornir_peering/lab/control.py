@@ -3,6 +3,8 @@
 The lab lives in one folder (``state/lab`` beside the state file): a
 generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
 PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``),
+the IRR whois server on the next port, serving the lab's RPSL (``irr/``,
+``irr.pid``, ``irr.log``),
 the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``)
 in a network namespace of the lab's own (``netns.pid``,
 :mod:`nornir_peering.lab.netns`). The server binds to 127.0.0.1; the routers
@@ -23,13 +25,15 @@ from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.frr import FrrLab
 from nornir_peering.lab.netns import Namespace
+from nornir_peering.lab.rpsl import lab_irr, write_rpsl
 from nornir_peering.lab.topology import add_lab
-from nornir_peering.lab.wait import wait_for
+from nornir_peering.lab.wait import wait_for, wait_for_port
 from nornir_peering.pids import alive, read_pid, terminate
 
 
 class Lab:
-    """The whole local lab in ``directory``: the PeeringDB server on ``port``, the routers."""
+    """The whole local lab in ``directory``: the PeeringDB server on ``port``, the IRR
+    server on ``port + 1``, the routers."""
 
     def __init__(self, directory: Path, port: int = 8590, scale: float = 0.02) -> None:
         self.directory = directory
@@ -45,6 +49,16 @@ class Lab:
         return self.directory / "peeringdb"
 
     @property
+    def irr_data(self) -> Path:
+        """The folder of the RPSL files ``up`` writes and the IRR server serves."""
+        return self.directory / "irr"
+
+    @property
+    def irr_port(self) -> int:
+        """The lab IRR's whois port on 127.0.0.1: the one after the PeeringDB server's."""
+        return self.port + 1
+
+    @property
     def api_url(self) -> str:
         """The lab PeeringDB's API, on 127.0.0.1."""
         return f"http://127.0.0.1:{self.port}/api"
@@ -58,41 +72,32 @@ class Lab:
             self.frr.stop(*self.frr.names)
         if not (self.dataset / "meta.json").exists():
             write_dataset(add_lab(generate(scale=self.scale, seed=1)), self.dataset)
-        if self._server_pid() is None:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            with (self.directory / "peeringdb.log").open("ab") as log:
-                process = subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "nornir_peering",
-                        "lab",
-                        "peeringdb",
-                        "--dataset",
-                        str(self.dataset),
-                        "--port",
-                        str(self.port),
-                    ],
-                    stdout=log,
-                    stderr=log,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,
-                )
-            (self.directory / "peeringdb.pid").write_text(f"{process.pid}\n")
+        if self._pid("peeringdb") is None:
+            self._spawn("peeringdb", ["--dataset", str(self.dataset), "--port", str(self.port)])
             if not wait_for(f"{self.api_url}/ix?limit=1", 60):
                 raise RuntimeError(
                     f"the lab PeeringDB did not answer on {self.api_url}; "
                     f"see {self.directory / 'peeringdb.log'}"
+                )
+        if not (self.irr_data / "SOURCES").exists():
+            write_rpsl(lab_irr(), self.irr_data)
+        if self._pid("irr") is None:
+            self._spawn("irr", ["--rpsl", str(self.irr_data), "--port", str(self.irr_port)])
+            if not wait_for_port("127.0.0.1", self.irr_port, 60):
+                raise RuntimeError(
+                    f"the lab IRR did not answer on 127.0.0.1:{self.irr_port}; "
+                    f"see {self.directory / 'irr.log'}"
                 )
         self.bird.up()
         self.frr.up()
 
     def down(self) -> None:
         """Stop the PeeringDB server and every router; the lab folder stays."""
-        pid = self._server_pid()
-        if pid is not None:
-            terminate([pid])
-            (self.directory / "peeringdb.pid").unlink(missing_ok=True)
+        for service in ("peeringdb", "irr"):
+            pid = self._pid(service)
+            if pid is not None:
+                terminate([pid])
+            (self.directory / f"{service}.pid").unlink(missing_ok=True)
         self.bird.down()
         self.frr.down()
         self.namespace.stop()
@@ -128,15 +133,32 @@ class Lab:
         return False
 
     def status(self) -> dict[str, Any]:
-        """Whether the PeeringDB server runs, and each router's state and sessions."""
+        """Whether the PeeringDB and IRR servers run, and each router's state and sessions."""
         return {
-            "peeringdb": {"url": self.api_url, "running": self._server_pid() is not None},
+            "peeringdb": {"url": self.api_url, "running": self._pid("peeringdb") is not None},
+            "irr": {
+                "address": f"127.0.0.1:{self.irr_port}",
+                "running": self._pid("irr") is not None,
+            },
             "routers": self._routers(),
         }
 
     def _routers(self) -> list[dict[str, Any]]:
         return [*self.bird.status(), *self.frr.status()]
 
-    def _server_pid(self) -> int | None:
-        pid = read_pid(self.directory / "peeringdb.pid")
+    def _pid(self, service: str) -> int | None:
+        pid = read_pid(self.directory / f"{service}.pid")
         return pid if pid is not None and alive(pid) else None
+
+    def _spawn(self, service: str, options: list[str]) -> None:
+        """``nornir-peering lab SERVICE OPTIONS`` in the background, logging to SERVICE.log."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with (self.directory / f"{service}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "nornir_peering", "lab", service, *options],
+                stdout=log,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        (self.directory / f"{service}.pid").write_text(f"{process.pid}\n")

@@ -53,6 +53,14 @@ class PeeringSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=16)
     lookback: int = Field(60, ge=0, description="seconds subtracted from each sync cursor")
     lock_wait: float = Field(10.0, ge=0)
+    # IRR prefix lists (grab-prefixes): bgpq4's own default server and sources
+    irr_host: str = Field("rr.ntt.net", min_length=1, description="IRR whois server, host[:port]")
+    irr_sources: str = Field("", description="comma-separated IRR sources; empty: the server's")
+    bgpq: str = Field("bgpq4", min_length=1, description="bgpq4 or bgpq3: a name or a path")
+    irr_timeout: float = Field(120.0, gt=0, description="seconds for one bgpq run")
+    irr_workers: int = Field(8, ge=1, le=64, description="bgpq runs at once")
+    irr_aggregate: bool = True
+    max_shrink: int = Field(50, ge=0, le=100, description="percent a list may shrink by")
 
     @field_validator("peeringdb_url")
     @classmethod

@@ -555,7 +555,7 @@ def test_idle_timeout_closes_the_connection(irr: IrrServer) -> None:
         start = time.monotonic()
         assert sock.recv(1024) == b"C\n"
         assert sock.recv(1024) == b""
-        assert 0.9 <= time.monotonic() - start < 5
+        assert time.monotonic() - start >= 0.9
 
 
 RIPE_STYLE = [

@@ -453,6 +453,7 @@ class IrrServer:
         self._log: list[LoggedQuery] = []
         self._connections: set[socket.socket] = set()
         self._count = 0
+        self.peak_connections = 0  # the most connections open at once
         server_class = _Server6 if address.version == 6 else _Server
         self._server = server_class((host, port), _Handler)
         self._server.irr = self
@@ -495,6 +496,7 @@ class IrrServer:
         """Count a new connection, to close it at :meth:`stop`; its number."""
         with self._lock:
             self._connections.add(connection)
+            self.peak_connections = max(self.peak_connections, len(self._connections))
             self._count += 1
             return self._count
 

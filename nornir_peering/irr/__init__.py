@@ -1,0 +1,60 @@
+"""IRR prefix lists: what to ask (an AS's AS-SETs), asking bgpq4 or bgpq3, and the answers.
+
+The types here are shared by the query side (:mod:`.query`, :mod:`.bgpq`) and
+the stored lists (:mod:`nornir_peering.store.irr`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class IRRObject:
+    """One thing to expand in the IRR: an AS-SET or an ``AS<n>``, maybe in one source.
+
+    >>> IRRObject("AS-FOO", "RIPE").text
+    'RIPE::AS-FOO'
+    """
+
+    name: str  # "AS-FOO", "AS65001:AS-CUSTOMERS", "AS65001"; upper case
+    source: str | None = None  # "RIPE" for RIPE::AS-FOO, AS-FOO@RIPE, RIPE:AS-FOO
+
+    @property
+    def text(self) -> str:
+        """How bgpq4 takes it: ``SOURCE::NAME`` or ``NAME``."""
+        return f"{self.source}::{self.name}" if self.source else self.name
+
+
+@dataclass(frozen=True)
+class PrefixEntry:
+    """One entry of a prefix list, in bgpq4's JSON shape.
+
+    ``exact``: only this prefix; otherwise more-specifics from ``greater_equal``
+    to ``less_equal`` (bgpq4's ``greater-equal`` / ``less-equal``; None when
+    bgpq4 leaves one out).
+    """
+
+    prefix: str
+    exact: bool = True
+    greater_equal: int | None = None
+    less_equal: int | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What one bgpq run answered for one AS, object and family, and how it was asked."""
+
+    asn: int
+    object: IRRObject
+    family: int  # 4 or 6; 0 for the AS-path list (member ASNs)
+    prefixes: tuple[PrefixEntry, ...] = ()
+    asns: tuple[int, ...] = ()  # the member ASNs, for family 0
+    program: str = ""  # "bgpq4 1.9"
+    host: str = ""  # the IRR server, host[:port]
+    sources: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()  # the argv run (no secrets: bgpq has none)
+    fetched_at: datetime | None = None
+    error: str | None = None  # None when the query succeeded
+    notes: tuple[str, ...] = field(default=())  # bgpq's own warnings (its ERROR: lines)

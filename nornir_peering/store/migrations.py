@@ -105,7 +105,54 @@ def _v3_bgp_state(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_peeringdb_cache, _v2_netixlan_log, _v3_bgp_state)
+def _v4_irr_lists(db: duckdb.DuckDBPyConnection) -> None:
+    """IRR lists (``grab-prefixes``): per AS and family, where the list came from
+    (``irr_list``), its prefixes (``irr_prefix``) and its member ASNs (``irr_asn``).
+
+    Written and read only by :mod:`nornir_peering.store.irr`, which documents them."""
+    db.execute(
+        """
+        CREATE TABLE irr_list (
+            asn BIGINT NOT NULL,
+            family TINYINT NOT NULL CHECK (family IN (0, 4, 6)),  -- 0: the AS-path list
+            objects VARCHAR[] NOT NULL,   -- what was expanded: RIPE::AS-FOO, AS65001
+            host VARCHAR NOT NULL,        -- the IRR server, host[:port]
+            sources VARCHAR[] NOT NULL,   -- the IRR sources asked; empty: the server's
+            program VARCHAR NOT NULL,     -- program and version: bgpq4 1.9
+            commands VARCHAR[] NOT NULL,  -- each run's command line
+            count BIGINT NOT NULL,        -- prefixes, or member ASNs; 0: the IRR has none
+            fetched_at TIMESTAMP NOT NULL,  -- the IRR last answered this list (UTC)
+            changed_at TIMESTAMP NOT NULL,  -- the list last changed
+            checked_at TIMESTAMP NOT NULL,  -- the last attempt, whatever came of it
+            status VARCHAR NOT NULL,      -- what came of it: new, updated, unchanged,
+                                          -- failed, held or skipped
+            message VARCHAR,              -- why the list was kept, if it was
+            PRIMARY KEY (asn, family)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE irr_prefix (
+            asn BIGINT NOT NULL,
+            family TINYINT NOT NULL,      -- 4 or 6
+            seq INTEGER NOT NULL,         -- the list's order, ascending
+            prefix VARCHAR NOT NULL,
+            exact BOOLEAN NOT NULL,       -- only this prefix; else its more-specifics
+            greater_equal SMALLINT,       -- from this length
+            less_equal SMALLINT           -- to this one
+        )
+        """
+    )
+    db.execute("CREATE TABLE irr_asn (asn BIGINT NOT NULL, member_asn BIGINT NOT NULL)")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_peeringdb_cache,
+    _v2_netixlan_log,
+    _v3_bgp_state,
+    _v4_irr_lists,
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

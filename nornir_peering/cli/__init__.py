@@ -28,11 +28,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll-bgp-sessions": ("nornir_peering.cli.poll", "poll"),
     "poll_bgp_sessions": ("nornir_peering.cli.poll", "poll"),
     "poll_peering_sessions": ("nornir_peering.cli.poll", "poll_peering_sessions"),
+    "grab-prefixes": ("nornir_peering.cli.prefixes", "grab"),
+    "grab_prefixes": ("nornir_peering.cli.prefixes", "grab"),
     "sessions": ("nornir_peering.cli.sessions", "sessions"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
-HIDDEN = {"peeringdb_sync", "configure_routers", "poll_bgp_sessions"}
+HIDDEN = {"peeringdb_sync", "configure_routers", "poll_bgp_sessions", "grab_prefixes"}
 
 
 class _Commands(click.Group):

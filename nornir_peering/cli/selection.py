@@ -21,11 +21,20 @@ def _names(values: tuple[str, ...]) -> tuple[str, ...]:
 
 def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--limit``, ``-g/--group``, ``--ix``, ``--platform``, ``--exclude``."""
+    return _selection(func, "--limit")
 
+
+def selection_options_router(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The same, with ``--router`` for ``--limit``: for ``grab-prefixes``, whose
+    ``--limit`` is Peering Manager's (a prefix count)."""
+    return _selection(func, "--router")
+
+
+def _selection(func: Callable[..., Any], limit_flag: str) -> Callable[..., Any]:
     @functools.wraps(func)
     def command(
         *args: Any,
-        limit: tuple[str, ...],
+        routers: tuple[str, ...],
         groups: tuple[str, ...],
         ixes: tuple[str, ...],
         platforms: tuple[str, ...],
@@ -33,7 +42,7 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> Any:
         selection = Selection(
-            limit=_names(limit),
+            limit=_names(routers),
             groups=_names(groups),
             ixes=_names(ixes),
             platforms=_names(platforms),
@@ -44,7 +53,8 @@ def selection_options(func: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(
         (
             click.option(
-                "--limit",
+                limit_flag,
+                "routers",
                 multiple=True,
                 metavar="R1,R2",
                 help="Only these routers (comma-separated, repeatable).",

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 from ipaddress import ip_network
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from nornir_peering.deploy.tree import parse
 from nornir_peering.lab.control import Lab
+from nornir_peering.lab.rpsl import UNREGISTERED
 from nornir_peering.lab.topology import HOSTILE
 from tests.helpers import birdc, frr_states, outcome, run, wait_until
 
@@ -268,3 +270,31 @@ def test_irr_lists_filter_and_let_customers_through(lab: Lab, project: Path) -> 
             == {"11.0.0.0/24", "12.10.0.0/24", "12.10.1.0/24"}
         )
     )
+
+
+def test_stored_irr_lists_reach_the_routers(lab: Lab, project: Path) -> None:
+    """grab-prefixes against the lab IRR, then a commit: AS65001's unregistered prefixes
+    are rejected by BIRD in both families, its registered ones accepted."""
+    assert run("grab-prefixes", "--asn", "65001").exit_code == 0
+    try:
+        assert run("configure-routers", "--commit", "--limit", "edge1").exit_code == 0
+        for address, registered in (
+            ("127.0.1.11", {"12.1.0.0/24", "12.1.1.0/24"}),
+            ("fd00:7f8:1::11", {"2a0f:1201::/48", "2a0f:1201:1::/48"}),
+        ):
+            protocol = "ix_lab_ix_as65001_" + address.replace(".", "_").replace(":", "_")
+            wait_until(
+                lambda p=protocol, r=registered: (
+                    prefixes(birdc(lab, "edge1", f"show route protocol {p}")) == r
+                )
+            )
+            assert not registered & set(UNREGISTERED[65001])
+            # the peer did send the unregistered one: BIRD counted it filtered
+            stats = birdc(lab, "edge1", f"show protocols all {protocol}")
+            line = next(x for x in stats.splitlines() if "Import updates:" in x)
+            received, _, filtered, _, _ = map(int, line.split(":")[1].split())
+            assert received >= 3 and filtered >= 1, line  # counts add up over refreshes
+    finally:
+        with duckdb.connect(str(project / "state" / "peering.duckdb")) as db:
+            for table in ("irr_prefix", "irr_asn", "irr_list"):
+                db.execute(f"DELETE FROM {table}")

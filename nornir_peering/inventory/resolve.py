@@ -37,6 +37,7 @@ from nornir_peering.inventory.session import (
     with_headroom,
 )
 from nornir_peering.store.bgp import last_states
+from nornir_peering.store.irr import read_lists
 
 
 @dataclass
@@ -123,6 +124,7 @@ def resolve(
     check_duplicates(result.sessions, source, intent)
     result.problems.extend(drift(db, result.ixes, intent, drift_days))
     _attach_polled_state(db, result)
+    _attach_irr_lists(db, result)
     for sessions in result.sessions.values():
         sessions.sort(key=_order)
     return result
@@ -239,7 +241,7 @@ def _session(
         "enabled": overrides.enabled,
         "is_route_server": route_server,
         "address_source": source,
-        "prefix_list": None,  # filled in from the IRR tables once they exist
+        "prefix_list": None,  # filled in from the stored IRR lists (grab-prefixes)
         "state": None,  # filled in from polled BGP state once it exists
     }
 
@@ -256,6 +258,25 @@ def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> N
             found = polled.get((router, session["vrf"], session["remote_address"]))
             if found is not None:
                 session["state"] = _polled_state(found)
+
+
+def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None:
+    """Each session's stored IRR lists (``grab-prefixes``): its family's prefixes and the
+    AS-path list of its peer; None where the peer's lists were never fetched."""
+    peers = {s["remote_asn"] for sessions in result.sessions.values() for s in sessions}
+    stored = read_lists(db, peers) if peers else {}
+    if not stored:
+        return
+    for sessions in result.sessions.values():
+        for session in sessions:
+            lists = stored.get(session["remote_asn"])
+            if not lists:
+                continue
+            family, path = lists.get(session["family"]), lists.get(0)
+            session["prefix_list"] = {
+                "prefixes": [entry.prefix for entry in family.prefixes] if family else [],
+                "asns": list(path.asns) if path else [],
+            }
 
 
 def _polled_state(row: dict[str, Any]) -> PolledState:

@@ -14,6 +14,8 @@ import pytest
 from nornir_peering.lab.datagen import evolve, generate, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
+from nornir_peering.peeringdb.sync import sync_peeringdb
+from nornir_peering.settings import PeeringSettings
 from tests.helpers import API_KEY, Datasets, free_port, wait_until
 
 pytest_plugins = ["tests.lab_project"]  # the lab-as-a-project fixtures
@@ -29,6 +31,17 @@ def datasets(tmp_path_factory: pytest.TempPathFactory) -> Datasets:
     for name, data in (("day1", day1), ("day2", day2), ("day3", day3)):
         write_dataset(data, base / name)
     return Datasets(base / "day1", base / "day2", base / "day3")
+
+
+@pytest.fixture(scope="session")
+def synced_state(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state file holding day1 (with the lab's IXes): read it, or copy it to change it."""
+    state = tmp_path_factory.mktemp("state") / "peering.duckdb"
+    with LabServer(datasets.day1) as server:
+        sync_peeringdb(
+            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=state)
+        )
+    return state
 
 
 @pytest.fixture

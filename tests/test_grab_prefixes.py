@@ -13,26 +13,12 @@ import pytest
 
 from nornir_peering.irr import PrefixEntry
 from nornir_peering.lab.irrserver import IrrServer
-from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.rpsl import UNREGISTERED, lab_irr
-from nornir_peering.peeringdb.sync import sync_peeringdb
-from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state
 from nornir_peering.store.irr import StoredList, read_lists
-from tests.helpers import Datasets, run
+from tests.helpers import run
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def synced(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A state file holding day1, with the lab's AS, IXes and peers."""
-    state = tmp_path_factory.mktemp("synced") / "peering.duckdb"
-    with LabServer(datasets.day1) as server:
-        sync_peeringdb(
-            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=state)
-        )
-    return state
 
 
 @pytest.fixture(scope="module")
@@ -42,10 +28,12 @@ def irr() -> Iterator[IrrServer]:
 
 
 @pytest.fixture
-def project(synced: Path, irr: IrrServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def project(
+    synced_state: Path, irr: IrrServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """The repository's inventory, its own copy of the state, the lab IRR."""
     shutil.copytree(REPO / "inventory", tmp_path / "inventory")
-    shutil.copyfile(synced, tmp_path / "peering.duckdb")
+    shutil.copyfile(synced_state, tmp_path / "peering.duckdb")
     (tmp_path / "config.yaml").write_text(
         "inventory:\n  plugin: PeeringInventory\n  options:\n    inventory_dir: inventory\n"
         f"user_defined:\n  peering:\n    state: {tmp_path / 'peering.duckdb'}\n"

@@ -27,17 +27,6 @@ from tests.helpers import Datasets, run, wait_until
 FIXTURES = Path(__file__).parent / "inventory"
 
 
-@pytest.fixture(scope="module")
-def synced_state(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A state file holding day1 (with the lab's IXes), shared read-only by the module."""
-    state = tmp_path_factory.mktemp("state") / "peering.duckdb"
-    with LabServer(datasets.day1) as server:
-        sync_peeringdb(
-            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=state)
-        )
-    return state
-
-
 @pytest.fixture
 def intent_dir(tmp_path: Path) -> Path:
     """A copy of the shared intent files, for tests that change them."""

@@ -65,11 +65,17 @@ def generate_cmd(
     out().print(f"wrote {total} objects to {directory}")
 
 
+# the lab's servers listen on loopback only (they refuse any other address)
+loopback_host = click.option(
+    "--host", default="127.0.0.1", show_default=True, help="A loopback address."
+)
+
+
 @lab.command("peeringdb")
 @click.option(
     "--dataset", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@loopback_host
 @click.option("--port", type=click.IntRange(0, 65535), default=8590, show_default=True)
 @click.option("--api-key", default=None, help="The key that unlocks private contacts.")
 def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -> None:
@@ -89,7 +95,7 @@ def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -
     required=True,
     help="A folder of RPSL files (<source>.db, SOURCES) as `lab up` writes them.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="A loopback address.")
+@loopback_host
 @click.option("--port", type=click.IntRange(0, 65535), default=8591, show_default=True)
 @click.option(
     "--delay",

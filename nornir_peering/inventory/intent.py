@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator, model_validator
 
 ASN = Annotated[int, Field(ge=1, le=4_294_967_295)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=63)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a word every platform takes bare
+NAME_MAX = 63
+Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX)]
 Relationship = Literal["peer", "route-server", "transit", "customer", "pni", "internal"]
 
 

@@ -31,6 +31,7 @@ from nornir_peering.inventory.files import IntentFile
 from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, WantedPeer
 from nornir_peering.inventory.session import (
     Connection,
+    IRRLists,
     PolledState,
     Session,
     as_sets,
@@ -267,16 +268,20 @@ def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None
     stored = read_lists(db, peers) if peers else {}
     if not stored:
         return
+    shared: dict[tuple[int, int], IRRLists] = {}  # one per AS and family, for every router
     for sessions in result.sessions.values():
         for session in sessions:
-            lists = stored.get(session["remote_asn"])
+            asn, family = session["remote_asn"], session["family"]
+            lists = stored.get(asn)
             if not lists:
                 continue
-            family, path = lists.get(session["family"]), lists.get(0)
-            session["prefix_list"] = {
-                "prefixes": [entry.prefix for entry in family.prefixes] if family else [],
-                "asns": list(path.asns) if path else [],
-            }
+            if (asn, family) not in shared:
+                prefixes, path = lists.get(family), lists.get(0)
+                shared[asn, family] = {
+                    "prefixes": [entry.prefix for entry in prefixes.prefixes] if prefixes else [],
+                    "asns": list(path.asns) if path else [],
+                }
+            session["prefix_list"] = shared[asn, family]
 
 
 def _polled_state(row: dict[str, Any]) -> PolledState:

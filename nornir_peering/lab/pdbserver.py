@@ -42,7 +42,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from nornir_peering.lab.datagen import Dataset, read_dataset
-from nornir_peering.lab.pdbapi import TRUNCATED, Expander, Query, QueryError, Related
+from nornir_peering.lab.pdbapi import (
+    DEPTH_ROW_LIMIT,
+    TRUNCATED,
+    Expander,
+    Query,
+    QueryError,
+    Related,
+)
 from nornir_peering.peeringdb.schema import columns
 
 Reply = tuple[int, dict[str, str], bytes]
@@ -236,9 +243,9 @@ class PeeringDBLab:
             return _error(404, "Entity not found")
         found = request.page(found)
         meta: dict[str, Any] = {}
-        if depth > 0 and len(found) > _DEPTH_ROW_LIMIT:
-            found = found[:_DEPTH_ROW_LIMIT]
-            meta["truncated"] = TRUNCATED.format(depth=depth, limit=_DEPTH_ROW_LIMIT)
+        if depth > 0 and len(found) > DEPTH_ROW_LIMIT:
+            found = found[:DEPTH_ROW_LIMIT]
+            meta["truncated"] = TRUNCATED.format(depth=depth, limit=DEPTH_ROW_LIMIT)
         rows = data.expander(authenticated).many(table.tag, found, depth)
         return 200, _JSON, _body(list(map(request.select, rows)), None, meta)
 
@@ -255,7 +262,6 @@ class PeeringDBLab:
 
 
 _JSON = {"Content-Type": "application/json"}
-_DEPTH_ROW_LIMIT = 250
 
 
 def _visible(row: Row, authenticated: bool) -> bool:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import Any
 
-from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, Dataset, Row
+from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, NULLABLE, Dataset, Row
 from nornir_peering.peeringdb.schema import columns
 
 LAB_ID = LAB_IDS
@@ -227,8 +227,6 @@ def add_lab(data: Dataset) -> Dataset:
     """``data`` with the lab's organisation, IXes, networks and ports added."""
     stamp = BASE_TIME.strftime("%Y-%m-%dT%H:%M:%SZ")
     rows = {tag: list(table) for tag, table in data.rows.items()}
-
-    from nornir_peering.lab.datagen import NULLABLE
 
     def add(tag: str, **fields: Any) -> None:
         """A row with every field of ``tag`` as PeeringDB leaves it blank, then ``fields``:

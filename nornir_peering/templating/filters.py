@@ -89,8 +89,8 @@ def prefix_list(session: Mapping[str, Any]) -> list[str]:
     stored = session.get("prefix_list")
     if not stored:
         return []
-    family = session["family"]
-    return [p for p in stored["prefixes"] if ip_network(p, strict=False).version == family]
+    six = session["family"] == 6  # an IPv6 prefix has a colon, an IPv4 one none
+    return [p for p in stored["prefixes"] if (":" in p) == six]
 
 
 def as_path_list(session: Mapping[str, Any]) -> list[int]:

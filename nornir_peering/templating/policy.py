@@ -38,6 +38,7 @@ from typing import Any
 from jinja2 import pass_context
 from jinja2.runtime import Context
 
+from nornir_peering.inventory.intent import NAME_MAX, NAME_PATTERN
 from nornir_peering.templating.filters import (
     BOGONS,
     community_type,
@@ -50,9 +51,9 @@ from nornir_peering.templating.filters import (
 
 FULL_TABLE = frozenset({"customer", "internal"})  # they get every route
 DEFAULT_TABLE = frozenset({"", "global"})  # a session's vrf that means the default table
-# what peering.yaml accepts as a VRF (nornir_peering.inventory.intent.Name): a word that
-# every platform takes bare, so that it reaches a configuration unchanged
-VRF_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# what peering.yaml accepts as a VRF (intent.Name): a word that every platform takes bare,
+# so that it reaches a configuration unchanged
+VRF_NAME = re.compile(NAME_PATTERN)
 # the default table's own name on some platforms (EOS, FRR, IOS-XR: default; Junos: master)
 RESERVED_VRFS = frozenset({"default", "master"})
 
@@ -70,7 +71,7 @@ def vrf_name(session: Mapping[str, Any]) -> str | None:
     if vrf is None or vrf in DEFAULT_TABLE:
         return None
     who = f"AS{session.get('remote_asn')} {session.get('remote_address', '')}".strip()
-    if not isinstance(vrf, str) or not VRF_NAME.match(vrf):
+    if not isinstance(vrf, str) or len(vrf) > NAME_MAX or not VRF_NAME.match(vrf):
         raise ValueError(
             f"{who}: VRF {safe_string(vrf)!r} is not a safe name (letters, digits, "
             "'_', '.', '-', at most 63, starting with a letter or digit)"

@@ -64,7 +64,16 @@ class SessionState:
             return f"not established ({self.state})"
         if self.near_limit:
             return f"{self.received_prefixes} prefixes, limit {self.max_prefix}"
+        if self.filtered:
+            return f"{self.filtered} of {self.received_prefixes} received prefixes filtered"
         return ""
+
+    @property
+    def filtered(self) -> int:
+        """How many received prefixes the import policy rejected (IRR, bogons, ...)."""
+        if self.received_prefixes is None or self.accepted_prefixes is None:
+            return 0
+        return max(0, self.received_prefixes - self.accepted_prefixes)
 
 
 def neighbors(device: Any) -> list[dict[str, Any]]:

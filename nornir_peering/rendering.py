@@ -19,7 +19,10 @@ from nornir.core.inventory import Host
 
 from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
 from nornir_peering.errors import PeeringError
+from nornir_peering.inventory.plugin import TOOLKIT_DATA
+from nornir_peering.settings import PREFIX_LIST_LIMITS
 from nornir_peering.templating import render_template
+from nornir_peering.templating.filters import prefix_list
 
 
 class ConfigRejected(PeeringError):
@@ -73,6 +76,7 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
     template = host.get("template")
     if not template:
         return Rendered(host.name, None)
+    check_list_lengths(host)
     config = render_template(env, str(template), context(host))
     if host.platform == "bird":
         check_bird(config)
@@ -82,6 +86,39 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
         except DeployRefused as exc:
             raise DeployRefused(f"{template}: {exc}") from None
     return Rendered(host.name, str(template), config)
+
+
+def prefix_list_limit(host: Host) -> int | None:
+    """The most entries one IRR list may have on ``host``: its own ``prefix_list_limit``,
+    else its platform's (the ``prefix_list_limits`` setting, :data:`PREFIX_LIST_LIMITS`)."""
+    own = host.get("prefix_list_limit")
+    if own:
+        return int(own)
+    toolkit = host.get(TOOLKIT_DATA) or {}
+    limits = toolkit.get("prefix_list_limits") or PREFIX_LIST_LIMITS
+    found = limits.get(host.platform or "")
+    return int(found) if found else None
+
+
+def check_list_lengths(host: Host) -> None:
+    """Fail the router, before its template runs, if an IRR list of one of its sessions is
+    longer than the platform holds: a truncated filter would drop a peer's routes."""
+    limit = prefix_list_limit(host)
+    if limit is None:
+        return
+    seen: set[tuple[int, int]] = set()
+    for session in host.get("sessions") or []:
+        key = (session["remote_asn"], session["family"])
+        if key in seen or not session.get("prefix_list"):
+            continue
+        seen.add(key)
+        count = len(prefix_list(session))
+        if count > limit:
+            raise ConfigRejected(
+                f"AS{key[0]}'s IPv{key[1]} IRR list has {count} entries, more than the "
+                f"{limit} one list may have on {host.platform} (prefix_list_limit in the "
+                "router's data, prefix_list_limits in config.yaml); nothing was deployed"
+            )
 
 
 def check_bird(config: str) -> None:

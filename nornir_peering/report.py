@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,8 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+
+from nornir_peering.irr import PrefixEntry
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -140,6 +142,15 @@ class SyncProgress:
             yield self
 
 
+def _json_session(session: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A session for ``--json``: its IRR entries in bgpq4's JSON shape, not as arrays."""
+    lists = session.get("prefix_list")
+    if not lists:
+        return session
+    entries = [e.as_json() if isinstance(e, PrefixEntry) else e for e in lists["prefixes"]]
+    return {**session, "prefix_list": {**lists, "prefixes": entries}}
+
+
 def inventory_report(
     inventory: Inventory,
     problems: Sequence[Problem],
@@ -163,7 +174,7 @@ def inventory_report(
                         "poll": h.get("poll", True),
                         "local_asn": h.get("local_asn"),
                         "connections": h["connections"],
-                        "sessions": h["sessions"],
+                        "sessions": [_json_session(s) for s in h["sessions"]],
                     }
                     for h in hosts
                 ],
@@ -313,6 +324,7 @@ def poll_report(report: PollReport) -> None:
             s.remote_asn,
             s.state,
             s.received_prefixes,
+            s.accepted_prefixes,
             s.max_prefix,
             s.attention,
         )
@@ -321,7 +333,17 @@ def poll_report(report: PollReport) -> None:
         if s.attention
     ]
     print_rows(
-        ("router", "vrf", "remote", "AS", "state", "received", "max-prefix", "attention"),
+        (
+            "router",
+            "vrf",
+            "remote",
+            "AS",
+            "state",
+            "received",
+            "accepted",
+            "max-prefix",
+            "attention",
+        ),
         rows,
         title=f"Needs attention ({len(rows)})",
     )

@@ -33,6 +33,19 @@ DEFAULT_CONFIG = Path("config.yaml")
 # Nornir's own top-level sections (nornir.core.configuration.Config); anything
 # else in config.yaml is a typo that Nornir would silently ignore.
 NORNIR_SECTIONS = frozenset({"core", "runner", "inventory", "ssh", "logging", "user_defined"})
+# The most entries one IRR prefix list may have per platform (README, "Platform limits"):
+# a longer list fails the router at render, never a truncated filter. Junos documents
+# 85,325 prefixes per prefix-list (route-filters, which the template writes, have no
+# documented cap); IOS-XR prefix-sets are reported to stop at 300,001 entries; EOS and FRR
+# document none, but load a config line by line (FRR took 42 s of CPU for 26,000 lines,
+# FRRouting/frr#6658); BIRD keeps prefix sets in a trie and is bounded by memory.
+PREFIX_LIST_LIMITS = {
+    "bird": 500_000,
+    "eos": 100_000,
+    "frr": 100_000,
+    "iosxr": 250_000,
+    "junos": 85_000,
+}
 
 
 class PeeringSettings(BaseModel):
@@ -61,6 +74,8 @@ class PeeringSettings(BaseModel):
     irr_workers: int = Field(8, ge=1, le=64, description="bgpq runs at once")
     irr_aggregate: bool = True
     max_shrink: int = Field(50, ge=0, le=100, description="percent a list may shrink by")
+    # entries one IRR list may have, by platform, over PREFIX_LIST_LIMITS
+    prefix_list_limits: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("peeringdb_url")
     @classmethod
@@ -76,6 +91,38 @@ class PeeringSettings(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("prefix_list_limits", mode="before")
+    @classmethod
+    def _limits_from_text(cls, value: Any) -> Any:
+        """``junos=50000,eos=20000`` (the environment's form) as a mapping."""
+        if not isinstance(value, str):
+            return value
+        limits: dict[str, str] = {}
+        for item in filter(None, (i.strip() for i in value.split(","))):
+            platform, equals, number = item.partition("=")
+            if not equals or not platform.strip():
+                raise ValueError(f"{item!r} is not platform=number")
+            limits[platform.strip()] = number.strip()
+        return limits
+
+    @field_validator("prefix_list_limits")
+    @classmethod
+    def _positive_limits(cls, value: dict[str, int]) -> dict[str, int]:
+        for platform, limit in value.items():
+            if limit < 1:
+                raise ValueError(f"{platform}: a list holds at least 1 entry, not {limit}")
+        return value
+
+    def prefix_list_limit(self, platform: str | None) -> int | None:
+        """The most entries one IRR list may have on ``platform`` (None: no limit known).
+
+        >>> PeeringSettings(prefix_list_limits={"junos": 9}).prefix_list_limit("junos")
+        9
+        >>> PeeringSettings().prefix_list_limit("eos"), PeeringSettings().prefix_list_limit("x")
+        (100000, None)
+        """
+        return {**PREFIX_LIST_LIMITS, **self.prefix_list_limits}.get(platform or "")
 
 
 def _check_url(value: str, *, allow_empty: bool) -> str:

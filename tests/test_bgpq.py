@@ -35,6 +35,7 @@ from nornir_peering.irr.bgpq import (
     parse_sources,
 )
 from nornir_peering.irr.query import objects_for
+from nornir_peering.irr.whois import WhoisError, object_exists
 from nornir_peering.lab import rpsl, topology
 from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.rpsl import RpslObject, lab_irr, synthetic
@@ -361,6 +362,28 @@ def test_an_empty_set_and_a_missing_one_are_an_empty_success(
     assert expansions == ["D"]
 
 
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_fetch_all_asks_the_irr_whether_an_empty_set_exists(irr: IrrServer, program: str) -> None:
+    """What bgpq cannot tell, fetch_all asks (!m): a missing set fails in every family, an
+    empty one is an empty success, and an ASN without routes is not asked about."""
+    names = [*rpsl.EMPTY_SETS, *rpsl.MISSING_SETS, "AS64999"]
+    jobs = [Job(65002, IRRObject(name), family) for name in names for family in (4, 6, 0)]
+    results = fetch_all(jobs, config(irr, program))
+    errors = {(r.object.name, r.family): r.error for r in results}
+    for family in (4, 6, 0):
+        assert errors[rpsl.EMPTY_SETS[0], family] is None
+        assert errors["AS64999", family] is None
+        assert errors[rpsl.MISSING_SETS[0], family] == f"no such as-set at {irr.address}"
+    asked = sorted(e.query for e in irr.logged() if e.query.startswith("!m"))
+    assert asked == sorted(f"!mas-set,{name}" for name in (*rpsl.EMPTY_SETS, *rpsl.MISSING_SETS))
+
+
+def test_a_set_missing_from_its_own_source_fails(irr: IrrServer) -> None:
+    """RIPE::AS-PEERONE exists only in LAB: the set is looked for where it was named."""
+    results = fetch_all([Job(65001, IRRObject("AS-PEERONE", "RIPE"), 4)], config(irr, "bgpq3"))
+    assert results[0].error == f"no such as-set at {irr.address} (sources RIPE)"
+
+
 def test_the_empty_and_the_missing_set_are_what_the_lab_says() -> None:
     assert all(find_set(name, rpsl.SOURCES) for name in rpsl.EMPTY_SETS)
     assert not any(find_set(name, rpsl.SOURCES) for name in rpsl.MISSING_SETS)
@@ -643,12 +666,13 @@ def test_parallel_runs_answer_as_serial_ones_in_order(irr: IrrServer, program: s
     assert [(r.asn, r.object, r.family) for r in parallel] == [
         (j.asn, j.object, j.family) for j in jobs
     ]
-    assert all(result.error is None for result in parallel)
+    missing = {r.object.name for r in parallel if r.error}  # fetch_all asked the IRR (!m)
+    assert missing == set(rpsl.MISSING_SETS)
     one = fetch(jobs[0].asn, jobs[0].object, jobs[0].family, config(irr, program, aggregate=True))
     assert without_time([one]) == without_time(parallel[:1])
     by_job = {(r.asn, r.object.text, r.family): r for r in parallel}
     assert accepted(by_job[(65001, "AS-PEERONE", 4)].prefixes) == routes([65001, 65200], 4)
-    assert by_job[(65004, "AS-EVIL", 0)].asns == ()
+    assert by_job[(65004, "AS-EVIL", 0)].error == f"no such as-set at {irr.address}"
 
 
 def test_one_failure_does_not_stop_the_others(irr: IrrServer) -> None:
@@ -676,3 +700,26 @@ def test_workers_run_at_once() -> None:
         assert slow.peak_connections >= 4
     assert all(result.error is None for result in parallel)
     assert [r.prefixes for r in parallel] == [r.prefixes for r in serial]
+
+
+# -- asking the IRR whether a set exists (irr/whois.py) -----------------------------------
+
+
+def test_object_exists_answers_from_the_irr(irr: IrrServer) -> None:
+    assert object_exists(irr.address, "AS-PEERONE")
+    assert object_exists(irr.address, rpsl.EMPTY_SETS[0])
+    assert not object_exists(irr.address, rpsl.MISSING_SETS[0])
+    assert not object_exists(irr.address, "AS-PEERONE", sources=["RIPE"])
+    assert object_exists(irr.address, "AS-TWOPORTS", sources=["RIPE"])
+
+
+def test_object_exists_says_when_the_irr_cannot_answer(irr: IrrServer) -> None:
+    with pytest.raises(WhoisError, match="!sNOPE answered 'F One or more selected sources"):
+        object_exists(irr.address, "AS-PEERONE", sources=["NOPE"])
+    with socket.socket() as unused:  # bound, never listening: connections are refused
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        with pytest.raises(WhoisError, match=f"127.0.0.1:{port}: Connection refused"):
+            object_exists(f"127.0.0.1:{port}", "AS-PEERONE", timeout=5)
+    with pytest.raises(WhoisError, match="not an IRR server"):
+        object_exists("127.0.0.1:x:y", "AS-PEERONE")

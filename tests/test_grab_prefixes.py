@@ -13,7 +13,7 @@ import pytest
 
 from nornir_peering.irr import PrefixEntry
 from nornir_peering.lab.irrserver import IrrServer
-from nornir_peering.lab.rpsl import UNREGISTERED, lab_irr
+from nornir_peering.lab.rpsl import UNREGISTERED, as_set, lab_irr
 from nornir_peering.store import open_state
 from nornir_peering.store.irr import StoredList, read_lists
 from tests.helpers import run
@@ -55,13 +55,15 @@ def outcome(stdout: str) -> dict[tuple[int, int], dict[str, object]]:
 
 def test_every_peer_and_ours_per_family(project: Path) -> None:
     result = run("grab-prefixes", "--json")
-    assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 1  # AS65004's AS-SET does not exist
     report = json.loads(result.stdout)
     lists = outcome(result.stdout)
-    # our AS, every peer of the lab inventory's sessions; IPv4, IPv6, AS path each
-    assert {asn for asn, _ in lists} == {64500, *range(65001, 65007), 65010, 65100, 65200}
+    # our AS, every peer of the lab inventory's IRR-filtered sessions (not the transit,
+    # AS65100); IPv4, IPv6, AS path each
+    assert {asn for asn, _ in lists} == {64500, *range(65001, 65007), 65010, 65200}
     assert {family for _, family in lists} == {4, 6, 0}
-    assert all(row["status"] == "new" for row in lists.values())
+    assert report["failed"] == [65004]
+    assert all(row["status"] == "new" for (asn, _), row in lists.items() if asn != 65004)
     found = stored(project)
     peer_one = found[65001][4].prefixes
     assert covers(peer_one, "12.1.0.0/24") and covers(peer_one, "12.1.1.0/24")
@@ -70,7 +72,12 @@ def test_every_peer_and_ours_per_family(project: Path) -> None:
     assert found[65001][4].host == project_irr(project)
     # the hostile AS-SET field: its junk reported, never run
     assert any("AS65004" in problem and '"/etc"' in problem for problem in report["problems"])
-    assert found[65004][4].objects == ("AS-EVIL",)
+    assert lists[65004, 4]["message"] == (
+        f"AS-EVIL: no such as-set at {project_irr(project)}; none stored"
+    )
+    assert 65004 not in found
+    # AS-TWOPORTS-V6 exists and is empty: AS65002's lists are RIPE::AS-TWOPORTS' alone
+    assert found[65002][0].asns == (65002,)
 
 
 def covers(entries: tuple[PrefixEntry, ...], prefix: str) -> bool:
@@ -97,7 +104,7 @@ def project_irr(project: Path) -> str:
 
 
 def test_old_name_and_limit_as_peering_manager(project: Path) -> None:
-    result = run("grab_prefixes", "--limit", "2", "--json")
+    result = run("grab_prefixes", "--limit", "2", "--json", "--asn", "65001,65005")
     assert result.exit_code == 0, result.stderr
     lists = outcome(result.stdout)
     assert lists[(65001, 4)]["status"] == "skipped"  # 4 prefixes, more than 2
@@ -115,8 +122,9 @@ def test_asn_restricts_the_run(project: Path) -> None:
 
 
 def test_an_unreachable_irr_keeps_every_list(project: Path) -> None:
-    assert run("grab-prefixes").exit_code == 0
+    assert run("grab-prefixes").exit_code == 1  # AS65004's set is missing, the rest stored
     before = stored(project)
+    assert len(before) == 8
     config = project / "config.yaml"
     config.write_text(config.read_text().replace(project_irr(project), "127.0.0.1:9"))
     result = run("grab-prefixes", "--json")
@@ -170,3 +178,132 @@ def test_bgpq4_missing_is_one_line_and_exit_2(
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("error: ") and "no-such-bgpq4" in line
     assert stored(project) == {}
+
+
+def test_a_missing_set_fails_its_as_and_keeps_its_old_list(project: Path) -> None:
+    """AS65004's AS-EVIL once existed; now it is gone: AS65004 fails, its lists stay,
+    every other AS is done."""
+    config, lab = project / "config.yaml", project_irr(project)
+    with IrrServer([*lab_irr(), as_set("AS-EVIL", ["AS65004"])]) as then:
+        config.write_text(config.read_text().replace(lab, then.address))
+        assert run("grab-prefixes", "--asn", "65004,65001").exit_code == 0
+        kept = stored(project)[65004]
+        assert kept[0].asns == (65004,) and kept[4].prefixes
+    config.write_text(config.read_text().replace(then.address, lab))
+    result = run("grab-prefixes", "--asn", "65004,65001", "--json")
+    assert result.exit_code == 1
+    lists = outcome(result.stdout)
+    assert {f: lists[65004, f]["status"] for f in (0, 4, 6)} == dict.fromkeys((0, 4, 6), "failed")
+    assert {f: lists[65001, f]["status"] for f in (0, 4, 6)} == dict.fromkeys(
+        (0, 4, 6), "unchanged"
+    )
+    after = stored(project)[65004]
+    assert {f: s.prefixes for f, s in after.items()} == {f: s.prefixes for f, s in kept.items()}
+    assert after[4].message and "no such as-set" in after[4].message
+    text = run("grab-prefixes", "--asn", "65004")
+    assert "AS-EVIL: no such as-set" in text.stdout and "AS65004" in text.stderr
+
+
+def test_a_timeout_fails_the_run_and_keeps_the_lists(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("grab-prefixes", "--asn", "65001").exit_code == 0
+    before = stored(project)
+    with IrrServer(lab_irr(), delay=3.0) as slow:
+        config = project / "config.yaml"
+        config.write_text(config.read_text().replace(project_irr(project), slow.address))
+        monkeypatch.setenv("NORNIR_PEERING_IRR_TIMEOUT", "0.5")
+        result = run("grab-prefixes", "--asn", "65001", "--json")
+    assert result.exit_code == 1
+    rows = outcome(result.stdout)
+    assert {rows[65001, f]["status"] for f in (0, 4, 6)} == {"failed"}
+    assert "timed out after" in str(rows[65001, 4]["message"])
+    assert "(limit 0.5 s)" in str(rows[65001, 4]["message"])
+    assert stored(project)[65001][4].prefixes == before[65001][4].prefixes
+
+
+def test_an_as_asks_its_own_irr_when_the_inventory_says_so(project: Path) -> None:
+    """irr_host and irr_sources on a peer in peering.yaml: that AS asks there, the others
+    the configured server."""
+    with IrrServer(lab_irr()) as own:
+        peering = project / "inventory" / "peering.yaml"
+        text = peering.read_text()
+        assert "      - asn: 65005\n" in text
+        peering.write_text(
+            text.replace(
+                "      - asn: 65005\n",
+                f"      - asn: 65005\n        irr_host: {own.address}\n        irr_sources: lab\n",
+                1,
+            )
+        )
+        result = run("grab-prefixes", "--asn", "65005,65001", "--json")
+        assert result.exit_code == 0, result.stderr
+        asked = {e.query for e in own.logged()}
+    found = stored(project)
+    assert (found[65005][4].host, found[65005][4].sources) == (own.address, ("LAB",))
+    assert (found[65001][4].host, found[65001][4].sources) == (project_irr(project), ())
+    assert "!sLAB" in asked and not any("PEERONE" in query for query in asked)
+
+
+# -- nornir-peering prefixes ----------------------------------------------------------------
+
+
+def test_prefixes_shows_what_is_stored(project: Path) -> None:
+    assert run("grab-prefixes", "--asn", "65001,65002").exit_code == 0
+    result = run("prefixes", "65001", "AS-TWOPORTS", "--json")
+    assert result.exit_code == 0, result.stderr
+    answers = {(a["object"], a["family"]): a for a in json.loads(result.stdout)}
+    assert set(answers) == {("AS65001", 4), ("AS65001", 6), ("AS-TWOPORTS", 4), ("AS-TWOPORTS", 6)}
+    one = answers["AS65001", 4]
+    kept = stored(project)[65001][4]
+    assert one["prefixes"] == [e.as_json() for e in kept.prefixes]
+    assert one["prefixes"][0] == {
+        "prefix": "12.1.0.0/23",
+        "exact": False,
+        "greater-equal": 24,
+        "less-equal": 24,
+    }
+    assert (one["error"], one["asn"], one["asns"], one["objects"]) == (
+        None,
+        65001,
+        [65001, 65200],
+        ["AS-PEERONE"],
+    )
+    assert one["host"] == project_irr(project) and one["program"].startswith("bgpq4 ")
+    assert one["fetched_at"] == kept.fetched_at.isoformat()
+    assert answers["AS-TWOPORTS", 6]["asn"] == 65002  # RIPE::AS-TWOPORTS is one of its sets
+    table = run("prefixes", "65001")
+    assert "AS-PEERONE" in table.stdout and "12.1.0.0/23 ge 24 le 24" in table.stdout
+    assert "ago" in table.stdout
+
+
+def test_prefixes_says_what_it_does_not_have(project: Path) -> None:
+    assert run("grab-prefixes", "--asn", "65001").exit_code == 0
+    result = run("prefixes", "65003", "AS-NOPE", "--json")
+    assert result.exit_code == 1
+    errors = {
+        (a["object"], a["family"]): (a["prefixes"], a["error"]) for a in json.loads(result.stdout)
+    }
+    assert errors["AS65003", 4] == ([], "no IRR list stored for AS65003 in IPv4: run grab-prefixes")
+    assert errors["AS-NOPE", 6] == ([], "no stored IRR list comes from AS-NOPE")
+    junk = run("prefixes", "AS-FOO;")
+    assert junk.exit_code == 2 and "'AS-FOO;' is not an AS number or an AS-SET" in junk.stderr
+    summary = run("prefixes")
+    assert summary.exit_code == 0 and "AS65001" in summary.stdout
+
+
+def test_prefixes_live_asks_the_irr_and_stores_nothing(project: Path) -> None:
+    result = run("prefixes", "--live", "AS-PEERONE", "AS-TWOPORTS-V6", "AS-EVIL", "--json")
+    assert result.exit_code == 1  # AS-EVIL does not exist
+    answers = {(a["object"], a["family"]): a for a in json.loads(result.stdout)}
+    assert answers["AS-PEERONE", 4]["error"] is None
+    assert {p["prefix"] for p in answers["AS-PEERONE", 4]["prefixes"]} >= {"12.1.0.0/23"}
+    assert answers["AS-PEERONE", 6]["asns"] == [65001, 65200]
+    # an empty set is an answer; a missing one is an error, never an empty list
+    assert (answers["AS-TWOPORTS-V6", 6]["prefixes"], answers["AS-TWOPORTS-V6", 6]["error"]) == (
+        [],
+        None,
+    )
+    assert answers["AS-EVIL", 4]["error"] == f"no such as-set at {project_irr(project)}"
+    assert stored(project) == {}
+    assert run("prefixes", "--live").exit_code == 2

@@ -73,6 +73,8 @@ class TestSessions:
             "description": None,
             "as_set": "AS-PEERONE",
             "as_sets": ["AS-PEERONE"],
+            "irr_host": None,
+            "irr_sources": [],
             "max_prefix4": 22,
             "max_prefix6": 11,
             "max_prefix": 22,

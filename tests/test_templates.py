@@ -23,12 +23,19 @@ from nornir_peering.deploy.tree import Node
 from nornir_peering.deploy.tree import parse as parse_cisco
 from nornir_peering.inventory import PeeringInventory
 from nornir_peering.inventory.intent import DirectSession, IXConnection
-from nornir_peering.inventory.plugin import LoadedInventory
+from nornir_peering.inventory.plugin import TOOLKIT_DATA, LoadedInventory
+from nornir_peering.irr import PrefixEntry
 from nornir_peering.lab.datagen import generate
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
-from nornir_peering.rendering import check_bird, context
+from nornir_peering.rendering import (
+    ConfigRejected,
+    check_bird,
+    context,
+    prefix_list_limit,
+    render_router,
+)
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.templating import TemplateFailed, environment, render_template
 from tests.helpers import run
@@ -565,6 +572,124 @@ def test_irr_prefix_lists_become_filters(
         check_rendered(platform, config, "NP_")
 
 
+AGGREGATED = {
+    "prefixes": [
+        PrefixEntry("12.1.0.0/23", False, 24, 24),
+        PrefixEntry("12.9.0.0/16", False, 16, 20),
+    ],
+    "asns": [65001],
+}
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("bird", ["12.1.0.0/23{24,24}, 12.9.0.0/16{16,24}"]),
+        ("frr", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),
+        ("eos", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),
+        ("iosxr", ["12.1.0.0/23 ge 24 le 24,", "12.9.0.0/16 le 24\nend-set"]),
+        (
+            "junos",
+            [
+                "route-filter 12.1.0.0/23 prefix-length-range /24-/24;",
+                "route-filter 12.9.0.0/16 upto /24;",
+            ],
+        ),
+    ],
+)
+def test_aggregated_irr_entries_keep_their_lower_bound(
+    loaded: LoadedInventory, platform: str, expected: list[str]
+) -> None:
+    """bgpq4 -A turns two registered /24s into 12.1.0.0/23 ge 24 le 24: the /23 itself,
+    which no route object registers, must not be accepted (and more-specifics of a
+    registered route are, up to /24)."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    for session in sessions:
+        if session["remote_asn"] == 65001 and session["family"] == 4:
+            session["prefix_list"] = AGGREGATED
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    for text in expected:
+        assert text in config, text
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
+        ("bird", ["define NP_IRR_AS65001_V4 = [  ];", "if net !~ NP_IRR_AS65001_V4 then reject;"]),
+        (
+            "frr",
+            [
+                "ip prefix-list NP_IRR_AS65001_V4 seq 5 deny 0.0.0.0/0 le 32",
+                "match ip address prefix-list NP_IRR_AS65001_V4",
+            ],
+        ),
+        ("eos", ["ip prefix-list NP_IRR_AS65001_V4\n   seq 10 deny 0.0.0.0/0 le 32\n"]),
+        ("iosxr", ["  delete", "    drop\n  endif\n  drop\n"]),
+        ("junos", ["policy-statement NP_IRR_AS65001_V4 {\n        then reject;\n    }"]),
+    ],
+)
+def test_an_empty_irr_list_rejects_every_route(
+    loaded: LoadedInventory, platform: str, expected: list[str]
+) -> None:
+    """The IRR holds nothing for the peer in this family (fetched, empty): every route of
+    it is rejected, on every platform; Junos's route-filter-less term would accept all."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    for session in sessions:
+        if session["remote_asn"] == 65001 and session["family"] == 4:
+            session["prefix_list"] = {"prefixes": [], "asns": []}
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    for text in expected:
+        assert text in config, text
+    assert "term irr" not in config.split("NP_IRR_AS65001_V4 {")[-1][:60]
+    assert "prefix-set NP_IRR_AS65001_V4" not in config
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+
+
+def test_a_list_longer_than_the_platform_holds_fails_the_router(state: Path) -> None:
+    """Before the template runs: the router's own prefix_list_limit, else the setting's
+    limit for its platform; a list at the limit renders."""
+    loaded = PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
+    edge1 = loaded.inventory.hosts["edge1"]  # bird
+    three = {"prefixes": ["12.9.0.0/16", "12.9.1.0/24", "12.9.2.0/24"], "asns": [65001]}
+    for session in edge1["sessions"]:
+        if session["remote_asn"] == 65001 and session["family"] == 4:
+            session["prefix_list"] = three
+    env = environment(REPO / "templates")
+    edge1.data["prefix_list_limit"] = 2
+    with pytest.raises(ConfigRejected) as failed:
+        render_router(env, edge1)
+    assert str(failed.value) == (
+        "AS65001's IPv4 IRR list has 3 entries, more than the 2 one list may have on bird "
+        "(prefix_list_limit in the router's data, prefix_list_limits in config.yaml); "
+        "nothing was deployed"
+    )
+    edge1.data["prefix_list_limit"] = 3
+    assert "12.9.2.0/24{24,24}" in render_router(env, edge1).config
+    del edge1.data["prefix_list_limit"]
+    loaded.inventory.defaults.data[TOOLKIT_DATA]["prefix_list_limits"] = {"bird": 1}
+    with pytest.raises(ConfigRejected, match="more than the 1 one list may have on bird"):
+        render_router(env, edge1)
+    assert prefix_list_limit(edge1) == 1
+
+
+def test_prefix_list_limits_setting() -> None:
+    assert PeeringSettings().prefix_list_limit("junos") == 85_000
+    from_env = PeeringSettings(prefix_list_limits="junos=10, eos = 20")  # type: ignore[arg-type]
+    assert (from_env.prefix_list_limit("junos"), from_env.prefix_list_limit("eos")) == (10, 20)
+    assert from_env.prefix_list_limit("bird") == 500_000
+    with pytest.raises(ValidationError, match="'junos' is not platform=number"):
+        PeeringSettings(prefix_list_limits="junos")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="a list holds at least 1 entry, not 0"):
+        PeeringSettings(prefix_list_limits={"eos": 0})
+
+
 def with_policy(loaded: LoadedInventory, value: str) -> dict[str, Any]:
     """edge1's context where the ix-in policy also sets the community ``value``."""
     data = context(loaded.inventory.hosts["edge1"])
@@ -710,7 +835,7 @@ def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, state: Path) -
         transit["accepted_prefixes"],
         transit["advertised_prefixes"],
         transit["attention"],
-    ) == ("Established", 12, 11, 3, "")
+    ) == ("Established", 12, 11, 3, "1 of 12 received prefixes filtered")
     assert found["198.51.100.9"]["attention"] == "unknown: on the router, not in the inventory"
     assert found["2001:db8::1"]["state"] == "not configured"
 

@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "poll_peering_sessions": ("nornir_peering.cli.poll", "poll_peering_sessions"),
     "grab-prefixes": ("nornir_peering.cli.prefixes", "grab"),
     "grab_prefixes": ("nornir_peering.cli.prefixes", "grab"),
+    "prefixes": ("nornir_peering.cli.prefixes", "prefixes"),
     "sessions": ("nornir_peering.cli.sessions", "sessions"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),

@@ -1,13 +1,18 @@
-"""``grab-prefixes`` (also ``grab_prefixes``, Peering Manager's cron line)."""
+"""``grab-prefixes`` (also ``grab_prefixes``, Peering Manager's cron line), and ``prefixes``,
+which shows what it stored or asks the IRR now."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import click
 
 from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.selection import selection_options_router
 from nornir_peering.inventory import Selection
-from nornir_peering.report import err, print_json, print_rows
+from nornir_peering.irr import IRRObject, PrefixEntry
+from nornir_peering.report import err, out, print_json, print_rows
+from nornir_peering.runbooks.lookup import ListAnswer, live_lists, parse_query, stored_lists
 from nornir_peering.runbooks.prefixes import PrefixReport, grab_prefixes
 from nornir_peering.settings import Settings
 
@@ -96,3 +101,107 @@ def _print(report: PrefixReport) -> None:
             "failed or held back: " + ", ".join(f"AS{asn}" for asn in report.failed),
             highlight=False,
         )
+
+
+def _objects(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> list[IRRObject]:
+    try:
+        return [parse_query(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+@click.command("prefixes")
+@settings_options
+@click.argument("objects", nargs=-1, callback=_objects, metavar="[ASN|AS-SET]...")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Ask the IRR now (bgpq4, the configured irr_host) instead of the state; store nothing.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One object per object and family.")
+def prefixes(settings: Settings, objects: list[IRRObject], live: bool, as_json: bool) -> None:
+    """The IRR lists stored for an AS (65001) or from an AS-SET (AS-FOO), with where they
+    came from and their age; every stored list without arguments. Exit code 1 if an
+    object has no list (a set the IRR lacks, an AS never fetched)."""
+    if live and not objects:
+        raise click.UsageError("--live needs the ASNs or AS-SETs to ask about")
+    answers = live_lists(settings, objects) if live else stored_lists(settings, objects)
+    if as_json:
+        print_json([answer.as_dict() for answer in answers])
+    else:
+        _print_answers(answers, entries=bool(objects), live=live)
+    if any(answer.error for answer in answers):
+        raise click.exceptions.Exit(1)
+
+
+def _print_answers(answers: list[ListAnswer], *, entries: bool, live: bool) -> None:
+    now = datetime.now(tz=UTC).replace(tzinfo=None)
+    rows: list[tuple[object, ...]]
+    if live:
+        columns: tuple[str, ...] = ("object", "list", "entries", "origin ASes", "error")
+        rows = [
+            (a.object, FAMILY[a.family], len(a.prefixes), len(a.asns), a.error or "")
+            for a in answers
+        ]
+    else:
+        columns = ("object", "AS", "list", "entries", "from", "IRR", "fetched", "changed", "note")
+        rows = []
+        for a in answers:
+            s = a.stored
+            if s is None:
+                rows.append((a.object, "", FAMILY[a.family], "", "", "", "", "", a.error or ""))
+                continue
+            rows.append(
+                (
+                    a.object,
+                    f"AS{s.asn}",
+                    FAMILY[a.family],
+                    s.count,
+                    " ".join(s.objects),
+                    s.host + (f" ({','.join(s.sources)})" if s.sources else ""),
+                    age(now, s.fetched_at),
+                    age(now, s.changed_at),
+                    s.message or "",
+                )
+            )
+    print_rows(columns, rows, title="IRR lists (asked now, not stored)" if live else "IRR lists")
+    if not entries:
+        return
+    for a in answers:
+        if a.error is None:
+            who = f"AS{a.asn} " if a.asn is not None and a.object != f"AS{a.asn}" else ""
+            out().print(
+                f"{a.object} {who}{FAMILY[a.family]}: {len(a.prefixes)} entries",
+                highlight=False,
+                markup=False,
+            )
+            for entry in a.prefixes:
+                out().print(f"  {entry_text(entry)}", highlight=False, markup=False)
+
+
+def entry_text(entry: PrefixEntry) -> str:
+    """An entry as an engineer reads it: ``12.1.0.0/23 ge 24 le 24``, or the prefix.
+
+    >>> entry_text(PrefixEntry("12.1.0.0/23", False, 24, 24))
+    '12.1.0.0/23 ge 24 le 24'
+    """
+    text = entry.prefix
+    if not entry.exact:
+        text += f" ge {entry.greater_equal}" if entry.greater_equal is not None else ""
+        text += f" le {entry.less_equal}" if entry.less_equal is not None else ""
+    return text
+
+
+def age(now: datetime, then: datetime) -> str:
+    """How long ago, roughly: ``42s ago``, ``5m ago``, ``3h ago``, ``2d ago``.
+
+    >>> age(datetime(2026, 1, 2), datetime(2026, 1, 1, 21))
+    '3h ago'
+    """
+    seconds = max(0, int((now - then).total_seconds()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"

@@ -46,6 +46,9 @@ class RouterData(Strict):
     owned_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9]{0,14}[_-]$")
     # the interface direct (non-IX) sessions are sourced from, on IOS-XR and EOS
     update_source: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")
+    # the most entries one IRR list may have on this router (default: the platform's,
+    # the prefix_list_limits setting); a longer one fails the router at render
+    prefix_list_limit: int | None = Field(default=None, ge=1)
     vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
 
 
@@ -124,11 +127,26 @@ class Overrides(Strict):
     max_prefix4: int | None = Field(None, ge=0)
     max_prefix6: int | None = Field(None, ge=0)
     as_set: str | None = None
+    # the IRR server and sources grab-prefixes asks for this AS (default: the settings)
+    irr_host: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\[\]][A-Za-z0-9_.:\[\]-]{0,252}$")
+    irr_sources: list[Annotated[str, Field(pattern=r"^[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")]] = (
+        Field(default_factory=list)
+    )
     import_policy: Name | None = None
     export_policy: Name | None = None
     password: str | None = Field(None, max_length=80)
     enabled: bool = True
     description: str | None = None
+
+    @field_validator("irr_sources", mode="before")
+    @classmethod
+    def _sources_text(cls, value: Any) -> Any:
+        return [s for s in re.split(r"[\s,]+", value) if s] if isinstance(value, str) else value
+
+    @field_validator("irr_sources")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(s.upper() for s in value))
 
 
 class WantedPeer(Overrides):

@@ -87,7 +87,7 @@ class PeeringInventory:
 
     def load_with_problems(self) -> LoadedInventory:
         """The inventory and the drift between intent and PeeringDB (``inventory --problems``)."""
-        from nornir_peering.settings import load_settings
+        from nornir_peering.settings import PREFIX_LIST_LIMITS, load_settings
 
         settings = load_settings(self.config_file).peering
         state = self.state or settings.state
@@ -113,6 +113,10 @@ class PeeringInventory:
             "state": str(state),
             "lock_wait": self.wait,
             "templates": str(settings.templates),
+            "prefix_list_limits": {
+                platform: settings.prefix_list_limit(platform)
+                for platform in {*PREFIX_LIST_LIMITS, *settings.prefix_list_limits}
+            },
             "problems": [asdict(problem) for problem in resolution.problems],
         }
         for name, host in inventory.hosts.items():

@@ -30,6 +30,7 @@ from nornir_peering.inventory.drift import drift
 from nornir_peering.inventory.files import IntentFile
 from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, WantedPeer
 from nornir_peering.inventory.session import (
+    IRR_FILTERED,
     Connection,
     IRRLists,
     PolledState,
@@ -233,6 +234,8 @@ def _session(
         "description": overrides.description,
         "as_set": as_set,
         "as_sets": as_sets(as_set),
+        "irr_host": overrides.irr_host,
+        "irr_sources": list(overrides.irr_sources),
         "max_prefix4": limit4,
         "max_prefix6": limit6,
         "max_prefix": limit4 if family == 4 else limit6,
@@ -262,25 +265,31 @@ def _attach_polled_state(db: duckdb.DuckDBPyConnection, result: Resolution) -> N
 
 
 def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None:
-    """Each session's stored IRR lists (``grab-prefixes``): its family's prefixes and the
-    AS-path list of its peer; None where the peer's lists were never fetched."""
-    peers = {s["remote_asn"] for sessions in result.sessions.values() for s in sessions}
+    """The stored IRR lists (``grab-prefixes``) of each IRR-filtered session's peer: the
+    entries of its family and the AS-path list; None where that family was never fetched."""
+    peers = {
+        s["remote_asn"]
+        for sessions in result.sessions.values()
+        for s in sessions
+        if s["relationship"] in IRR_FILTERED
+    }
     stored = read_lists(db, peers) if peers else {}
     if not stored:
         return
-    shared: dict[tuple[int, int], IRRLists] = {}  # one per AS and family, for every router
+    shared: dict[tuple[int, int], IRRLists | None] = {}  # one per AS and family, every router
     for sessions in result.sessions.values():
         for session in sessions:
-            asn, family = session["remote_asn"], session["family"]
-            lists = stored.get(asn)
-            if not lists:
+            if session["relationship"] not in IRR_FILTERED:
                 continue
+            asn, family = session["remote_asn"], session["family"]
             if (asn, family) not in shared:
+                lists = stored.get(asn, {})
                 prefixes, path = lists.get(family), lists.get(0)
-                shared[asn, family] = {
-                    "prefixes": [entry.prefix for entry in prefixes.prefixes] if prefixes else [],
-                    "asns": list(path.asns) if path else [],
-                }
+                shared[asn, family] = (
+                    {"prefixes": list(prefixes.prefixes), "asns": list(path.asns) if path else []}
+                    if prefixes
+                    else None
+                )
             session["prefix_list"] = shared[asn, family]
 
 

@@ -12,6 +12,8 @@ import re
 from ipaddress import ip_address
 from typing import Literal, TypedDict
 
+from nornir_peering.irr import PrefixEntry
+
 
 class PolledState(TypedDict):
     """A session's state at the last ``poll-bgp-sessions``."""
@@ -25,10 +27,16 @@ class PolledState(TypedDict):
     stale: bool  # the router could not be polled since
 
 
-class IRRLists(TypedDict):
-    """What the IRR says a peer may announce: its prefixes and the ASNs behind it."""
+# the sessions whose routes are filtered on the peer's IRR lists; a transit sends the
+# whole table and an iBGP neighbour our own, neither is vouched for by its AS-SET
+IRR_FILTERED: frozenset[str] = frozenset({"peer", "route-server", "customer", "pni"})
 
-    prefixes: list[str]
+
+class IRRLists(TypedDict):
+    """What the IRR says a peer may announce: its entries of the session's family (bgpq4's
+    shape; each prints as its prefix) and the ASNs behind it."""
+
+    prefixes: list[PrefixEntry]
     asns: list[int]
 
 
@@ -59,6 +67,8 @@ class Session(TypedDict):
     description: str | None  # the intent's (untrusted once it reaches a template)
     as_set: str | None  # PeeringDB's irr_as_set as written (untrusted)
     as_sets: list[str]  # the valid AS-SETs in as_set
+    irr_host: str | None  # the operator's IRR server for this peer (None: the setting's)
+    irr_sources: list[str]  # and its sources (empty: the setting's)
     max_prefix4: int | None  # PeeringDB's count plus the headroom, unless overridden
     max_prefix6: int | None
     max_prefix: int | None  # this session's family's limit
@@ -68,7 +78,9 @@ class Session(TypedDict):
     enabled: bool
     is_route_server: bool
     address_source: Literal["peeringdb", "pinned", "intent"]
-    prefix_list: IRRLists | None  # the stored IRR lists; None until fetched
+    # the stored IRR lists of the session's family; None until fetched, and for transit
+    # and iBGP sessions (not IRR_FILTERED)
+    prefix_list: IRRLists | None
     state: PolledState | None  # None until the first poll
 
 

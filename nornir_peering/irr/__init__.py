@@ -42,6 +42,23 @@ class PrefixEntry(NamedTuple):
     greater_equal: int | None = None
     less_equal: int | None = None
 
+    def __str__(self) -> str:
+        """The prefix, as a template that writes ``{{ entry }}`` expects it."""
+        return self.prefix
+
+    def as_json(self) -> dict[str, object]:
+        """The entry as bgpq4's JSON writes it (no bound bgpq4 left out).
+
+        >>> PrefixEntry("12.1.0.0/23", False, 24, 24).as_json()
+        {'prefix': '12.1.0.0/23', 'exact': False, 'greater-equal': 24, 'less-equal': 24}
+        """
+        found: dict[str, object] = {"prefix": self.prefix, "exact": self.exact}
+        if self.greater_equal is not None:
+            found["greater-equal"] = self.greater_equal
+        if self.less_equal is not None:
+            found["less-equal"] = self.less_equal
+        return found
+
 
 @dataclass(frozen=True)
 class Fetched:

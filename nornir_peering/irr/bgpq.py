@@ -38,12 +38,13 @@ says ``ERROR:Error expanding ...``, goes on and exits 0; an unknown source in
 ``NOPE::AS-FOO`` that way gives the set from every source. bgpq's stderr lines
 are kept as :attr:`Fetched.notes` in any case.
 
-An empty set and a missing one are not told apart: IRRd answers ``D`` ("key not
-found") to ``!i`` for both (IRRd 4 does for a set without members), and bgpq4
-and bgpq3 print an empty list and exit 0 for both, with nothing on stderr. A
-RIPE-style lookup of the set would tell, but bgpq cannot make one. So both are a
-success with no prefixes (no ASNs), and the caller decides what an empty list
-means (keep the previous one, say).
+An empty set and a missing one look the same to bgpq: IRRd answers ``D`` ("key
+not found") to ``!i`` for both (IRRd 4 does for a set without members), and bgpq4
+and bgpq3 print an empty list and exit 0 for both, with nothing on stderr. So
+when every list of a set comes back empty, :func:`fetch_all` asks the IRR server
+itself whether the set exists (:mod:`.whois`): a missing set fails (a typo in
+PeeringDB must not become a filter that drops every route), an existing one is
+a success with no prefixes, and so is an ``AS<n>`` without route objects.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from nornir_peering.errors import ConfigError
 from nornir_peering.irr import Fetched, IRRObject, PrefixEntry
+from nornir_peering.irr.whois import WhoisError, object_exists
 
 if TYPE_CHECKING:
     from nornir_peering.settings import PeeringSettings
@@ -134,11 +136,14 @@ class BgpqConfig:
 
 @dataclass(frozen=True)
 class Job:
-    """One run to make: for ``asn``, ``object`` in ``family`` (4, 6; 0: AS-path list)."""
+    """One run to make: for ``asn``, ``object`` in ``family`` (4, 6; 0: AS-path list); the
+    IRR server and sources of this AS when the operator set them (None: the config's)."""
 
     asn: int
     object: IRRObject
     family: int
+    host: str | None = None
+    sources: tuple[str, ...] | None = None
 
 
 def parse_sources(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -274,11 +279,54 @@ def fetch_all(
             except Exception as exc:  # a bug, not bgpq: keep it to this job
                 failed = Fetched(job.asn, job.object, job.family, program=program.label)
                 results.append(replace(failed, error=f"{type(exc).__name__}: {exc}"))
+        # sets whose every answer is empty: do they exist? (see the module's docstring)
+        runs: dict[tuple[str, IRRObject, tuple[str, ...]], list[int]] = {}
+        for index, found in enumerate(results):
+            if not _ASN_OBJECT.fullmatch(found.object.name):
+                runs.setdefault((found.host, found.object, found.sources), []).append(index)
+        empty = {
+            key: indexes
+            for key, indexes in runs.items()
+            if all(_empty(results[i]) for i in indexes) and key[0]
+        }
+        checks = {key: pool.submit(_missing, *key, config.timeout) for key in empty}
+        for key, check in checks.items():
+            error = check.result()
+            if error:
+                for index in empty[key]:
+                    results[index] = replace(results[index], error=error)
     return results
+
+
+def _empty(found: Fetched) -> bool:
+    """An answer without error, prefixes or ASNs."""
+    return found.error is None and not found.prefixes and not found.asns
+
+
+def _missing(host: str, obj: IRRObject, sources: tuple[str, ...], timeout: float) -> str | None:
+    """Why an empty answer for the set ``obj`` is no answer (it does not exist, or the
+    server cannot say), or None: the set exists and has no routes."""
+    sources = (obj.source,) if obj.source else sources  # where the set itself must be
+    object_class = "route-set" if obj.name.rsplit(":", 1)[-1].startswith("RS-") else "as-set"
+    where = f"{host}" + (f" (sources {','.join(sources)})" if sources else "")
+    try:
+        if object_exists(
+            host, obj.name, object_class=object_class, sources=sources, timeout=timeout
+        ):
+            return None
+    except WhoisError as exc:
+        return f"bgpq found nothing, and the IRR cannot say whether the set exists: {exc}"
+    return f"no such {object_class} at {where}"
 
 
 def _fetch(program: Program, job: Job, config: BgpqConfig) -> Fetched:
     """One run, its failures in the answer."""
+    if job.host is not None or job.sources is not None:
+        config = replace(
+            config,
+            host=job.host or config.host,
+            sources=config.sources if job.sources is None else job.sources,
+        )
     base = Fetched(
         job.asn,
         job.object,

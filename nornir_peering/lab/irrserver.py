@@ -20,6 +20,9 @@ query_response.py), for this subset:
   those of every ASN in the as-set, resolved recursively. ``!a`` alone answers
   ``F Missing required set name for A query``, which bgpq4 takes as the sign
   that the server has ``!a`` (switch it off with ``a_queries=False``).
+- ``!m<class>,<key>``: the first object of that class and key in the selected
+  sources, as RPSL text (``D`` if none): how :mod:`nornir_peering.irr.whois` tells
+  an empty set from a missing one.
 - ``!j-*`` / ``!j<SOURCES>``: ``LAB:N:0-<serial>`` lines, ``X:Database unknown``
   for an unknown source; ``!v``: a version line.
 - Anything that does not start with ``!`` is a RIPE-style query: ``-k``
@@ -276,6 +279,12 @@ class WhoisSession:
                 else f"{source}:X:Database unknown"
                 for source in wanted
             )
+        if verb == "m":  # IRRd: the first object of that class and key, in the sources
+            object_class, comma, key = parameter.partition(",")
+            if not comma or not key:
+                raise QueryError("Missing object class or key for m query")
+            found = self.index.lookup(key, self.sources, [object_class.lower()])
+            return found[0].text().rstrip("\n") if found else ""
         if verb == "v":
             return "IRRd -- version 4.4 (nornir-peering lab)"
         raise QueryError(f"Unrecognised command: {verb}")
@@ -419,6 +428,9 @@ class _Handler(socketserver.StreamRequestHandler):
 class _Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's 5 overflows when 20 bgpq4 runs connect at once; the kernel then
+    # answers with SYN cookies and a client's first line (bgpq4's "!!") can be lost
+    request_queue_size = 128
     irr: IrrServer
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
+from nornir_peering.inventory.session import IRR_FILTERED
 from nornir_peering.irr.bgpq import BgpqConfig, Job, fetch_all
 from nornir_peering.irr.query import irr_objects
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
@@ -64,16 +65,43 @@ class PrefixReport:
         }
 
 
-def wanted_objects(nr: Nornir) -> dict[int, str | None]:
-    """Per peer AS of ``nr``'s sessions, and our own, the AS-SET field to expand."""
+@dataclass(frozen=True)
+class Wanted:
+    """What to ask the IRR for one AS: its AS-SET field and the operator's IRR server and
+    sources for it (None: the settings')."""
+
+    as_set: str | None
+    host: str | None = None
+    sources: tuple[str, ...] | None = None
+
+
+def wanted_objects(nr: Nornir) -> tuple[dict[int, Wanted], dict[int, str]]:
+    """Per peer AS of ``nr``'s IRR-filtered sessions (not transit or iBGP: their AS-SETs
+    filter nothing, and a transit's may hold the whole Internet), and our own, what to
+    ask; and the ASes whose sessions disagree on it (the first session's wins)."""
     local = nr.inventory.defaults.data.get("local_as") or {}
-    wanted: dict[int, str | None] = {}
+    wanted: dict[int, Wanted] = {}
+    problems: dict[int, str] = {}
     if local.get("asn"):
-        wanted[int(local["asn"])] = local.get("as_set")
+        wanted[int(local["asn"])] = Wanted(local.get("as_set"))
     for host in nr.inventory.hosts.values():
         for session in host.get("sessions", []):
-            wanted.setdefault(int(session["remote_asn"]), session.get("as_set"))
-    return wanted
+            if session["relationship"] not in IRR_FILTERED:
+                continue
+            asn = int(session["remote_asn"])
+            found = Wanted(
+                session.get("as_set"),
+                session.get("irr_host"),
+                tuple(session.get("irr_sources") or ()) or None,
+            )
+            first = wanted.setdefault(asn, found)
+            if first != found and asn != local.get("asn"):
+                problems.setdefault(
+                    asn,
+                    f"AS{asn}: sessions disagree on the AS-SET or IRR server "
+                    f"({session['remote_address']} on {host.name}); the first one's is used",
+                )
+    return wanted, problems
 
 
 def grab_prefixes(
@@ -94,15 +122,19 @@ def grab_prefixes(
     nr = nornir_for(target, selection)
     settings = target if isinstance(target, Settings) else settings_of(nr)
     data = toolkit_data(nr.inventory)
-    wanted = wanted_objects(nr)
+    wanted, disagreements = wanted_objects(nr)
     if asns:
-        wanted = {asn: text for asn, text in wanted.items() if asn in asns}
-    report = PrefixReport()
+        wanted = {asn: ask for asn, ask in wanted.items() if asn in asns}
+        disagreements = {asn: text for asn, text in disagreements.items() if asn in asns}
+    report = PrefixReport(problems=[disagreements[asn] for asn in sorted(disagreements)])
     jobs: list[Job] = []
     for asn in sorted(wanted):
-        objects, problems = irr_objects(asn, wanted[asn])
+        ask = wanted[asn]
+        objects, problems = irr_objects(asn, ask.as_set)
         report.problems.extend(f"AS{asn} AS-SET field: {problem}" for problem in problems)
-        jobs.extend(Job(asn, obj, family) for obj in objects for family in FAMILIES)
+        jobs.extend(
+            Job(asn, obj, family, ask.host, ask.sources) for obj in objects for family in FAMILIES
+        )
     fetched = fetch_all(jobs, BgpqConfig.from_settings(settings.peering))
     state = Path(str(data["state"]))
     with open_state(state, write=True, wait=float(data["lock_wait"])) as db:

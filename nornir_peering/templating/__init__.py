@@ -14,7 +14,8 @@ Filters (Peering Manager's jobs, under these names):
 - ``describe(session)``: the session's description or peer name, safe and never empty;
 - ``max_prefix(session, family=None)``: the session's limit for its family;
 - ``prefix_list(session)`` / ``as_path_list(session)``: the stored IRR
-  prefixes and ASNs of a session (empty until the IRR tables exist);
+  entries and ASNs of a session (empty when none); ``irr_filtered(session)``:
+  whether its family's list was fetched at all (an empty one rejects everything);
 - ``ix_sessions(sessions, ix=None)``, ``group_sessions(sessions, group=None)``;
 - ``communities(names, communities)``: community values of named communities;
 - ``policy_communities(policy_name, policies, communities)``;
@@ -24,7 +25,7 @@ Filters (Peering Manager's jobs, under these names):
 - ``bgp_password(session, platform)``: the session's password, refused with a clear
   error when the platform cannot carry one of its characters (never changed);
 - ``community_type(value)``: ``standard``, ``large``, ``rt`` or ``soo``;
-- ``prefix_range(prefix)``: an IRR prefix and the longest length accepted within it;
+- ``prefix_range(entry)``: what a filter accepts for an IRR entry (its lengths);
 - ``refuse(message)``: fail the router with ``message`` (a template's own check);
 - ``bgp_plan(sessions)``: the example templates' groups, policies and names
   (:mod:`nornir_peering.templating.policy`).
@@ -64,6 +65,7 @@ from nornir_peering.templating.filters import (
     describe,
     group_sessions,
     identifier,
+    irr_filtered,
     ix_sessions,
     juniper_password,
     max_prefix,
@@ -102,6 +104,7 @@ FILTERS = {
     "max_prefix": max_prefix,
     "prefix_list": prefix_list,
     "as_path_list": as_path_list,
+    "irr_filtered": irr_filtered,
     "ix_sessions": ix_sessions,
     "group_sessions": group_sessions,
     "communities": communities,

@@ -25,6 +25,7 @@ from netutils.password import (
 )
 
 from nornir_peering.deploy import OWNED_PREFIX
+from nornir_peering.irr import PrefixEntry
 
 _UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>]")
 
@@ -74,23 +75,40 @@ def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | N
     return int(value) if value is not None else None
 
 
-def prefix_list(session: Mapping[str, Any]) -> list[str]:
-    """The IRR prefixes stored for the session's peer in the session's family, or none yet.
+def prefix_list(session: Mapping[str, Any]) -> list[PrefixEntry]:
+    """The IRR entries stored for the session's peer in the session's family (bgpq4's
+    shape: ``prefix``, ``exact``, ``greater_equal``, ``less_equal``; an entry prints as
+    its prefix), or none: never fetched, or the IRR has none (:func:`irr_filtered` tells).
 
     A list that holds both families gives each session its own: an IPv4 prefix
     never reaches an IPv6 filter.
 
     >>> lists = {"prefixes": ["12.9.0.0/16", "2a0f:1209::/32"], "asns": [65001]}
-    >>> prefix_list({"family": 4, "prefix_list": lists})
+    >>> [str(p) for p in prefix_list({"family": 4, "prefix_list": lists})]
     ['12.9.0.0/16']
     >>> prefix_list({"family": 6, "prefix_list": lists})
-    ['2a0f:1209::/32']
+    [PrefixEntry(prefix='2a0f:1209::/32', exact=True, greater_equal=None, less_equal=None)]
     """
     stored = session.get("prefix_list")
     if not stored:
         return []
     six = session["family"] == 6  # an IPv6 prefix has a colon, an IPv4 one none
-    return [p for p in stored["prefixes"] if (":" in p) == six]
+    return [
+        p if isinstance(p, PrefixEntry) else PrefixEntry(str(p))
+        for p in stored["prefixes"]
+        if (":" in str(p)) == six
+    ]
+
+
+def irr_filtered(session: Mapping[str, Any]) -> bool:
+    """Whether the session's routes are filtered on an IRR list: its peer's list of its
+    family was fetched (by ``grab-prefixes``), even if the IRR holds no route for it,
+    which then rejects every route. False until fetched: the templates' fallback.
+
+    >>> irr_filtered({"prefix_list": {"prefixes": [], "asns": []}}), irr_filtered({})
+    (True, False)
+    """
+    return session.get("prefix_list") is not None
 
 
 def as_path_list(session: Mapping[str, Any]) -> list[int]:
@@ -245,19 +263,37 @@ def community_value(value: str) -> str:
 MAX_LENGTH = {4: 24, 6: 48}
 
 
-def prefix_range(prefix: str) -> dict[str, Any]:
-    """An IRR prefix, with the longest more-specific accepted within it (/24, /48).
+def prefix_range(entry: PrefixEntry | str) -> dict[str, Any]:
+    """What a filter accepts for one IRR entry (bgpq4's, or a prefix): the route objects it
+    stands for and their more-specifics up to /24 (IPv4) or /48 (IPv6); exactly the
+    entry when it is longer. An aggregated entry (``-A``: ``12.1.0.0/23`` with
+    ``greater-equal`` and ``less-equal`` 24, for two /24s) keeps its lower bound, so
+    the /23 itself, which no route object registers, is not accepted.
 
-    >>> prefix_range("12.1.0.0/16")["max"], prefix_range("12.1.0.128/25")["exact"]
-    (24, True)
+    >>> r = prefix_range("12.1.0.0/16"); r["min"], r["max"], r["exact"]
+    (16, 24, False)
+    >>> r = prefix_range(PrefixEntry("12.1.0.0/23", False, 24, 24)); r["min"], r["max"]
+    (24, 24)
+    >>> prefix_range("12.1.0.128/25")["exact"]
+    True
     """
-    network = ip_network(prefix, strict=False)
-    longest = MAX_LENGTH[network.version]
+    if isinstance(entry, str):
+        entry = PrefixEntry(entry)
+    network = ip_network(entry.prefix, strict=False)
+    length, longest = network.prefixlen, MAX_LENGTH[network.version]
+    if entry.exact:
+        low = high = length
+    else:
+        low = length if entry.greater_equal is None else entry.greater_equal
+        high = network.max_prefixlen if entry.less_equal is None else entry.less_equal
+    if low <= longest:
+        high = max(high, longest)
     return {
         "prefix": str(network),
-        "length": network.prefixlen,
-        "max": max(longest, network.prefixlen),
-        "exact": network.prefixlen >= longest,
+        "length": length,
+        "min": low,
+        "max": high,
+        "exact": low == high == length,
     }
 
 

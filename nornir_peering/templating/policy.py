@@ -43,6 +43,7 @@ from nornir_peering.templating.filters import (
     BOGONS,
     community_type,
     community_value,
+    irr_filtered,
     owned_name,
     prefix_list,
     prefix_range,
@@ -154,21 +155,21 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "sessions": [],
             }
             plan["groups"][(vrf, group)] = entry_group
-        irr = prefix_list(session)
-        irr_name = name("IRR", f"AS{session['remote_asn']}", v) if irr else None
+        filtered = irr_filtered(session)
+        irr_name = name("IRR", f"AS{session['remote_asn']}", v) if filtered else None
         if irr_name and irr_name not in plan["irr"]:
             plan["irr"][irr_name] = {
                 "name": irr_name,
                 "family": family,
                 "asn": session["remote_asn"],
-                "prefixes": [prefix_range(p) for p in irr],
+                "prefixes": [prefix_range(p) for p in prefix_list(session)],
             }
-        tag = relationship == "customer" and bool(irr)
+        tag = relationship == "customer" and filtered
         import_name = name(
             "IMPORT",
             session["import_policy"],
             v,
-            f"AS{session['remote_asn']}" if irr else "",
+            f"AS{session['remote_asn']}" if filtered else "",
             "CUSTOMER" if tag else "",
             "IBGP" if relationship == "internal" else "",
         )

@@ -294,6 +294,18 @@ def test_stored_irr_lists_reach_the_routers(lab: Lab, project: Path) -> None:
             line = next(x for x in stats.splitlines() if "Import updates:" in x)
             received, _, filtered, _, _ = map(int, line.split(":")[1].split())
             assert received >= 3 and filtered >= 1, line  # counts add up over refreshes
+        # the filtered route is kept (import keep filtered): received against accepted
+        polled = run("poll-bgp-sessions", "--json", "--limit", "edge1")
+        assert polled.exit_code == 0, polled.stderr
+        found = {
+            s["remote_address"]: s for s in json.loads(polled.stdout)["routers"][0]["sessions"]
+        }
+        for address in ("127.0.1.11", "fd00:7f8:1::11"):
+            session = found[address]
+            assert (session["received_prefixes"], session["accepted_prefixes"]) == (3, 2)
+            assert session["attention"] == "1 of 3 received prefixes filtered"
+        table = run("poll-bgp-sessions", "--limit", "edge1")
+        assert "1 of 3 received prefixes filtered" in table.stdout
     finally:
         with duckdb.connect(str(project / "state" / "peering.duckdb")) as db:
             for table in ("irr_prefix", "irr_asn", "irr_list"):

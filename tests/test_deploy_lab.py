@@ -310,3 +310,38 @@ def test_stored_irr_lists_reach_the_routers(lab: Lab, project: Path) -> None:
         with duckdb.connect(str(project / "state" / "peering.duckdb")) as db:
             for table in ("irr_prefix", "irr_asn", "irr_list"):
                 db.execute(f"DELETE FROM {table}")
+
+
+def test_the_origin_must_be_in_the_peers_as_set(lab: Lab, project: Path) -> None:
+    """The AS-path list on real routers: with AS65001 taken out of its own AS-SET's
+    stored members, its registered prefixes are rejected too (origin 65001) on BIRD and
+    FRR; with the list as the IRR gave it, they are accepted, and a second run finds
+    nothing to change on either (FRR shows its as-path lists as the template writes them)."""
+    state = project / "state" / "peering.duckdb"
+
+    def frr_routes() -> set[str]:
+        data = json.loads(vtysh(lab, "show bgp ipv4 unicast neighbors 127.0.1.11 routes json"))
+        return set(data.get("routes", {}))
+
+    def bird_routes() -> set[str]:
+        return prefixes(birdc(lab, "edge1", "show route protocol ix_lab_ix_as65001_127_0_1_11"))
+
+    registered = {"12.1.0.0/24", "12.1.1.0/24"}
+    assert run("grab-prefixes", "--asn", "65001").exit_code == 0
+    try:
+        with duckdb.connect(str(state)) as db:
+            db.execute("DELETE FROM irr_asn WHERE asn = 65001 AND member_asn = 65001")
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge1,edge3")
+        assert result.exit_code == 0, result.stderr
+        assert "bgp_path.last !~ NP_ASPATH_AS65001" in str(outcome(result.stdout)["edge1"]["diff"])
+        wait_until(lambda: bird_routes() == set() and frr_routes() == set())
+        assert run("grab-prefixes", "--asn", "65001").exit_code == 0  # the whole list again
+        assert run("configure-routers", "--commit", "--limit", "edge1,edge3").exit_code == 0
+        wait_until(lambda: bird_routes() == registered and frr_routes() == registered)
+        again = run("configure-routers", "--json", "--limit", "edge1,edge3")
+        assert again.exit_code == 0, again.stderr
+        assert {r["status"] for r in outcome(again.stdout).values()} == {"unchanged"}
+    finally:
+        with duckdb.connect(str(state)) as db:
+            for table in ("irr_prefix", "irr_asn", "irr_list"):
+                db.execute(f"DELETE FROM {table}")

@@ -584,6 +584,72 @@ AGGREGATED = {
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
+        (
+            "bird",
+            [
+                "define NP_ASPATH_AS65001 = [ 65001, 65200 ];",
+                "if bgp_path.last !~ NP_ASPATH_AS65001 then reject;",
+            ],
+        ),
+        (
+            "frr",
+            [
+                "bgp as-path access-list NP_ASPATH_AS65001 seq 5 permit _65001$\n"
+                "bgp as-path access-list NP_ASPATH_AS65001 seq 10 permit _65200$\n",
+                " match ip address prefix-list NP_IRR_AS65001_V4\n"
+                " match as-path NP_ASPATH_AS65001\n",
+            ],
+        ),
+        (
+            "eos",
+            [
+                "ip as-path access-list NP_ASPATH_AS65001 permit _65001$ any\n"
+                "ip as-path access-list NP_ASPATH_AS65001 permit _65200$ any\n",
+                "   match as-path NP_ASPATH_AS65001\n",
+            ],
+        ),
+        (
+            "iosxr",
+            [
+                "as-path-set NP_ASPATH_AS65001\n  originates-from '65001',\n"
+                "  originates-from '65200'\nend-set",
+                "  if not as-path in NP_ASPATH_AS65001 then\n    drop\n  endif",
+            ],
+        ),
+        (
+            "junos",
+            [
+                'as-path-group NP_ASPATH_AS65001 {\n        as-path AS65001 ".* 65001";\n'
+                '        as-path AS65200 ".* 65200";\n    }',
+                "                as-path-group NP_ASPATH_AS65001;\n            }\n"
+                "            then next policy;",
+            ],
+        ),
+    ],
+)
+def test_the_as_path_list_filters_the_origin(
+    loaded: LoadedInventory, platform: str, expected: list[str]
+) -> None:
+    """The ASNs of the peer's AS-SET (the AS-path list): a route whose origin AS is not
+    among them is rejected, whatever its prefix; both families share the one list."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    lists = {"prefixes": ["12.9.0.0/16"], "asns": [65001, 65200]}
+    for session in sessions:
+        if session["remote_asn"] == 65001:
+            session["prefix_list"] = lists
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    for text in expected:
+        assert text in config, text
+    assert config.count(expected[0]) == 1  # one list for both families' sessions
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+
+
+@pytest.mark.parametrize(
+    ("platform", "expected"),
+    [
         ("bird", ["12.1.0.0/23{24,24}, 12.9.0.0/16{16,24}"]),
         ("frr", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),
         ("eos", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),

@@ -114,7 +114,7 @@ def irr_filtered(session: Mapping[str, Any]) -> bool:
 def as_path_list(session: Mapping[str, Any]) -> list[int]:
     """The ASNs the IRR puts behind the session's peer (its AS-SET), or none yet."""
     stored = session.get("prefix_list")
-    return list(stored["asns"]) if stored else []
+    return list(stored.get("asns") or ()) if stored else []
 
 
 def ix_sessions(sessions: Iterable[Mapping[str, Any]], ix: str | None = None) -> list[Any]:

@@ -14,7 +14,9 @@ router needs and their names (all nornir-peering's: see
   be a safe name (what ``peering.yaml`` accepts), or the router fails;
 - ``imports``: for every eBGP session, reject bogons, prefixes longer than /24
   (IPv4) or /48 (IPv6) and our own prefixes; with an IRR prefix list, reject
-  what it does not cover; strip our own communities; then apply the
+  what it does not cover (an empty one: everything), and with the AS-path list
+  of the peer's AS-SET (``as_paths``), routes whose origin AS is not in it;
+  strip our own communities; then apply the
   session's import policy. Routes from a customer that its IRR list filtered
   are tagged with the large community ``LOCAL_AS:0:1`` (``customer_tag``);
 - ``exports``: our own prefixes (``local_as.prefixes4/6`` and their
@@ -41,6 +43,7 @@ from jinja2.runtime import Context
 from nornir_peering.inventory.intent import NAME_MAX, NAME_PATTERN
 from nornir_peering.templating.filters import (
     BOGONS,
+    as_path_list,
     community_type,
     community_value,
     irr_filtered,
@@ -112,6 +115,7 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         "imports": {},
         "exports": {},
         "irr": {},
+        "as_paths": {},
         "sessions": [],
         "own": {4: list(local_as.get("prefixes4") or []), 6: list(local_as.get("prefixes6") or [])},
         "bogons": BOGONS,
@@ -156,6 +160,14 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
             }
             plan["groups"][(vrf, group)] = entry_group
         filtered = irr_filtered(session)
+        origins = as_path_list(session) if filtered else []
+        path_name = name("ASPATH", f"AS{session['remote_asn']}") if origins else None
+        if path_name and path_name not in plan["as_paths"]:
+            plan["as_paths"][path_name] = {
+                "name": path_name,
+                "asn": session["remote_asn"],
+                "asns": sorted(int(asn) for asn in origins),
+            }
         irr_name = name("IRR", f"AS{session['remote_asn']}", v) if filtered else None
         if irr_name and irr_name not in plan["irr"]:
             plan["irr"][irr_name] = {
@@ -163,6 +175,7 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "family": family,
                 "asn": session["remote_asn"],
                 "prefixes": [prefix_range(p) for p in prefix_list(session)],
+                "as_path": path_name,
             }
         tag = relationship == "customer" and filtered
         import_name = name(
@@ -179,6 +192,7 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "family": family,
                 "ibgp": relationship == "internal",
                 "irr": irr_name,
+                "as_path": path_name,
                 "tag_customer": tag,
                 **_actions(session["import_policy"], policies, communities),
                 "prepend": 0,  # an import never prepends (IOS-XR allows it for eBGP only)

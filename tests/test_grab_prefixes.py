@@ -232,7 +232,8 @@ def test_an_as_asks_its_own_irr_when_the_inventory_says_so(project: Path) -> Non
         peering.write_text(
             text.replace(
                 "      - asn: 65005\n",
-                f"      - asn: 65005\n        irr_host: {own.address}\n        irr_sources: lab\n",
+                f"      - asn: 65005\n        irr_host: {own.address}\n        irr_sources: lab\n"
+                "        irr_aggregate: false\n",
                 1,
             )
         )
@@ -242,6 +243,8 @@ def test_an_as_asks_its_own_irr_when_the_inventory_says_so(project: Path) -> Non
     found = stored(project)
     assert (found[65005][4].host, found[65005][4].sources) == (own.address, ("LAB",))
     assert (found[65001][4].host, found[65001][4].sources) == (project_irr(project), ())
+    assert "-A" not in found[65005][4].commands[0].split()  # its own: not aggregated
+    assert "-A" in found[65001][4].commands[0].split()
     assert "!sLAB" in asked and not any("PEERONE" in query for query in asked)
 
 

@@ -75,6 +75,7 @@ class TestSessions:
             "as_sets": ["AS-PEERONE"],
             "irr_host": None,
             "irr_sources": [],
+            "irr_aggregate": None,
             "max_prefix4": 22,
             "max_prefix6": 11,
             "max_prefix": 22,
@@ -389,6 +390,24 @@ class TestValidation:
                 "    poll: false",
                 "    update_source: 10.0.0.1",
                 "hosts.yaml:14: edge2.data.update_source: String should match pattern",
+            ),
+            (
+                "hosts.yaml",
+                "    poll: false",
+                "    prefix_list_limit: 0",
+                "hosts.yaml:14: edge2.data.prefix_list_limit: Input should be greater than",
+            ),
+            (
+                "peering.yaml",
+                "      - asn: 65001\n",
+                "      - asn: 65001\n        irr_host: -h evil\n",
+                ".irr_host: String should match pattern",
+            ),
+            (
+                "peering.yaml",
+                "      - asn: 65001\n",
+                "      - asn: 65001\n        irr_sources: [RIPE, 'RADB;x']\n",
+                ".irr_sources[1]: String should match pattern",
             ),
             (
                 "peering.yaml",

@@ -127,11 +127,13 @@ class Overrides(Strict):
     max_prefix4: int | None = Field(None, ge=0)
     max_prefix6: int | None = Field(None, ge=0)
     as_set: str | None = None
-    # the IRR server and sources grab-prefixes asks for this AS (default: the settings)
+    # the IRR server, sources and aggregation (bgpq4 -A) grab-prefixes uses for this AS
+    # (default: the settings')
     irr_host: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\[\]][A-Za-z0-9_.:\[\]-]{0,252}$")
     irr_sources: list[Annotated[str, Field(pattern=r"^[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")]] = (
         Field(default_factory=list)
     )
+    irr_aggregate: bool | None = None
     import_policy: Name | None = None
     export_policy: Name | None = None
     password: str | None = Field(None, max_length=80)

@@ -236,6 +236,7 @@ def _session(
         "as_sets": as_sets(as_set),
         "irr_host": overrides.irr_host,
         "irr_sources": list(overrides.irr_sources),
+        "irr_aggregate": overrides.irr_aggregate,
         "max_prefix4": limit4,
         "max_prefix6": limit6,
         "max_prefix": limit4 if family == 4 else limit6,

@@ -69,6 +69,7 @@ class Session(TypedDict):
     as_sets: list[str]  # the valid AS-SETs in as_set
     irr_host: str | None  # the operator's IRR server for this peer (None: the setting's)
     irr_sources: list[str]  # and its sources (empty: the setting's)
+    irr_aggregate: bool | None  # and whether its lists are aggregated (None: the setting)
     max_prefix4: int | None  # PeeringDB's count plus the headroom, unless overridden
     max_prefix6: int | None
     max_prefix: int | None  # this session's family's limit

@@ -137,13 +137,15 @@ class BgpqConfig:
 @dataclass(frozen=True)
 class Job:
     """One run to make: for ``asn``, ``object`` in ``family`` (4, 6; 0: AS-path list); the
-    IRR server and sources of this AS when the operator set them (None: the config's)."""
+    IRR server, sources and aggregation of this AS when the operator set them (None: the
+    config's)."""
 
     asn: int
     object: IRRObject
     family: int
     host: str | None = None
     sources: tuple[str, ...] | None = None
+    aggregate: bool | None = None
 
 
 def parse_sources(text: str | Sequence[str]) -> tuple[str, ...]:
@@ -321,11 +323,12 @@ def _missing(host: str, obj: IRRObject, sources: tuple[str, ...], timeout: float
 
 def _fetch(program: Program, job: Job, config: BgpqConfig) -> Fetched:
     """One run, its failures in the answer."""
-    if job.host is not None or job.sources is not None:
+    if job.host is not None or job.sources is not None or job.aggregate is not None:
         config = replace(
             config,
             host=job.host or config.host,
             sources=config.sources if job.sources is None else job.sources,
+            aggregate=config.aggregate if job.aggregate is None else job.aggregate,
         )
     base = Fetched(
         job.asn,

@@ -67,12 +67,13 @@ class PrefixReport:
 
 @dataclass(frozen=True)
 class Wanted:
-    """What to ask the IRR for one AS: its AS-SET field and the operator's IRR server and
-    sources for it (None: the settings')."""
+    """What to ask the IRR for one AS: its AS-SET field and the operator's IRR server,
+    sources and aggregation for it (None: the settings')."""
 
     as_set: str | None
     host: str | None = None
     sources: tuple[str, ...] | None = None
+    aggregate: bool | None = None
 
 
 def wanted_objects(nr: Nornir) -> tuple[dict[int, Wanted], dict[int, str]]:
@@ -93,6 +94,7 @@ def wanted_objects(nr: Nornir) -> tuple[dict[int, Wanted], dict[int, str]]:
                 session.get("as_set"),
                 session.get("irr_host"),
                 tuple(session.get("irr_sources") or ()) or None,
+                session.get("irr_aggregate"),
             )
             first = wanted.setdefault(asn, found)
             if first != found and asn != local.get("asn"):
@@ -133,7 +135,9 @@ def grab_prefixes(
         objects, problems = irr_objects(asn, ask.as_set)
         report.problems.extend(f"AS{asn} AS-SET field: {problem}" for problem in problems)
         jobs.extend(
-            Job(asn, obj, family, ask.host, ask.sources) for obj in objects for family in FAMILIES
+            Job(asn, obj, family, ask.host, ask.sources, ask.aggregate)
+            for obj in objects
+            for family in FAMILIES
         )
     fetched = fetch_all(jobs, BgpqConfig.from_settings(settings.peering))
     state = Path(str(data["state"]))

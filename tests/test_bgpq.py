@@ -713,6 +713,14 @@ def test_object_exists_answers_from_the_irr(irr: IrrServer) -> None:
     assert object_exists(irr.address, "AS-TWOPORTS", sources=["RIPE"])
 
 
+def test_object_exists_reads_an_answer_with_text_beyond_ascii() -> None:
+    """IRRd counts an answer's length in characters; the lab server in bytes: either
+    way the answer ends at its C line."""
+    with IrrServer([rpsl.as_set("AS-ZURICH", [], descr="Zürich, Genève: réseau")]) as zurich:
+        assert object_exists(zurich.address, "AS-ZURICH")
+        assert not object_exists(zurich.address, "AS-BERN")
+
+
 def test_object_exists_says_when_the_irr_cannot_answer(irr: IrrServer) -> None:
     with pytest.raises(WhoisError, match="!sNOPE answered 'F One or more selected sources"):
         object_exists(irr.address, "AS-PEERONE", sources=["NOPE"])

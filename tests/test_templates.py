@@ -723,7 +723,7 @@ def test_a_list_longer_than_the_platform_holds_fails_the_router(state: Path) -> 
     limit for its platform; a list at the limit renders."""
     loaded = PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
     edge1 = loaded.inventory.hosts["edge1"]  # bird
-    three = {"prefixes": ["12.9.0.0/16", "12.9.1.0/24", "12.9.2.0/24"], "asns": [65001]}
+    three = {"prefixes": ["12.9.0.0/24", "12.9.1.0/24", "12.9.2.0/24"], "asns": [65001]}
     for session in edge1["sessions"]:
         if session["remote_asn"] == 65001 and session["family"] == 4:
             session["prefix_list"] = three

@@ -30,12 +30,12 @@ from nornir_peering.inventory.drift import drift
 from nornir_peering.inventory.files import IntentFile
 from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, WantedPeer
 from nornir_peering.inventory.session import (
-    IRR_FILTERED,
     Connection,
     IRRLists,
     PolledState,
     Session,
     as_sets,
+    irr_filterable,
     with_headroom,
 )
 from nornir_peering.store.bgp import last_states
@@ -272,7 +272,7 @@ def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None
         s["remote_asn"]
         for sessions in result.sessions.values()
         for s in sessions
-        if s["relationship"] in IRR_FILTERED
+        if irr_filterable(s)
     }
     stored = read_lists(db, peers) if peers else {}
     if not stored:
@@ -280,7 +280,7 @@ def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None
     shared: dict[tuple[int, int], IRRLists | None] = {}  # one per AS and family, every router
     for sessions in result.sessions.values():
         for session in sessions:
-            if session["relationship"] not in IRR_FILTERED:
+            if not irr_filterable(session):
                 continue
             asn, family = session["remote_asn"], session["family"]
             if (asn, family) not in shared:

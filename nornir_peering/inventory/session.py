@@ -32,9 +32,22 @@ class PolledState(TypedDict):
 IRR_FILTERED: frozenset[str] = frozenset({"peer", "route-server", "customer", "pni"})
 
 
+def irr_filterable(session: Session) -> bool:
+    """Whether ``session``'s routes are filtered on its peer's IRR lists: a peer, customer,
+    PNI, or a route server with an AS-SET (one without originates nothing itself, so
+    ``AS<asn>``'s routes would be an empty list that rejects every route it relays).
+
+    >>> irr_filterable({"relationship": "route-server", "as_sets": []})
+    False
+    """
+    if session["relationship"] not in IRR_FILTERED:
+        return False
+    return session["relationship"] != "route-server" or bool(session["as_sets"])
+
+
 class IRRLists(TypedDict):
     """What the IRR says a peer may announce: its entries of the session's family (bgpq4's
-    shape; each prints as its prefix) and the ASNs behind it."""
+    shape) and the ASNs behind it."""
 
     prefixes: list[PrefixEntry]
     asns: list[int]

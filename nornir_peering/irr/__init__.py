@@ -42,10 +42,6 @@ class PrefixEntry(NamedTuple):
     greater_equal: int | None = None
     less_equal: int | None = None
 
-    def __str__(self) -> str:
-        """The prefix, as a template that writes ``{{ entry }}`` expects it."""
-        return self.prefix
-
     def as_json(self) -> dict[str, object]:
         """The entry as bgpq4's JSON writes it (no bound bgpq4 left out).
 

@@ -286,12 +286,14 @@ def fetch_all(
         for index, found in enumerate(results):
             if not _ASN_OBJECT.fullmatch(found.object.name):
                 runs.setdefault((found.host, found.object, found.sources), []).append(index)
+        # (an answer that failed does not make the others trustworthy: a missing set
+        # whose IPv6 run timed out still answered IPv4 empty)
         empty = {
-            key: indexes
+            key: [i for i in indexes if _empty(results[i])]
             for key, indexes in runs.items()
-            if all(_empty(results[i]) for i in indexes) and key[0]
+            if key[0] and all(results[i].error or _empty(results[i]) for i in indexes)
         }
-        checks = {key: pool.submit(_missing, *key, config.timeout) for key in empty}
+        checks = {key: pool.submit(_missing, *key, config.timeout) for key in empty if empty[key]}
         for key, check in checks.items():
             error = check.result()
             if error:

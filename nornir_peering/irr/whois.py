@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import BinaryIO
 
 WHOIS_PORT = 43
+MAX_LINES = 100_000  # of one object's text, before the answer is taken for garbage
 _HOST_PORT = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[^:\[\]]+))(?::(?P<port>\d+))?$")
 
 
@@ -25,7 +26,8 @@ class WhoisError(Exception):
 
 
 def split_host(text: str) -> tuple[str, int]:
-    """``host[:port]`` (``[v6]:port`` for an IPv6 address), as bgpq4's ``-h`` takes it.
+    """``host[:port]``, as bgpq4's ``-h`` takes it (``[v6]:port`` is read too, although
+    bgpq4 cannot use an IPv6 address there: give a name).
 
     >>> split_host("127.0.0.1:8591"), split_host("rr.ntt.net"), split_host("[::1]:43")
     (('127.0.0.1', 8591), ('rr.ntt.net', 43), ('::1', 43))
@@ -76,11 +78,12 @@ def _read_answer(reader: BinaryIO, query: str) -> bool:
     if line == "D":
         return False
     if line.startswith("A") and line[1:].isdigit():
-        length = int(line[1:])
-        body = reader.read(length)
-        if len(body) < length or _line(reader, query) != "C":
-            raise WhoisError(f"{query}: the answer was cut short")
-        return True
+        # IRRd counts the length in characters, not bytes (a "descr: Zürich" is longer
+        # in bytes): read lines up to the "C" line instead; no RPSL line is "C" alone
+        for _ in range(MAX_LINES):
+            if _line(reader, query) == "C":
+                return True
+        raise WhoisError(f"{query}: no end to the answer after {MAX_LINES} lines")
     raise WhoisError(f"{query} answered {line[:120]!r}")
 
 

@@ -116,7 +116,8 @@ def stored_lists(settings: Settings, objects: Sequence[IRRObject] = ()) -> list[
 
 def live_lists(settings: Settings, objects: Sequence[IRRObject]) -> list[ListAnswer]:
     """Each object expanded now by bgpq through the configured IRR server, in both
-    families and as an AS-path list; nothing is stored."""
+    families and as an AS-path list; nothing is stored. An ASN is taken as the object
+    ``AS<n>`` (its own route objects), not as the AS-SET PeeringDB names for it."""
     objects = list(dict.fromkeys(objects))
     jobs = [Job(0, obj, family) for obj in objects for family in (*PREFIX_FAMILIES, AS_PATH)]
     config = BgpqConfig.from_settings(settings.peering)
@@ -131,8 +132,8 @@ def live_lists(settings: Settings, objects: Sequence[IRRObject]) -> list[ListAns
                     obj.text,
                     family,
                     prefixes=found.prefixes,
-                    asns=path.asns if path.error is None else (),
-                    error=found.error,
+                    asns=path.asns,
+                    error=found.error or (path.error and f"AS-path list: {path.error}"),
                 )
             )
     return answers

@@ -19,7 +19,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
-from nornir_peering.inventory.session import IRR_FILTERED
+from nornir_peering.inventory.session import irr_filterable
 from nornir_peering.irr.bgpq import BgpqConfig, Job, fetch_all
 from nornir_peering.irr.query import irr_objects
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
@@ -78,7 +78,9 @@ class Wanted:
 
 def wanted_objects(nr: Nornir) -> tuple[dict[int, Wanted], dict[int, str]]:
     """Per peer AS of ``nr``'s IRR-filtered sessions (not transit or iBGP: their AS-SETs
-    filter nothing, and a transit's may hold the whole Internet), and our own, what to
+    filter nothing, and a transit's may hold the whole Internet; not a route server
+    without an AS-SET: :func:`~nornir_peering.inventory.session.irr_filterable`), and our
+    own, what to
     ask; and the ASes whose sessions disagree on it (the first session's wins)."""
     local = nr.inventory.defaults.data.get("local_as") or {}
     wanted: dict[int, Wanted] = {}
@@ -87,7 +89,7 @@ def wanted_objects(nr: Nornir) -> tuple[dict[int, Wanted], dict[int, str]]:
         wanted[int(local["asn"])] = Wanted(local.get("as_set"))
     for host in nr.inventory.hosts.values():
         for session in host.get("sessions", []):
-            if session["relationship"] not in IRR_FILTERED:
+            if not irr_filterable(session):
                 continue
             asn = int(session["remote_asn"])
             found = Wanted(

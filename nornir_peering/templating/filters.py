@@ -8,11 +8,12 @@ cannot carry instead of changing it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from ipaddress import ip_network
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any
 
 from jinja2 import pass_context
@@ -77,14 +78,15 @@ def max_prefix(session: Mapping[str, Any], family: int | None = None) -> int | N
 
 def prefix_list(session: Mapping[str, Any]) -> list[PrefixEntry]:
     """The IRR entries stored for the session's peer in the session's family (bgpq4's
-    shape: ``prefix``, ``exact``, ``greater_equal``, ``less_equal``; an entry prints as
-    its prefix), or none: never fetched, or the IRR has none (:func:`irr_filtered` tells).
+    shape: ``prefix``, ``exact``, ``greater_equal``, ``less_equal``; write one through
+    :func:`prefix_range`, which keeps its bounds), or none: never fetched, or the IRR
+    has none (:func:`irr_filtered` tells).
 
     A list that holds both families gives each session its own: an IPv4 prefix
     never reaches an IPv6 filter.
 
     >>> lists = {"prefixes": ["12.9.0.0/16", "2a0f:1209::/32"], "asns": [65001]}
-    >>> [str(p) for p in prefix_list({"family": 4, "prefix_list": lists})]
+    >>> [p.prefix for p in prefix_list({"family": 4, "prefix_list": lists})]
     ['12.9.0.0/16']
     >>> prefix_list({"family": 6, "prefix_list": lists})
     [PrefixEntry(prefix='2a0f:1209::/32', exact=True, greater_equal=None, less_equal=None)]
@@ -93,11 +95,8 @@ def prefix_list(session: Mapping[str, Any]) -> list[PrefixEntry]:
     if not stored:
         return []
     six = session["family"] == 6  # an IPv6 prefix has a colon, an IPv4 one none
-    return [
-        p if isinstance(p, PrefixEntry) else PrefixEntry(str(p))
-        for p in stored["prefixes"]
-        if (":" in str(p)) == six
-    ]
+    entries = (p if isinstance(p, PrefixEntry) else PrefixEntry(str(p)) for p in stored["prefixes"])
+    return [entry for entry in entries if (":" in entry.prefix) == six]
 
 
 def irr_filtered(session: Mapping[str, Any]) -> bool:
@@ -295,6 +294,45 @@ def prefix_range(entry: PrefixEntry | str) -> dict[str, Any]:
         "max": high,
         "exact": low == high == length,
     }
+
+
+def prefix_ranges(entries: Iterable[PrefixEntry | str]) -> list[dict[str, Any]]:
+    """:func:`prefix_range` of each entry, without the entries a shorter one already
+    covers, in address order. bgpq4 -A nests entries (``12.1.0.0/22`` exact and
+    ``12.1.0.0/23`` ge 24 le 24); the /22 accepts lengths 22 to 24 within it, the /23
+    adds nothing, and on Junos, which judges a route by its longest route-filter alone,
+    it would reject the /23 route the /22 accepts.
+
+    >>> [r["prefix"] for r in prefix_ranges([PrefixEntry("12.1.0.0/23", False, 24, 24),
+    ...                                      "12.1.0.0/22", "12.1.4.0/24"])]
+    ['12.1.0.0/22', '12.1.4.0/24']
+    """
+    ranges = sorted(
+        (prefix_range(entry) for entry in entries),
+        key=lambda r: (
+            _network(r["prefix"]).version,
+            int(_network(r["prefix"]).network_address),
+            r["length"],
+        ),
+    )
+    kept: list[dict[str, Any]] = []
+    enclosing: list[tuple[Any, dict[str, Any]]] = []  # kept ranges around the current one
+    for found in ranges:
+        network = _network(found["prefix"])
+        while enclosing and not (
+            enclosing[-1][0].version == network.version and network.subnet_of(enclosing[-1][0])
+        ):
+            enclosing.pop()
+        if any(r["min"] <= found["min"] and found["max"] <= r["max"] for _, r in enclosing):
+            continue
+        kept.append(found)
+        enclosing.append((network, found))
+    return kept
+
+
+@functools.lru_cache(maxsize=262144)
+def _network(prefix: str) -> IPv4Network | IPv6Network:
+    return ip_network(prefix)
 
 
 def refuse(message: str) -> None:

@@ -49,7 +49,7 @@ from nornir_peering.templating.filters import (
     irr_filtered,
     owned_name,
     prefix_list,
-    prefix_range,
+    prefix_ranges,
     safe_string,
 )
 
@@ -174,7 +174,7 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "name": irr_name,
                 "family": family,
                 "asn": session["remote_asn"],
-                "prefixes": [prefix_range(p) for p in prefix_list(session)],
+                "prefixes": prefix_ranges(prefix_list(session)),
                 "as_path": path_name,
             }
         tag = relationship == "customer" and filtered

@@ -515,6 +515,23 @@ def test_router_without_template_is_skipped(mock_project: Path, state: Path) -> 
 IRR = {"prefixes": ["12.9.0.0/16", "12.9.1.128/25"], "asns": [65001]}
 
 
+def rendered_with_irr(
+    loaded: LoadedInventory, platform: str, lists: dict[str, Any], family: int | None = 4
+) -> str:
+    """edge1's configuration where AS65001's sessions (of ``family``; None: both) carry
+    the IRR ``lists``, checked by BIRD itself or by the ownership rule."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
+    for session in sessions:
+        if session["remote_asn"] == 65001 and family in (None, session["family"]):
+            session["prefix_list"] = lists
+    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+    return config
+
+
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
@@ -558,18 +575,10 @@ def test_irr_prefix_lists_become_filters(
 ) -> None:
     """Once the IRR tables fill a session's prefix_list, every template filters on it;
     a prefix longer than /24 is accepted exactly, never with an impossible upper bound."""
-    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
-    for session in sessions:
-        if session["remote_asn"] == 65001 and session["family"] == 4:
-            session["prefix_list"] = IRR
-    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    config = rendered_with_irr(loaded, platform, IRR)
     for text in expected:
         assert text in config, text
     assert "12.9.0.0" not in rendered(loaded, platform, "edge1")
-    if platform == "bird":
-        check_bird(config)
-    else:
-        check_rendered(platform, config, "NP_")
 
 
 AGGREGATED = {
@@ -632,19 +641,11 @@ def test_the_as_path_list_filters_the_origin(
 ) -> None:
     """The ASNs of the peer's AS-SET (the AS-path list): a route whose origin AS is not
     among them is rejected, whatever its prefix; both families share the one list."""
-    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
     lists = {"prefixes": ["12.9.0.0/16"], "asns": [65001, 65200]}
-    for session in sessions:
-        if session["remote_asn"] == 65001:
-            session["prefix_list"] = lists
-    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    config = rendered_with_irr(loaded, platform, lists, family=None)
     for text in expected:
         assert text in config, text
     assert config.count(expected[0]) == 1  # one list for both families' sessions
-    if platform == "bird":
-        check_bird(config)
-    else:
-        check_rendered(platform, config, "NP_")
 
 
 @pytest.mark.parametrize(
@@ -669,17 +670,9 @@ def test_aggregated_irr_entries_keep_their_lower_bound(
     """bgpq4 -A turns two registered /24s into 12.1.0.0/23 ge 24 le 24: the /23 itself,
     which no route object registers, must not be accepted (and more-specifics of a
     registered route are, up to /24)."""
-    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
-    for session in sessions:
-        if session["remote_asn"] == 65001 and session["family"] == 4:
-            session["prefix_list"] = AGGREGATED
-    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    config = rendered_with_irr(loaded, platform, AGGREGATED)
     for text in expected:
         assert text in config, text
-    if platform == "bird":
-        check_bird(config)
-    else:
-        check_rendered(platform, config, "NP_")
 
 
 @pytest.mark.parametrize(
@@ -703,19 +696,11 @@ def test_an_empty_irr_list_rejects_every_route(
 ) -> None:
     """The IRR holds nothing for the peer in this family (fetched, empty): every route of
     it is rejected, on every platform; Junos's route-filter-less term would accept all."""
-    sessions = [dict(s) for s in context(loaded.inventory.hosts["edge1"])["sessions"]]
-    for session in sessions:
-        if session["remote_asn"] == 65001 and session["family"] == 4:
-            session["prefix_list"] = {"prefixes": [], "asns": []}
-    config = rendered(loaded, platform, "edge1", sessions=sessions)
+    config = rendered_with_irr(loaded, platform, {"prefixes": [], "asns": []})
     for text in expected:
         assert text in config, text
     assert "term irr" not in config.split("NP_IRR_AS65001_V4 {")[-1][:60]
     assert "prefix-set NP_IRR_AS65001_V4" not in config
-    if platform == "bird":
-        check_bird(config)
-    else:
-        check_rendered(platform, config, "NP_")
 
 
 def test_a_list_longer_than_the_platform_holds_fails_the_router(state: Path) -> None:

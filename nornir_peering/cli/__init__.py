@@ -31,11 +31,19 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "grab-prefixes": ("nornir_peering.cli.prefixes", "grab"),
     "grab_prefixes": ("nornir_peering.cli.prefixes", "grab"),
     "prefixes": ("nornir_peering.cli.prefixes", "prefixes"),
+    "check-ix-sessions": ("nornir_peering.cli.ix_sessions", "check"),
+    "check_for_ix_peering_sessions": ("nornir_peering.cli.ix_sessions", "check"),
     "sessions": ("nornir_peering.cli.sessions", "sessions"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
-HIDDEN = {"peeringdb_sync", "configure_routers", "poll_bgp_sessions", "grab_prefixes"}
+HIDDEN = {
+    "peeringdb_sync",
+    "configure_routers",
+    "poll_bgp_sessions",
+    "grab_prefixes",
+    "check_for_ix_peering_sessions",
+}
 
 
 class _Commands(click.Group):

@@ -51,3 +51,17 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def asn_list(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> tuple[int, ...]:
+    """``--asn 65001,AS65002`` (repeatable) as AS numbers; a bad one is a usage error."""
+    found = []
+    for value in values:
+        for word in value.split(","):
+            text = word.strip().upper().removeprefix("AS")
+            if not text.isdigit() or not 0 < int(text) < 2**32:
+                raise click.BadParameter(f"{word.strip()!r} is not an AS number", ctx, param)
+            found.append(int(text))
+    return tuple(found)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import click
 
-from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.options import asn_list, settings_options
 from nornir_peering.cli.selection import selection_options_router
 from nornir_peering.inventory import Selection
 from nornir_peering.irr import IRRObject, PrefixEntry
@@ -19,17 +19,6 @@ from nornir_peering.settings import Settings
 FAMILY = {4: "IPv4", 6: "IPv6", 0: "AS path"}
 
 
-def _asns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[int, ...]:
-    found = []
-    for value in values:
-        for word in value.split(","):
-            text = word.strip().upper().removeprefix("AS")
-            if not text.isdigit() or not 0 < int(text) < 2**32:
-                raise click.BadParameter(f"{word.strip()!r} is not an AS number", ctx, param)
-            found.append(int(text))
-    return tuple(found)
-
-
 @click.command("grab-prefixes")
 @settings_options
 @selection_options_router
@@ -37,7 +26,7 @@ def _asns(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -
     "--asn",
     "asns",
     multiple=True,
-    callback=_asns,
+    callback=asn_list,
     metavar="ASN,ASN",
     help="Only these peer ASes (comma-separated, repeatable).",
 )

@@ -106,6 +106,7 @@ class PeeringInventory:
             local_as=peering.local_as.model_dump(mode="json"),
             policies={n: p.model_dump(mode="json") for n, p in peering.policies.items()},
             communities=dict(peering.communities),
+            ignore_asns=[i.model_dump(mode="json") for i in peering.ignore_asns],
         )
         # what tasks and runbooks need, whoever built the Nornir object (plain data)
         inventory.defaults.data[TOOLKIT_DATA] = {

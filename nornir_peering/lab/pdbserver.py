@@ -42,6 +42,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from nornir_peering.lab.datagen import Dataset, read_dataset
+from nornir_peering.lab.ixf import export
 from nornir_peering.lab.pdbapi import (
     DEPTH_ROW_LIMIT,
     TRUNCATED,
@@ -110,6 +111,13 @@ class _Snapshot:
         }
         self._expanders: dict[bool, Expander] = {}
         self._lock = threading.Lock()
+        # the IXes' IX-F member exports (lab/ixf.py), by ixlan id
+        self.ixf = {
+            row["id"]: json.dumps(export(data, row["id"])).encode()
+            for row in data.rows["ixlan"]
+            if row["status"] == "ok"
+            and (row.get("ixf_ixp_member_list_url") or "").startswith("/ixf/")
+        }
 
     def expander(self, authenticated: bool) -> Expander:
         """What expands objects for a client, who sees private contacts only with a key."""
@@ -186,6 +194,11 @@ class PeeringDBLab:
             authenticated = True
         data = self.data
         parts = [p for p in path.split("/") if p]
+        if len(parts) == 2 and parts[0] == "ixf" and parts[1].removesuffix(".json").isdigit():
+            found = data.ixf.get(int(parts[1].removesuffix(".json")))
+            if found is None:
+                return _error(404, "Not found")
+            return 200, _JSON, found
         if len(parts) == 1 and parts[0].endswith("-0.json"):
             tag = parts[0].removesuffix("-0.json")
             if tag not in data.tables:

@@ -48,6 +48,10 @@ class LabNet:
     prefixes6: int | None
     ports: tuple[tuple[int, str | None, str | None], ...]  # (ix id, ipv4, ipv6)
     info_types: tuple[str, ...] = ("NSP",)
+    policy_general: str = "Open"
+    never_via_route_servers: bool = False
+    rs_peer: bool = True  # its ports are on the IX's route servers
+    operational: bool = True  # its ports are
 
 
 IXES = (
@@ -130,6 +134,70 @@ NETS = (
         ((_IX2, "127.0.2.15", "fd00:7f8:2::15"),),
     ),
 )
+
+# Members of the lab IXes that the inventory does not peer with (yet): in PeeringDB
+# only, no lab router, for check-ix-sessions to find and rank
+PROSPECTS = (
+    LabNet(
+        LAB_ID + 20,
+        65020,
+        "Open Prospect Transit",
+        "AS-OPENPROSPECT",
+        500,
+        100,
+        ((_IX1, "127.0.1.20", "fd00:7f8:1::20"), (_IX2, "127.0.2.20", "fd00:7f8:2::20")),
+        rs_peer=False,
+    ),
+    LabNet(
+        LAB_ID + 21,
+        65021,
+        "Selective Content Delivery",
+        "AS-SELECTIVE",
+        2000,
+        500,
+        ((_IX1, "127.0.1.21", "fd00:7f8:1::21"), (_IX1, "127.0.1.22", "fd00:7f8:1::22")),
+        ("Content",),
+        policy_general="Selective",
+    ),
+    LabNet(
+        LAB_ID + 22,
+        65022,
+        "Restrictive Eyeballs",
+        "",
+        40000,
+        None,
+        ((_IX1, "127.0.1.23", None),),
+        ("Cable/DSL/ISP",),
+        policy_general="Restrictive",
+        never_via_route_servers=True,
+        rs_peer=False,
+    ),
+    LabNet(
+        LAB_ID + 23,
+        65023,
+        "Sleeping Port Hosting",
+        "AS65023",
+        5,
+        5,
+        ((_IX1, "127.0.1.24", "fd00:7f8:1::24"),),
+        operational=False,
+    ),
+    # inventory/peering.yaml's ignore_asns: 65024 for good, 65025 until a past date
+    LabNet(LAB_ID + 24, 65024, "Ignored For Good", "", 10, 0, ((_IX1, "127.0.1.25", None),)),
+    LabNet(LAB_ID + 25, 65025, "Ignored Until 2024", "", 10, 0, ((_IX1, "127.0.1.26", None),)),
+)
+
+# What the lab IXes' IX-F member exports (lab/ixf.py) say beyond PeeringDB: a member
+# that PeeringDB lacks, (ix id, asn, name, ipv4, ipv6), and an address that differs,
+# (ix id, asn, PeeringDB's address, the export's)
+IXF_ONLY = ((_IX1, 65030, "IX-F Only Networks", "127.0.1.30", "fd00:7f8:1::30"),)
+IXF_DIFFERENT = ((_IX1, 65021, "127.0.1.22", "127.0.1.29"),)
+
+
+def ixf_url(ix_id: int) -> str:
+    """Where the lab PeeringDB serves an IX's IX-F export: a path on the server itself
+    (PeeringDB's own are absolute URLs; a relative one is read against the API's)."""
+    return f"/ixf/{ix_id}.json"
 
 
 # Sessions outside the IXes: (remote ASN, its address, our address, our router)
@@ -260,6 +328,7 @@ def add_lab(data: Dataset) -> Dataset:
             ix_id=ix.id,
             mtu=1500,
             rs_asn=ix.rs_asn,
+            ixf_ixp_member_list_url=ixf_url(ix.id),
             ixf_ixp_member_list_url_visible="Public",
         )
         for offset, (proto, prefix) in enumerate((("IPv4", ix.prefix4), ("IPv6", ix.prefix6))):
@@ -272,7 +341,7 @@ def add_lab(data: Dataset) -> Dataset:
                 in_dfz=True,
             )
     port_id = LAB_ID
-    for net in NETS:
+    for net in NETS + PROSPECTS:
         add(
             "net",
             id=net.id,
@@ -286,7 +355,8 @@ def add_lab(data: Dataset) -> Dataset:
             info_prefixes6=net.prefixes6,
             info_unicast=True,
             info_ipv6=True,
-            policy_general="Open",
+            info_never_via_route_servers=net.never_via_route_servers,
+            policy_general=net.policy_general,
             policy_locations="Not Required",
             policy_contracts="Not Required",
             rir_status="ok",
@@ -306,8 +376,8 @@ def add_lab(data: Dataset) -> Dataset:
                 asn=net.asn,
                 ipaddr4=ipv4,
                 ipaddr6=ipv6,
-                is_rs_peer=net.asn != 65010,
-                operational=True,
+                is_rs_peer=net.rs_peer and net.asn != 65010,
+                operational=net.operational,
             )
     return Dataset(rows, data.generated)
 

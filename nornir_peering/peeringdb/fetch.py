@@ -118,6 +118,12 @@ class StreamingFetcher(Fetcher):
         self.files[tag] = path
         return Download(tag, url, path, size, time.monotonic() - started)
 
+    def fetch_url(self, tag: str, url: str, path: Path) -> int:
+        """Any ``url`` (an IX's IX-F export) into ``path``, with the same timeouts, retries
+        and limits as a download; the bytes written. The credentials go with it: give
+        this fetcher settings without them for a URL that is not PeeringDB's."""
+        return self._stream(tag, url, {}, path)
+
     # -- peeringdb-py's Fetcher interface, kept working on top of download() --
 
     def load(

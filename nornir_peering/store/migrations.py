@@ -147,11 +147,42 @@ def _v4_irr_lists(db: duckdb.DuckDBPyConnection) -> None:
     db.execute("CREATE TABLE irr_asn (asn BIGINT NOT NULL, member_asn BIGINT NOT NULL)")
 
 
+def _v5_ixf_exports(db: duckdb.DuckDBPyConnection) -> None:
+    """The IXes' IX-F member exports (``check-ix-sessions``): the last good one's members
+    per IX LAN (``ixf_member``), and each fetch's outcome (``ixf_export``).
+
+    Written and read only by :mod:`nornir_peering.store.ixf`, which documents them."""
+    db.execute(
+        """
+        CREATE TABLE ixf_export (
+            ixlan_id BIGINT PRIMARY KEY,
+            url VARCHAR NOT NULL,
+            fetched_at TIMESTAMP,         -- the last good export (UTC); NULL: never
+            checked_at TIMESTAMP NOT NULL,  -- the last attempt
+            error VARCHAR                 -- why the last attempt failed; NULL: it did not
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE ixf_member (
+            ixlan_id BIGINT NOT NULL,
+            asn BIGINT NOT NULL,
+            name VARCHAR NOT NULL,
+            ipaddr4 VARCHAR,
+            ipaddr6 VARCHAR,
+            is_rs_peer BOOLEAN NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_peeringdb_cache,
     _v2_netixlan_log,
     _v3_bgp_state,
     _v4_irr_lists,
+    _v5_ixf_exports,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

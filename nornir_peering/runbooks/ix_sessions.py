@@ -19,12 +19,12 @@ from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.discovery import (
-    OurPort,
-    OurSession,
+    Ours,
     ixf_disagreements,
     missing_peers,
     never_established,
     one_family,
+    ours_loaded,
 )
 from nornir_peering.peeringdb.ixf import export_urls, fetch_exports, lan_prefixes
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
@@ -105,41 +105,34 @@ def check_ix_sessions(
     filters = filters or Filters()
     now = now or datetime.now(tz=UTC).replace(tzinfo=None)
     defaults = nr.inventory.defaults.data
-    ports: list[OurPort] = []
-    sessions: list[OurSession] = []
+    ours = Ours()
+    lans: dict[int, str] = {}  # our IX LANs, and their keys in the inventory
     for host in nr.inventory.hosts.values():
         for conn in host["connections"]:  # host.get() would give Nornir's open connections
             if ixes and conn["ix"] not in ixes:
                 continue
+            lans[conn["ixlan_id"]] = conn["ix"]
             for family, key in ((4, "ipv4"), (6, "ipv6")):
                 if conn[key]:
-                    ports.append(OurPort(host.name, conn["ix"], conn["ixlan_id"], family))
-        for s in host["sessions"]:
-            if s["kind"] == "ix" and (not ixes or s["ix"] in ixes):
-                sessions.append(
-                    OurSession(
-                        host.name,
-                        s["ix"],
-                        s["family"],
-                        s["remote_asn"],
-                        s["remote_address"],
-                        s["vrf"],
-                    )
-                )
+                    ours.add_port(host.name, conn["ix"], conn["ixlan_id"], family)
+        ours.add_sessions(
+            host.name,
+            (s for s in host["sessions"] if s["kind"] == "ix" and (not ixes or s["ix"] in ixes)),
+        )
     data = toolkit_data(nr.inventory)
     state, wait = Path(str(data["state"])), float(data["lock_wait"])
-    lans = {p.ixlan_id: p.ix for p in ports}
     if fetch_ixf:
         settings = target if isinstance(target, Settings) else settings_of(nr)
         refresh_ixf(settings.peering, state, wait, lans)
     exclude = excluded(defaults, nr, now.date())
-    with open_state(state, write=True, wait=wait) as db:  # write: the IX-F tables' migration
-        missing = missing_peers(db, ports, sessions, exclude)
-        single = one_family(db, ports, sessions)
-        down = never_established(db, sessions, now=now, after=DOWN_FOR)
-        disagreements = ixf_disagreements(db, ports, exclude)
+    with open_state(state, write=True, wait=wait) as db, ours_loaded(db, ours):
+        # (write: a state file from before the IX-F tables is migrated)
+        missing = missing_peers(db, exclude)
+        single = one_family(db)
+        down = never_established(db, now=now, after=DOWN_FOR)
+        disagreements = ixf_disagreements(db, exclude)
         ixf = [{"ix": lans[e["ixlan_id"]], **e} for e in stored_exports(db, sorted(lans))]
-    chosen = {p.ix for p in ports}
+    chosen = set(lans.values())
     problems = [p for p in data.get("problems", []) if p.get("ix") in chosen]
     report = IXReport(
         missing=missing,

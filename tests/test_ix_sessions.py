@@ -8,13 +8,18 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 import yaml
 
 from nornir_peering.lab.pdbserver import Fault, LabServer
+from nornir_peering.peeringdb.fetch import FetchError, StreamingFetcher
+from nornir_peering.peeringdb.ixf import parse_export, refuse_url
+from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state
 from nornir_peering.store.bgp import replace_router
 from tests.helpers import API_KEY, run
@@ -293,3 +298,111 @@ def test_a_malformed_export_is_reported(project: Path, pdb: LabServer) -> None:
     errors = {e["ix"]: e["error"] for e in json.loads(result.stdout)["ixf"]}
     assert errors["lab-ix-2"] is None
     assert str(errors["lab-ix"]).startswith("not an IX-F export: ")
+
+
+def test_a_session_counts_from_when_the_router_has_it(project: Path) -> None:
+    """Polled as 'not configured' for ten days (the peer waited for configure-routers),
+    then configured an hour ago and not up yet: not down for more than a day. A session
+    the inventory disables is down on purpose: never listed."""
+    now = datetime.now(tz=UTC).replace(tzinfo=None)
+
+    def session(state: str, configured: bool = True) -> dict[str, Any]:
+        return {
+            "vrf": "global",
+            "remote_address": "127.0.1.11",
+            "remote_asn": 65001,
+            "wanted": True,
+            "configured": configured,
+            "state": state,
+            "received_prefixes": None,
+            "accepted_prefixes": None,
+            "advertised_prefixes": None,
+            "max_prefix": None,
+            "uptime": None,
+        }
+
+    with open_state(project / "peering.duckdb", write=True) as db:
+        replace_router(db, "edge1", [session("not configured", False)], now - timedelta(days=10))
+        replace_router(db, "edge1", [session("Active")], now - timedelta(hours=1))
+        replace_router(db, "edge2", [session("Idle")], now - timedelta(days=3))
+    assert [(r["router"], r["address"]) for r in check()["never_established"]] == [
+        ("edge2", "127.0.1.11")
+    ]
+    edit(
+        project,
+        "      - asn: 65001\n      - asn: 65002",
+        "      - asn: 65001\n        enabled: false\n      - asn: 65002",
+    )
+    assert check()["never_established"] == []
+
+
+def test_shared_ixes_count_every_ix_we_are_on(project: Path) -> None:
+    """Asking about one IX does not change how many of ours a peer shares with us."""
+    row = next(r for r in check("--ix", "lab-ix", "--asn", "65020")["missing"])
+    assert row["shared_ixes"] == 2
+
+
+def test_emit_yaml_pins_ixf_only_peers_and_skips_wanted_ones(project: Path) -> None:
+    text = run("check-ix-sessions", "--emit-yaml", "--ix", "lab-ix").stdout
+    entries = yaml.safe_load(text)
+    pinned = next(e for e in entries if e["asn"] == 65030)
+    assert pinned == {"asn": 65030, "ipv4": ["127.0.1.30"], "ipv6": ["fd00:7f8:1::30"]}
+    assert "only the IX's IX-F export lists it" in text
+    # a wanted peer with an address PeeringDB adds later is missing, but already wanted
+    edit(project, "      - asn: 65002 ", "      - asn: 65002\n        ipv4: 127.0.1.12\n        #")
+    report = check("--ix", "lab-ix")
+    assert ("edge1", "lab-ix", 65002, "127.0.1.13") in missing(report)
+    assert 65002 not in {
+        e["asn"]
+        for e in yaml.safe_load(run("check-ix-sessions", "--emit-yaml", "--ix", "lab-ix").stdout)
+    }
+
+
+@pytest.mark.parametrize(
+    ("data", "found"),
+    [
+        ({"member_list": [{"asnum": 65001, "connection_list": 5}]}, []),
+        ({"member_list": [{"asnum": "65001", "connection_list": []}]}, []),
+        ({"member_list": [{"asnum": 65001, "connection_list": [{"state": "inactive",
+          "vlan_list": [{"ipv4": {"address": "192.0.2.9", "routeserver": "no"}}]}]}]},
+         [{"asn": 65001, "name": "AS65001", "ipaddr4": "192.0.2.9", "ipaddr6": None,
+           "is_rs_peer": False, "operational": False}]),
+        ({"member_list": [{"asnum": 65001, "connection_list": [{"vlan_list": [
+            {"ipv4": {"address": "198.51.100.1"}}, {"ipv6": {"address": "not an address"}}]}]}]},
+         []),
+    ],
+)  # fmt: skip
+def test_an_export_is_read_as_a_strangers_text(data: Any, found: list[dict[str, Any]]) -> None:
+    """Wrong types are skipped, a connection's state and routeserver read strictly, and
+    only addresses inside the LAN's prefixes kept."""
+    assert parse_export(data, [ip_network("192.0.2.0/24")]) == found
+    with pytest.raises(ValueError, match="no member_list"):
+        parse_export([1, 2], [])
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("/ixf/1.json", None),
+        ("http://127.0.0.1/ixf.json", "127.0.0.1 is 127.0.0.1, not a public address"),
+        ("http://[::1]:8080/x.json", "::1 is ::1, not a public address"),
+        ("http://10.1.2.3/x.json", "10.1.2.3 is 10.1.2.3, not a public address"),
+        ("ftp://192.0.2.1/x.json", "not an http(s) URL"),
+        ("file:///etc/passwd", "not an http(s) URL"),
+    ],
+)
+def test_export_urls_that_are_not_fetched(url: str, refused: str | None) -> None:
+    """PeeringDB's export URL is written by the IX: it must not make us ask our own
+    network (the lab's relative URLs are the PeeringDB server's own)."""
+    absolute = urljoin("http://127.0.0.1:8590/", url)
+    reason = refuse_url(url, absolute)
+    assert reason == refused if refused is None else refused in str(reason)
+
+
+def test_an_export_larger_than_allowed_is_cut_off(pdb: LabServer, tmp_path: Path) -> None:
+    fetcher = StreamingFetcher(PeeringSettings(peeringdb_url=pdb.api_url, retries=0), tmp_path)
+    try:
+        with pytest.raises(FetchError, match="sent more than 1,000 bytes; stopped"):
+            fetcher.fetch_url("ixf", f"{pdb.api_url}/net", tmp_path / "x.json", max_bytes=1000)
+    finally:
+        fetcher.close()

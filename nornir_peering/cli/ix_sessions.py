@@ -65,7 +65,9 @@ def check(
     if as_json:
         print_json(report.as_dict())
     elif emit_yaml:
-        out().print(peers_yaml(report.missing), highlight=False, markup=False, end="")
+        out().print(
+            peers_yaml(report.missing, report.peered), highlight=False, markup=False, end=""
+        )
     else:
         _print(report)
     for export in report.ixf_failed:
@@ -78,29 +80,43 @@ def check(
         raise click.exceptions.Exit(1)
 
 
-def peers_yaml(rows: list[dict[str, Any]]) -> str:
-    """The missing peers of each IX (each ASN once) as ``peering.yaml``'s ``peers:``
-    entries, addresses left to PeeringDB; the peer's name (a stranger's text, made
-    safe) and why it ranks where it does in a comment.
+def peers_yaml(rows: list[dict[str, Any]], peered: dict[str, set[int]] | None = None) -> str:
+    """The missing peers of each IX (each ASN once, none the IX's ``peers:`` has already)
+    as ``peering.yaml``'s ``peers:`` entries: addresses left to PeeringDB, except for a
+    peer only the IX's IX-F export lists there, whose addresses are pinned from it; the
+    peer's name (a stranger's text, made safe) and its rank's reasons in a comment.
 
     >>> print(peers_yaml([{"ix": "lab-ix", "asn": 65020, "name": "Open\\nX", "family": 4,
-    ...                    "policy_general": "Open", "prefixes": 500}]), end="")
+    ...                    "policy_general": "Open", "prefixes": 500, "source": "both",
+    ...                    "address": "192.0.2.20"}]), end="")
     # lab-ix: under ixes.lab-ix.peers
     - asn: 65020  # Open X; Open; 500 IPv4 prefixes
     """
-    by_ix: dict[str, dict[int, dict[str, Any]]] = {}
+    peered = peered or {}
+    by_ix: dict[str, dict[int, list[dict[str, Any]]]] = {}
     for row in rows:
-        by_ix.setdefault(row["ix"], {}).setdefault(row["asn"], row)
+        if row["asn"] not in peered.get(row["ix"], set()):
+            by_ix.setdefault(row["ix"], {}).setdefault(row["asn"], []).append(row)
     lines: list[str] = []
     for ix, peers in by_ix.items():
         lines.append(f"# {safe_string(ix)}: under ixes.{safe_string(ix)}.peers")
-        for asn, row in peers.items():
-            entry = yaml.safe_dump([{"asn": asn}], default_flow_style=False).strip()
+        for asn, found in peers.items():
+            first = found[0]
+            entry: dict[str, Any] = {"asn": asn}
             note = (
-                f"{safe_string(row.get('name'))}; {safe_string(row.get('policy_general'))}; "
-                f"{row.get('prefixes') or 0} IPv{row['family']} prefixes"
+                f"{safe_string(first.get('name'))}; {safe_string(first.get('policy_general'))}; "
+                f"{first.get('prefixes') or 0} IPv{first['family']} prefixes"
             )
-            lines.append(f"{entry}  # {note}")
+            if all(row["source"] == "ixf" for row in found):
+                for family in (4, 6):
+                    pinned = sorted({r["address"] for r in found if r["family"] == family})
+                    if pinned:
+                        entry[f"ipv{family}"] = pinned
+                note += "; only the IX's IX-F export lists it: addresses pinned from there"
+            text = yaml.safe_dump([entry], default_flow_style=False, sort_keys=False).rstrip("\n")
+            head, _, rest = text.partition("\n")
+            lines.append(f"{head}  # {note}")
+            lines.extend(rest.splitlines() if rest else [])
     return "".join(f"{line}\n" for line in lines)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 import duckdb
 
+from nornir_peering.errors import ConfigError
+
 # Peering Manager's and PeeringDB's values of policy_general, most willing first
 POLICIES = ("Open", "Selective", "Restrictive", "No")
 
@@ -29,25 +31,28 @@ class Ours:
 
     ports: list[str] = field(default_factory=list)
     sessions: list[str] = field(default_factory=list)
+    lans: set[int] = field(default_factory=set)  # every LAN we are on, for shared_ixes
 
-    def add_port(self, router: str, ix: str, ixlan_id: int, family: int) -> None:
-        """One of our routers' addresses on an IX LAN, in ``family``."""
-        self.ports.append(f"{_field(router)}\t{_field(ix)}\t{ixlan_id:d}\t{family:d}")
+    def add_port(self, router: str, ix: str, ixlan_id: int, family: int, vrf: str) -> None:
+        """One of our routers' addresses on an IX LAN, in ``family``, in ``vrf``."""
+        self.ports.append(f"{_field(router)}\t{ix}\t{ixlan_id:d}\t{family:d}\t{vrf}")
 
     def add_sessions(self, router: str, sessions: Iterable[Mapping[str, Any]]) -> None:
-        """``router``'s IX sessions (the inventory's session dicts, whose IX keys, VRFs and
-        canonical addresses ``peering.yaml``'s validation keeps to one field each)."""
+        """``router``'s sessions (the inventory's session dicts, IX and direct ones, whose
+        IX keys, group names, VRFs and canonical addresses ``peering.yaml``'s validation
+        keeps to one field each)."""
         name = _field(router)
         self.sessions.extend(
-            f"{name}\t{s['ix']}\t{s['family']}\t{s['remote_asn']}\t{s['remote_address']}\t{s['vrf']}"
+            f"{name}\t{s['ix'] or ''}\t{s['family']}\t{s['remote_asn']}\t"
+            f"{s['remote_address']}\t{s['vrf']}\t{'t' if s['enabled'] else 'f'}"
             for s in sessions
         )
 
 
 def _field(text: str) -> str:
-    """``text`` as one field of a line of :class:`Ours`; ValueError if it would be two."""
+    """``text`` (a router's name) as one field of a line of :class:`Ours`."""
     if "\t" in text or "\n" in text:
-        raise ValueError(f"a tab or a line break in {text!r}")
+        raise ConfigError(f"hosts.yaml: router {text!r}: a tab or a line break in its name")
     return text
 
 
@@ -58,21 +63,26 @@ def ours_loaded(db: duckdb.DuckDBPyConnection, ours: Ours) -> Iterator[None]:
     split = "string_split(unnest(string_split(?, chr(10))), chr(9))"
     db.execute(
         "CREATE OR REPLACE TEMP TABLE our_ports AS SELECT f[1] AS router, f[2] AS ix, "
-        f"f[3]::BIGINT AS ixlan_id, f[4]::INTEGER AS family FROM (SELECT {split} AS f) "
-        "WHERE len(f) = 4",
+        f"f[3]::BIGINT AS ixlan_id, f[4]::INTEGER AS family, f[5] AS vrf FROM (SELECT {split} "
+        "AS f) WHERE len(f) = 5",
         ["\n".join(ours.ports)],
     )
     db.execute(
-        "CREATE OR REPLACE TEMP TABLE our_sessions AS SELECT f[1] AS router, f[2] AS ix, "
-        "f[3]::INTEGER AS family, f[4]::BIGINT AS remote_asn, f[5] AS remote_address, "
-        f"f[6] AS vrf FROM (SELECT {split} AS f) WHERE len(f) = 6",
+        "CREATE OR REPLACE TEMP TABLE our_sessions AS SELECT f[1] AS router, "
+        "nullif(f[2], '') AS ix, f[3]::INTEGER AS family, f[4]::BIGINT AS remote_asn, "
+        "f[5] AS remote_address, f[6] AS vrf, f[7] = 't' AS enabled "
+        f"FROM (SELECT {split} AS f) WHERE len(f) = 7",
         ["\n".join(ours.sessions)],
+    )
+    db.execute(
+        "CREATE OR REPLACE TEMP TABLE our_lans AS SELECT unnest(?::BIGINT[]) AS ixlan_id",
+        [sorted(ours.lans)],
     )
     try:
         yield
     finally:
-        db.execute("DROP TABLE IF EXISTS our_ports")
-        db.execute("DROP TABLE IF EXISTS our_sessions")
+        for table in ("our_ports", "our_sessions", "our_lans"):
+            db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 # what an engineer decides with, per row (the ``--json`` keys, in this order)
@@ -120,33 +130,34 @@ def missing_peers(db: duckdb.DuckDBPyConnection, exclude: Iterable[int]) -> list
                    coalesce(operational, true) AS operational, NULL AS name, 'peeringdb' AS src
             FROM pdb_netixlan WHERE status = 'ok'
             UNION ALL
-            SELECT ixlan_id, asn, ipaddr4, ipaddr6, is_rs_peer, true, name, 'ixf'
+            SELECT ixlan_id, asn, ipaddr4, ipaddr6, is_rs_peer, operational, name, 'ixf'
             FROM ixf_member
         ),
         members AS (
             SELECT * FROM listed
-            WHERE ixlan_id IN (SELECT ixlan_id FROM ports)
+            WHERE ixlan_id IN (SELECT ixlan_id FROM our_lans)
               AND asn NOT IN (SELECT unnest(?::BIGINT[]))
         ),
+        -- over every LAN we are on, not only the ones asked about
         shared AS (SELECT asn, count(DISTINCT ixlan_id) AS shared_ixes FROM members GROUP BY asn),
         addresses AS (
-            SELECT p.router, p.ix, p.family, m.asn,
+            SELECT p.router, p.ix, p.vrf, p.family, m.asn,
                    CASE p.family WHEN 4 THEN m.ipaddr4 ELSE m.ipaddr6 END AS address,
                    m.is_rs_peer, m.operational, m.name, m.src
             FROM ports p JOIN members m USING (ixlan_id)
         ),
         candidates AS (
-            SELECT router, ix, family, asn, address,
+            SELECT router, ix, vrf, family, asn, address,
                    bool_or(is_rs_peer) AS is_rs_peer,
-                   coalesce(bool_and(operational) FILTER (WHERE src = 'peeringdb'), true)
-                       AS operational,
+                   coalesce(bool_and(operational) FILTER (WHERE src = 'peeringdb'),
+                            bool_and(operational)) AS operational,
                    any_value(name) FILTER (WHERE src = 'ixf') AS ixf_name,
                    CASE WHEN count(DISTINCT src) = 2 THEN 'both' ELSE any_value(src) END
                        AS source
             FROM addresses WHERE address IS NOT NULL GROUP BY ALL
         ),
         rows AS (
-            SELECT c.router, c.ix, c.family, c.asn, coalesce(n.name, c.ixf_name) AS name,
+            SELECT c.router, c.ix, c.vrf, c.family, c.asn, coalesce(n.name, c.ixf_name) AS name,
                    c.address, n.policy_general,
                    c.is_rs_peer, n.info_never_via_route_servers AS never_via_route_servers,
                    c.operational,
@@ -158,19 +169,19 @@ def missing_peers(db: duckdb.DuckDBPyConnection, exclude: Iterable[int]) -> list
             LEFT JOIN pdb_net n ON n.asn = c.asn AND n.status = 'ok'
             WHERE NOT EXISTS (
                   SELECT 1 FROM our_sessions h
-                  WHERE h.router = c.router AND h.remote_address = c.address
+                  WHERE h.router = c.router AND h.vrf = c.vrf AND h.remote_address = c.address
               )
         )
         SELECT {", ".join(ROW_COLUMNS)} FROM rows ORDER BY {RANKING}
         """,
         [sorted(set(exclude)), list(POLICIES)],
     )
-    # one row per router and address (two inventory keys of one LAN would give two): the
-    # first by rank, here rather than DISTINCT ON, which costs the query a third more
-    seen: set[tuple[str, str]] = set()
+    # one row per router, address and AS (two inventory keys of one LAN would give two):
+    # the first by rank, here rather than DISTINCT ON, which costs the query a third more
+    seen: set[tuple[str, str, int]] = set()
     rows = []
     for row in _dicts(result):
-        key = (row["router"], row["address"])
+        key = (row["router"], row["address"], row["asn"])
         if key not in seen:
             seen.add(key)
             rows.append(row)
@@ -185,7 +196,7 @@ def one_family(db: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     result = db.execute(
         """
         WITH ports AS (SELECT * FROM our_ports),
-        have AS (SELECT * FROM our_sessions),
+        have AS (SELECT * FROM our_sessions WHERE ix IS NOT NULL),
         single AS (
             SELECT router, ix, remote_asn AS asn, min(family) AS family
             FROM have GROUP BY ALL HAVING count(DISTINCT family) = 1
@@ -245,23 +256,37 @@ def ixf_disagreements(
 def never_established(
     db: duckdb.DuckDBPyConnection, *, now: datetime, after: timedelta = timedelta(days=1)
 ) -> list[dict[str, Any]]:
-    """The inventory's IX sessions that the polled state has seen down for more than
-    ``after``: never Established since first polled, or not since ``last_established``."""
+    """The inventory's enabled IX sessions that the polled state has seen down for more
+    than ``after``: never Established since the router has had them, or not since
+    ``last_established``."""
     result = db.execute(
         """
-        WITH wanted AS (SELECT * FROM our_sessions),
+        WITH wanted AS (SELECT * FROM our_sessions WHERE ix IS NOT NULL AND enabled),
+        -- since when the router has had the session: its last arrival (the poll records
+        -- a session not yet deployed as 'not configured', one seen anew without a state)
         first_seen AS (
-            SELECT router, vrf, remote_address, min(changed_at) AS first_seen
-            FROM bgp_session_history GROUP BY ALL
+            SELECT router, vrf, remote_address, max(changed_at) AS first_seen
+            FROM bgp_session_history
+            WHERE old_state IS NULL OR old_state = 'not configured'
+            GROUP BY ALL
+        ),
+        down AS (
+            SELECT w.router, w.ix, w.family, w.remote_asn AS asn, w.remote_address AS address,
+                   b.state, b.last_established, f.first_seen,
+                   -- the later of the two: a session up long ago, removed, then configured
+                   -- again, has been down since it came back
+                   CASE WHEN b.last_established IS NULL THEN f.first_seen
+                        WHEN f.first_seen IS NULL THEN b.last_established
+                        ELSE greatest(b.last_established, f.first_seen) END AS down_since,
+                   b.polled_at
+            FROM wanted w
+            JOIN bgp_sessions b USING (router, vrf, remote_address)
+            LEFT JOIN first_seen f USING (router, vrf, remote_address)
+            WHERE b.state <> 'Established' AND b.configured
         )
-        SELECT w.router, w.ix, w.family, w.remote_asn AS asn, w.remote_address AS address,
-               b.state, b.last_established, f.first_seen,
-               coalesce(b.last_established, f.first_seen) AS down_since
-        FROM wanted w
-        JOIN bgp_sessions b USING (router, vrf, remote_address)
-        LEFT JOIN first_seen f USING (router, vrf, remote_address)
-        WHERE b.state <> 'Established' AND b.configured
-          AND coalesce(b.last_established, f.first_seen, b.polled_at) < ?
+        SELECT router, ix, family, asn, address, state, last_established, first_seen,
+               down_since
+        FROM down WHERE coalesce(down_since, polled_at) < ?
         ORDER BY down_since, router, address
         """,
         [now - after],

@@ -118,11 +118,12 @@ class StreamingFetcher(Fetcher):
         self.files[tag] = path
         return Download(tag, url, path, size, time.monotonic() - started)
 
-    def fetch_url(self, tag: str, url: str, path: Path) -> int:
+    def fetch_url(self, tag: str, url: str, path: Path, max_bytes: int | None = None) -> int:
         """Any ``url`` (an IX's IX-F export) into ``path``, with the same timeouts, retries
-        and limits as a download; the bytes written. The credentials go with it: give
-        this fetcher settings without them for a URL that is not PeeringDB's."""
-        return self._stream(tag, url, {}, path)
+        and limits as a download, and at most ``max_bytes``; the bytes written. The
+        credentials go with it: give this fetcher settings without them for a URL that is
+        not PeeringDB's."""
+        return self._stream(tag, url, {}, path, max_bytes)
 
     # -- peeringdb-py's Fetcher interface, kept working on top of download() --
 
@@ -163,14 +164,21 @@ class StreamingFetcher(Fetcher):
             return {"Authorization": f"Basic {token}"}
         return {}
 
-    def _stream(self, tag: str, url: str, params: dict[str, str], path: Path) -> int:
+    def _stream(
+        self,
+        tag: str,
+        url: str,
+        params: dict[str, str],
+        path: Path,
+        max_bytes: int | None = None,
+    ) -> int:
         settings = self.settings
         failures = 0
         while True:
             if self.cancel.is_set():
                 raise Cancelled(tag, "stopped because another download failed")
             try:
-                return self._attempt(tag, url, params, path)
+                return self._attempt(tag, url, params, path, max_bytes)
             except _RetryAfter as retry:
                 failures += 1
                 if retry.seconds > settings.max_retry_after:
@@ -195,7 +203,14 @@ class StreamingFetcher(Fetcher):
         if self.cancel.wait(seconds):
             raise Cancelled(tag, "stopped because another download failed")
 
-    def _attempt(self, tag: str, url: str, params: dict[str, str], path: Path) -> int:
+    def _attempt(
+        self,
+        tag: str,
+        url: str,
+        params: dict[str, str],
+        path: Path,
+        max_bytes: int | None = None,
+    ) -> int:
         deadline = time.monotonic() + self.settings.download_timeout
         try:
             with self._client.stream(
@@ -215,6 +230,10 @@ class StreamingFetcher(Fetcher):
                     for chunk in reply.iter_bytes(CHUNK):
                         out.write(chunk)
                         size += len(chunk)
+                        if max_bytes is not None and size > max_bytes:
+                            raise FetchError(
+                                tag, f"{reply.url} sent more than {max_bytes:,} bytes; stopped"
+                            )
                         if time.monotonic() > deadline:
                             raise FetchError(
                                 tag,

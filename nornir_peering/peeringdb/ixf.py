@@ -11,6 +11,7 @@ PeeringDB prefixes (an export can describe several IXes).
 from __future__ import annotations
 
 import json
+import socket
 import tempfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,8 @@ from nornir_peering.settings import PeeringSettings
 from nornir_peering.store.ixf import Export
 
 MAX_ASN = 4_294_967_295
+MAX_BYTES = 64 << 20  # of one export: the largest IXes' are a few MB
+LIVE_STATES = frozenset({"active", "connected"})  # IX-F connection states of a live port
 
 
 def export_urls(db: duckdb.DuckDBPyConnection, ixlans: Iterable[int]) -> dict[int, str]:
@@ -88,32 +91,57 @@ def _fetch(
 ) -> Export:
     absolute = urljoin(base.rstrip("/") + "/", url)
     now = datetime.now(tz=UTC).replace(tzinfo=None)
-    if urlsplit(absolute).scheme not in ("http", "https"):
-        return Export(ixlan, url, now, error=f"not an http(s) URL: {url[:200]!r}")
+    refused = refuse_url(url, absolute)
+    if refused:
+        return Export(ixlan, absolute, now, error=refused)
     path = fetcher.workdir / f"ixf-{ixlan}.json"
     try:
-        fetcher.fetch_url("ixf", absolute, path)
+        fetcher.fetch_url("ixf", absolute, path, MAX_BYTES)
         with path.open("rb") as body:
             data = json.load(body)
         members = parse_export(data, prefixes)
     except FetchError as exc:
         return Export(ixlan, absolute, now, error=str(exc).removeprefix("ixf: "))
-    except (ValueError, UnicodeDecodeError) as exc:
+    except Exception as exc:  # a stranger's JSON: whatever it does, it fails only its LAN
         return Export(ixlan, absolute, now, error=f"not an IX-F export: {exc}"[:300])
+    if not members:
+        error = "no member address inside the LAN's PeeringDB prefixes"
+        return Export(ixlan, absolute, now, error=error)
     return Export(ixlan, absolute, now, members=tuple(members))
+
+
+def refuse_url(url: str, absolute: str) -> str | None:
+    """Why an export URL PeeringDB gives is not fetched, or None: it must be http(s), and
+    an absolute one must not lead to a loopback, private or link-local address (an IX's
+    record must not make us ask our own network); a relative one is the lab's, on the
+    PeeringDB server itself."""
+    parts = urlsplit(absolute)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not an http(s) URL: {url[:200]!r}"
+    if not urlsplit(url).scheme and url.startswith("/"):
+        return None
+    try:
+        found = {str(info[4][0]) for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
+    except OSError as exc:
+        return f"cannot resolve {parts.hostname}: {exc}"
+    for address in found:
+        if not ip_address(address.split("%")[0]).is_global:
+            return f"{parts.hostname} is {address}, not a public address; not fetched"
+    return None
 
 
 def parse_export(data: Any, prefixes: list[IPv4Network | IPv6Network]) -> list[dict[str, Any]]:
     """The member connections of an IX-F export whose addresses are inside ``prefixes``:
-    ``asn``, ``name``, ``ipaddr4``, ``ipaddr6``, ``is_rs_peer``. ValueError if ``data``
-    is not an export at all.
+    ``asn``, ``name``, ``ipaddr4``, ``ipaddr6``, ``is_rs_peer`` (``routeserver`` is
+    true), ``operational`` (the connection's ``state`` is active or connected, or not
+    given). ValueError if ``data`` is not an export at all.
 
     >>> parse_export({"member_list": [{"asnum": 65001, "name": "One", "connection_list": [
     ...     {"vlan_list": [{"ipv4": {"address": "192.0.2.1", "routeserver": True},
     ...                     "ipv6": {"address": "2001:DB8::1"}}]}]}]},
     ...     [ip_network("192.0.2.0/24"), ip_network("2001:db8::/64")])
     [{'asn': 65001, 'name': 'One', 'ipaddr4': '192.0.2.1', 'ipaddr6': '2001:db8::1', \
-'is_rs_peer': True}]
+'is_rs_peer': True, 'operational': True}]
     """
     if not isinstance(data, dict) or not isinstance(data.get("member_list"), list):
         raise ValueError("no member_list")
@@ -125,8 +153,13 @@ def parse_export(data: Any, prefixes: list[IPv4Network | IPv6Network]) -> list[d
         if type(asn) is not int or not 0 < asn <= MAX_ASN:
             continue
         name = str(member.get("name") or f"AS{asn}")[:255]
-        for connection in member.get("connection_list") or []:
-            vlans = connection.get("vlan_list") if isinstance(connection, dict) else None
+        connections = member.get("connection_list")
+        for connection in connections if isinstance(connections, list) else []:
+            if not isinstance(connection, dict):
+                continue
+            state = connection.get("state")
+            live = not isinstance(state, str) or state.lower() in LIVE_STATES
+            vlans = connection.get("vlan_list")
             for vlan in vlans if isinstance(vlans, list) else []:
                 if not isinstance(vlan, dict):
                     continue
@@ -140,6 +173,7 @@ def parse_export(data: Any, prefixes: list[IPv4Network | IPv6Network]) -> list[d
                             "ipaddr4": ipv4,
                             "ipaddr6": ipv6,
                             "is_rs_peer": rs4 or rs6,
+                            "operational": live,
                         }
                     )
     return found
@@ -160,4 +194,4 @@ def _address(
         address.version == net.version and address in net for net in prefixes
     ):
         return None, False
-    return str(address), bool(entry.get("routeserver"))
+    return str(address), entry.get("routeserver") is True

@@ -31,6 +31,7 @@ from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
 from nornir_peering.settings import PeeringSettings, Settings
 from nornir_peering.store import open_state
 from nornir_peering.store.ixf import exports as stored_exports
+from nornir_peering.store.ixf import forget as forget_exports
 from nornir_peering.store.ixf import store as store_exports
 
 SECTIONS = (
@@ -55,6 +56,7 @@ class IXReport:
     never_established: list[dict[str, Any]] = field(default_factory=list)
     ixf_disagreements: list[dict[str, Any]] = field(default_factory=list)
     ixf: list[dict[str, Any]] = field(default_factory=list)  # each IX-F export's state
+    peered: dict[str, set[int]] = field(default_factory=dict)  # per IX, the ASNs we want
 
     @property
     def ixf_failed(self) -> list[dict[str, Any]]:
@@ -109,24 +111,31 @@ def check_ix_sessions(
     lans: dict[int, str] = {}  # our IX LANs, and their keys in the inventory
     for host in nr.inventory.hosts.values():
         for conn in host["connections"]:  # host.get() would give Nornir's open connections
+            ours.lans.add(conn["ixlan_id"])
             if ixes and conn["ix"] not in ixes:
                 continue
             lans[conn["ixlan_id"]] = conn["ix"]
             for family, key in ((4, "ipv4"), (6, "ipv6")):
                 if conn[key]:
-                    ours.add_port(host.name, conn["ix"], conn["ixlan_id"], family)
+                    ours.add_port(host.name, conn["ix"], conn["ixlan_id"], family, conn["vrf"])
+        # every session counts as one we have (a peer we reach directly on its IX address
+        # is not missing); the sections on sessions take the IX ones
         ours.add_sessions(
             host.name,
-            (s for s in host["sessions"] if s["kind"] == "ix" and (not ixes or s["ix"] in ixes)),
+            (s for s in host["sessions"] if s["kind"] != "ix" or not ixes or s["ix"] in ixes),
         )
+    peered: dict[str, set[int]] = {}
+    for host in nr.inventory.hosts.values():
+        for s in host["sessions"]:
+            if s["kind"] == "ix":
+                peered.setdefault(s["ix"], set()).add(s["remote_asn"])
     data = toolkit_data(nr.inventory)
     state, wait = Path(str(data["state"])), float(data["lock_wait"])
     if fetch_ixf:
         settings = target if isinstance(target, Settings) else settings_of(nr)
         refresh_ixf(settings.peering, state, wait, lans)
     exclude = excluded(defaults, nr, now.date())
-    with open_state(state, write=True, wait=wait) as db, ours_loaded(db, ours):
-        # (write: a state file from before the IX-F tables is migrated)
+    with open_state(state, wait=wait) as db, ours_loaded(db, ours):
         missing = missing_peers(db, exclude)
         single = one_family(db)
         down = never_established(db, now=now, after=DOWN_FOR)
@@ -142,6 +151,7 @@ def check_ix_sessions(
         never_established=down,
         ixf_disagreements=disagreements,
         ixf=ixf,
+        peered=peered,
     )
     for name in SECTIONS:
         setattr(report, name, [row for row in getattr(report, name) if filters.keep(row)])
@@ -151,13 +161,13 @@ def check_ix_sessions(
 def refresh_ixf(settings: PeeringSettings, state: Path, wait: float, lans: dict[int, str]) -> None:
     """Fetch the IX-F exports of ``lans`` and store them: the URLs are read first and the
     state file let go, so that a slow export never holds it."""
-    with open_state(state, write=True, wait=wait) as db:
+    with open_state(state, wait=wait) as db:
         urls = export_urls(db, lans)
         prefixes = lan_prefixes(db, lans)
     fetched = fetch_exports(settings, urls, prefixes)
-    if fetched:
-        with open_state(state, write=True, wait=wait) as db:
-            store_exports(db, fetched)
+    with open_state(state, write=True, wait=wait) as db:
+        store_exports(db, fetched)
+        forget_exports(db, [lan for lan in lans if lan not in urls])
 
 
 def excluded(defaults: dict[str, Any], nr: Nornir, today: date) -> set[int]:

@@ -6,9 +6,10 @@
     (``error``, NULL when it did not).
 ``ixf_member``
     the last good export's members: ``ixlan_id, asn, name, ipaddr4, ipaddr6,
-    is_rs_peer``, one row per member connection (addresses lower case).
+    is_rs_peer, operational``, one row per member connection (canonical addresses).
 
-A failed fetch records its error and keeps the members of the last good export.
+A failed fetch records its error and keeps the members of the last good export; a LAN
+whose PeeringDB record no longer names an export loses its rows (:func:`forget`).
 """
 
 from __future__ import annotations
@@ -58,11 +59,21 @@ def store(db: duckdb.DuckDBPyConnection, exports: Sequence[Export]) -> None:
                 if found.members:  # one statement, whatever the number of members
                     db.execute(
                         "INSERT INTO ixf_member SELECT ?, asn, name, ipaddr4, ipaddr6, "
-                        "is_rs_peer FROM (SELECT unnest(?::STRUCT(asn BIGINT, name VARCHAR, "
-                        "ipaddr4 VARCHAR, ipaddr6 VARCHAR, is_rs_peer BOOLEAN)[], "
-                        "recursive := true))",
+                        "is_rs_peer, operational FROM (SELECT unnest(?::STRUCT(asn BIGINT, "
+                        "name VARCHAR, ipaddr4 VARCHAR, ipaddr6 VARCHAR, is_rs_peer BOOLEAN, "
+                        "operational BOOLEAN)[], recursive := true))",
                         [found.ixlan_id, list(found.members)],
                     )
+
+
+def forget(db: duckdb.DuckDBPyConnection, ixlans: Sequence[int]) -> None:
+    """Drop what is stored of the exports of ``ixlans`` (PeeringDB names none for them now)."""
+    with transaction(db):
+        for table in ("ixf_member", "ixf_export"):
+            db.execute(
+                f"DELETE FROM {table} WHERE ixlan_id IN (SELECT unnest(?::BIGINT[]))",
+                [list(ixlans)],
+            )
 
 
 def exports(db: duckdb.DuckDBPyConnection, ixlans: Sequence[int]) -> list[dict[str, Any]]:

@@ -171,7 +171,8 @@ def _v5_ixf_exports(db: duckdb.DuckDBPyConnection) -> None:
             name VARCHAR NOT NULL,
             ipaddr4 VARCHAR,
             ipaddr6 VARCHAR,
-            is_rs_peer BOOLEAN NOT NULL
+            is_rs_peer BOOLEAN NOT NULL,
+            operational BOOLEAN NOT NULL  -- the connection's state is active (or none given)
         )
         """
     )

@@ -140,10 +140,11 @@ def collect(nr: Nornir) -> Ours:
     ours = Ours()
     for host in nr.inventory.hosts.values():
         for conn in host["connections"]:
+            ours.lans.add(conn["ixlan_id"])
             for family, key in ((4, "ipv4"), (6, "ipv6")):
                 if conn[key]:
-                    ours.add_port(host.name, conn["ix"], conn["ixlan_id"], family)
-        ours.add_sessions(host.name, (s for s in host["sessions"] if s["kind"] == "ix"))
+                    ours.add_port(host.name, conn["ix"], conn["ixlan_id"], family, conn["vrf"])
+        ours.add_sessions(host.name, host["sessions"])
     return ours
 
 
@@ -174,20 +175,20 @@ def python_missing(
             "info_prefixes4, info_prefixes6 FROM pdb_net WHERE status = 'ok'"
         ).fetchall()
     }
-    have = {(f[0], f[4]) for f in (line.split("\t") for line in ours.sessions)}
+    have = {(f[0], f[5], f[4]) for f in (line.split("\t") for line in ours.sessions)}
     ports = [
-        (router, ix, int(ixlan), int(family))
-        for router, ix, ixlan, family in (line.split("\t") for line in ours.ports)
+        (router, ix, int(ixlan), int(family), vrf)
+        for router, ix, ixlan, family, vrf in (line.split("\t") for line in ours.ports)
     ]
     lans: dict[int, set[int]] = defaultdict(set)  # asn -> our LANs it is on
     found: dict[Key, dict[str, Any]] = {}
-    for router, ix, ixlan, family in ports:
+    for router, ix, ixlan, family, vrf in ports:
         for asn, ip4, ip6, rs, operational, name, source in members[ixlan]:
             if asn in exclude:
                 continue
             lans[asn].add(ixlan)
             address = ip4 if family == 4 else ip6
-            if address is None or (router, address) in have:
+            if address is None or (router, vrf, address) in have:
                 continue
             key = (router, ix, family, asn, address)
             row = found.get(key)
@@ -220,9 +221,9 @@ def python_missing(
             }
         )
     rows.sort(key=rank)
-    kept: dict[tuple[str, str], dict[str, Any]] = {}
+    kept: dict[tuple[str, str, int], dict[str, Any]] = {}
     for row in rows:  # the first, by rank, of each router and address
-        kept.setdefault((row["router"], row["address"]), row)
+        kept.setdefault((row["router"], row["address"], row["asn"]), row)
     return list(kept.values())
 
 

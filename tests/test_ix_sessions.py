@@ -87,6 +87,25 @@ def edit(project: Path, old: str, new: str) -> None:
     peering.write_text(text.replace(old, new, 1))
 
 
+def polled(
+    state: str, address: str = "127.0.1.11", asn: int = 65001, configured: bool = True
+) -> dict[str, Any]:
+    """A session as poll-bgp-sessions stores it (store.bgp.replace_router's input)."""
+    return {
+        "vrf": "global",
+        "remote_address": address,
+        "remote_asn": asn,
+        "wanted": True,
+        "configured": configured,
+        "state": state,
+        "received_prefixes": None,
+        "accepted_prefixes": None,
+        "advertised_prefixes": None,
+        "max_prefix": None,
+        "uptime": None,
+    }
+
+
 def test_every_member_without_a_session_on_each_router(project: Path) -> None:
     report = check()
     assert set(report) == SECTIONS
@@ -229,31 +248,14 @@ def test_sessions_down_for_more_than_a_day(project: Path) -> None:
     ago is listed; one down for an hour, or up, is not."""
     now = datetime.now(tz=UTC).replace(tzinfo=None)
 
-    def session(address: str, asn: int, state: str) -> dict[str, Any]:
-        return {
-            "vrf": "global",
-            "remote_address": address,
-            "remote_asn": asn,
-            "wanted": True,
-            "configured": True,
-            "state": state,
-            "received_prefixes": None,
-            "accepted_prefixes": None,
-            "advertised_prefixes": None,
-            "max_prefix": None,
-            "uptime": None,
-        }
-
     with open_state(project / "peering.duckdb", write=True) as db:
         replace_router(
             db,
             "edge1",
-            [session("127.0.1.11", 65001, "Active"), session("127.0.1.12", 65002, "Established")],
+            [polled("Active"), polled("Established", "127.0.1.12", 65002)],
             now - timedelta(days=3),
         )
-        replace_router(
-            db, "edge2", [session("127.0.1.11", 65001, "Connect")], now - timedelta(hours=1)
-        )
+        replace_router(db, "edge2", [polled("Connect")], now - timedelta(hours=1))
     rows = check()["never_established"]
     assert [(r["router"], r["asn"], r["address"], r["state"]) for r in rows] == [
         ("edge1", 65001, "127.0.1.11", "Active")
@@ -306,25 +308,12 @@ def test_a_session_counts_from_when_the_router_has_it(project: Path) -> None:
     the inventory disables is down on purpose: never listed."""
     now = datetime.now(tz=UTC).replace(tzinfo=None)
 
-    def session(state: str, configured: bool = True) -> dict[str, Any]:
-        return {
-            "vrf": "global",
-            "remote_address": "127.0.1.11",
-            "remote_asn": 65001,
-            "wanted": True,
-            "configured": configured,
-            "state": state,
-            "received_prefixes": None,
-            "accepted_prefixes": None,
-            "advertised_prefixes": None,
-            "max_prefix": None,
-            "uptime": None,
-        }
-
     with open_state(project / "peering.duckdb", write=True) as db:
-        replace_router(db, "edge1", [session("not configured", False)], now - timedelta(days=10))
-        replace_router(db, "edge1", [session("Active")], now - timedelta(hours=1))
-        replace_router(db, "edge2", [session("Idle")], now - timedelta(days=3))
+        replace_router(
+            db, "edge1", [polled("not configured", configured=False)], now - timedelta(days=10)
+        )
+        replace_router(db, "edge1", [polled("Active")], now - timedelta(hours=1))
+        replace_router(db, "edge2", [polled("Idle")], now - timedelta(days=3))
     assert [(r["router"], r["address"]) for r in check()["never_established"]] == [
         ("edge2", "127.0.1.11")
     ]

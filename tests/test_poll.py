@@ -196,3 +196,25 @@ def test_old_name_selects_bgp_groups_and_ixes(lab: Lab) -> None:
     assert [
         (r["router"], [s["remote_asn"] for s in r["sessions"]]) for r in transit["routers"]
     ] == [("edge2", [65100])]
+
+
+def test_old_name_as_peering_managers_crontab_writes_it(lab: Lab) -> None:
+    """poll_peering_sessions --all (-a), --bgp-groups (-g) and --internet-exchanges (-i),
+    the flags of Peering Manager's older crontab, with no value."""
+    deployed(lab)
+
+    def polled(*args: str) -> dict[str, set[int]]:
+        result = run("poll_peering_sessions", "--json", *args)
+        assert result.exit_code == 0, result.stderr
+        return {
+            r["router"]: {s["remote_asn"] for s in r["sessions"]}
+            for r in json.loads(result.stdout)["routers"]
+        }
+
+    everything = polled("--all")
+    assert everything == polled("-a") == polled()
+    assert set(everything) == {"edge1", "edge2", "edge3"}
+    assert polled("--bgp-groups") == polled("-g") == {"edge1": {65200}, "edge2": {65100}}
+    at_ixes = polled("--internet-exchanges")
+    assert at_ixes == polled("-i")
+    assert 65100 not in set().union(*at_ixes.values()) and 65001 in at_ixes["edge1"]

@@ -8,7 +8,7 @@ from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.report import poll_report, print_json
-from nornir_peering.runbooks.poll import PollReport, poll_bgp_sessions
+from nornir_peering.runbooks.poll import ALL, PollReport, poll_bgp_sessions
 from nornir_peering.settings import Settings
 
 
@@ -29,22 +29,42 @@ def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
 
 @click.command("poll_peering_sessions", hidden=True)
 @settings_options
+@click.option("-a", "--all", "everything", is_flag=True, help="Every session (the default).")
 @click.option(
     "-g",
+    "--bgp-groups",
     "--group",
     "bgp_groups",
     multiple=True,
-    metavar="BGP_GROUP",
-    help="Sessions of this BGP group (repeatable).",
+    is_flag=False,
+    flag_value=ALL,
+    metavar="[BGP_GROUP]",
+    help="Sessions of this BGP group, or of every BGP group without a name (repeatable).",
 )
 @click.option(
-    "-i", "--ix", "ixes", multiple=True, metavar="SLUG", help="Sessions at this IX (repeatable)."
+    "-i",
+    "--internet-exchanges",
+    "--ix",
+    "ixes",
+    multiple=True,
+    is_flag=False,
+    flag_value=ALL,
+    metavar="[IX]",
+    help="Sessions at this IX, or at every IX without a name (repeatable).",
 )
 @click.option("--json", "as_json", is_flag=True)
 def poll_peering_sessions(
-    settings: Settings, bgp_groups: tuple[str, ...], ixes: tuple[str, ...], as_json: bool
+    settings: Settings,
+    everything: bool,
+    bgp_groups: tuple[str, ...],
+    ixes: tuple[str, ...],
+    as_json: bool,
 ) -> None:
-    """The older name, whose -g and -i select BGP groups and IXes, not routers."""
+    """Peering Manager's older command, as its crontab writes it: ``--all`` (``-a``),
+    ``--bgp-groups`` (``-g``), ``--internet-exchanges`` (``-i``); -g and -i also take a
+    BGP group or an IX by name."""
+    if everything:
+        bgp_groups, ixes = (), ()
     _finish(poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes), as_json)
 
 

@@ -75,6 +75,9 @@ class PollReport:
         }
 
 
+ALL = "*"  # every BGP group, or every IX, for poll_bgp_sessions' bgp_groups and ixes
+
+
 def poll_bgp_sessions(
     target: Nornir | Settings,
     selection: Selection | None = None,
@@ -86,14 +89,20 @@ def poll_bgp_sessions(
     the command line's selection) that have polling on; store and return what they said.
 
     ``bgp_groups`` / ``ixes`` (the older ``poll_peering_sessions``): only routers
-    with sessions in these BGP groups or at these IXes, and only those
-    sessions in the report; everything polled is stored.
+    with sessions in these BGP groups or at these IXes (:data:`ALL`: in any), and only
+    those sessions in the report; everything polled is stored.
     """
     nr = nornir_for(target, selection)
     data = toolkit_data(nr.inventory)
 
     def wanted(session: dict[str, Any]) -> bool:
-        return not (bgp_groups or ixes) or session["group"] in bgp_groups or session["ix"] in ixes
+        if not (bgp_groups or ixes):
+            return True
+        group, ix = session["group"], session["ix"]
+        return bool(
+            (group and (group in bgp_groups or ALL in bgp_groups))
+            or (ix and (ix in ixes or ALL in ixes))
+        )
 
     chosen = nr.filter(
         filter_func=lambda host: (

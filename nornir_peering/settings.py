@@ -74,6 +74,10 @@ class PeeringSettings(BaseModel):
     irr_workers: int = Field(8, ge=1, le=64, description="bgpq runs at once")
     irr_aggregate: bool = True
     max_shrink: int = Field(50, ge=0, le=100, description="percent a list may shrink by")
+    # a commit removing more BGP sessions of a router than this, or more than this share
+    # (percent) of them, is refused for that router unless --force
+    max_removed_sessions: int = Field(10, ge=0)
+    max_removed_share: int = Field(30, ge=0, le=100)
     # entries one IRR list may have, by platform, over PREFIX_LIST_LIMITS
     prefix_list_limits: dict[str, int] = Field(default_factory=dict)
 

@@ -30,6 +30,7 @@ from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
 
 from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
+from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
@@ -60,6 +61,7 @@ def deploy_config(
     dry_run: bool | None = None,
     commit_check: bool = True,
     revert_in: int | None = None,
+    guard: RemovalGuard | None = None,
 ) -> Result:
     """Render, load, diff, and commit unless ``task.is_dry_run(dry_run)``.
 
@@ -71,7 +73,9 @@ def deploy_config(
     shows every router's diff; ``Result.committed`` says whether it was
     committed. ``commit_check=False`` commits an empty diff too. ``revert_in``
     commits with an automatic revert and confirms once the router still answers
-    (refused before anything is loaded where the platform cannot revert).
+    (refused before anything is loaded where the platform cannot revert). With a
+    ``guard``, the diff is taken first and a commit that would remove too many of the
+    router's BGP sessions fails the router, with that diff, and nothing committed.
 
     For example::
 
@@ -97,6 +101,19 @@ def deploy_config(
         candidate = plan.config
         if plan.kept:
             note = "kept, no longer wanted: " + "; ".join(plan.kept)
+    if not dry and guard is not None:
+        preview = _configure(task, candidate, replace, True, None)
+        refusal = guard.refusal(preview, len(host["sessions"]))
+        if refusal:
+            return Result(
+                host,
+                result="refused",
+                diff=preview,
+                changed=False,
+                failed=True,
+                committed=False,
+                note=refusal,
+            )
     if not dry and not commit_check:
         # napalm_configure discards an empty diff: committing one anyway is ours
         diff = _commit_anyway(device, candidate, replace, revert_in)

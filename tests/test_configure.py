@@ -177,3 +177,37 @@ def test_render_to_files_and_bird_check(lab: Lab, project: Path, tmp_path: Path)
     assert result.exit_code == 1
     assert "BIRD rejects the rendered configuration" in result.stderr
     assert ">    3 |   neighbour 127.0.0.9 as 1;" in result.stderr
+
+
+def test_a_commit_that_drops_most_sessions_is_refused_unless_forced(
+    lab: Lab, project: Path
+) -> None:
+    """lab-ix gone from edge1's intent (a bad edit, a sync that lost the IX): its 11
+    sessions there would go; the commit is refused for edge1, edge2 carries on, and
+    --force commits it."""
+    assert run("configure-routers", "--commit").exit_code == 0
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+    peering = project / "inventory" / "peering.yaml"
+    original = peering.read_text()
+    edge1_at_lab_ix = '      - {router: edge1, ipv4: 127.0.1.1, ipv6: "fd00:7f8:1::1"}\n'
+    assert edge1_at_lab_ix in original
+    peering.write_text(original.replace(edge1_at_lab_ix, ""))
+    try:
+        result = run("configure-routers", "--commit", "--json", "--limit", "edge1,edge2")
+        assert result.exit_code == 1
+        routers = outcome(result.stdout)
+        assert (routers["edge1"]["status"], routers["edge1"]["committed"]) == ("failed", False)
+        assert str(routers["edge1"]["note"]).startswith(
+            "the commit would remove 11 of 16 BGP sessions (more than max_removed_sessions "
+            "10; 69%, more than max_removed_share 30%); refused, --force commits it"
+        )
+        assert "-protocol bgp ix_lab_ix_as65001_127_0_1_11 {" in str(routers["edge1"]["diff"])
+        assert routers["edge2"]["status"] == "unchanged"
+        assert len(bgp_states(lab, "edge1")) == 16  # nothing committed
+        forced = run("configure-routers", "--commit", "--force", "--json", "--limit", "edge1")
+        assert forced.exit_code == 0, forced.stderr
+        assert outcome(forced.stdout)["edge1"]["committed"] is True
+        wait_until(lambda: len(bgp_states(lab, "edge1")) == 5)
+        assert run("configure-routers", "--force").exit_code == 2  # --force goes with --commit
+    finally:
+        peering.write_text(original)

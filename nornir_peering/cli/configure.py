@@ -56,6 +56,12 @@ def render(settings: Settings, selection: Selection, output: Path | None) -> Non
     help="With --commit: revert automatically unless confirmed; the run confirms "
     "once the router still answers.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --commit: commit even what removes more sessions than max_removed_sessions "
+    "or max_removed_share allow.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure(
     settings: Settings,
@@ -63,21 +69,27 @@ def configure(
     commit: bool,
     commit_check: bool,
     confirm: int | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Render, show the diff and — with --commit — deploy, router by router in parallel.
 
-    Without --commit this is a dry run: every candidate is discarded.
-    Exit code 1 if any router failed; the others carry on.
+    Without --commit this is a dry run: every candidate is discarded. A commit that
+    would remove more than max_removed_sessions (10) of a router's BGP sessions, or more
+    than max_removed_share (30%) of them, is refused for that router unless --force.
+    Exit code 1 if any router failed or was refused; the others carry on.
     """
     if confirm and not commit:
         raise click.UsageError("--confirm goes with --commit")
+    if force and not commit:
+        raise click.UsageError("--force goes with --commit")
     report = configure_routers(
         settings,
         selection,
         commit=commit,
         commit_check=commit_check,
         confirm=confirm,
+        force=force,
     )
     if as_json:
         print_json(

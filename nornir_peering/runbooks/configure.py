@@ -21,8 +21,9 @@ from typing import Any
 
 from nornir.core import Nornir
 
+from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.inventory import Problem, Selection
-from nornir_peering.runbooks.fleet import failure, nornir_for, problems
+from nornir_peering.runbooks.fleet import failure, nornir_for, problems, settings_of
 from nornir_peering.settings import Settings
 from nornir_peering.tasks import deploy_config
 
@@ -89,11 +90,18 @@ def configure_routers(
     commit: bool = False,
     commit_check: bool = True,
     confirm: int | None = None,
+    force: bool = False,
 ) -> ConfigureReport:
     """Run :func:`~nornir_peering.tasks.deploy_config` on every router of ``target`` (an
     engineer's Nornir object, or the settings and the command line's selection), in
-    parallel; a dry run unless ``commit``."""
+    parallel; a dry run unless ``commit``. A commit that would remove more of a router's
+    BGP sessions than ``max_removed_sessions`` or ``max_removed_share`` allow fails that
+    router, unless ``force``."""
     nr = nornir_for(target, selection)
+    guard = None
+    if commit and not force:
+        peering = (target if isinstance(target, Settings) else settings_of(nr)).peering
+        guard = RemovalGuard(peering.max_removed_sessions, peering.max_removed_share)
     try:
         results = nr.run(
             task=deploy_config,
@@ -101,6 +109,7 @@ def configure_routers(
             dry_run=not commit,
             commit_check=commit_check,
             revert_in=confirm,
+            guard=guard,
             on_failed=True,
         )
     finally:

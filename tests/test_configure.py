@@ -65,9 +65,21 @@ def test_commit_then_nothing_more_to_do(lab: Lab) -> None:
     }
 
 
-def test_old_cron_name(lab: Lab) -> None:
-    result = run("configure_routers", "--limit", "edge1")
-    assert result.exit_code == 0 and "dry run" in result.stdout
+def test_peering_managers_name_deploys_as_its_crontab_expects(lab: Lab) -> None:
+    """``configure_routers`` commits, as Peering Manager's does; ``--limit r1,r2``
+    picks routers, and ``--no-commit-check`` commits an empty diff too."""
+    result = run("configure_routers", "--limit", "edge1", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert {r: (o["status"], o["committed"]) for r, o in outcome(result.stdout).items()} == {
+        "edge1": ("changed", True)
+    }
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+    assert bgp_states(lab, "edge2") == {}
+    again = run("configure_routers", "--no-commit-check", "--limit", "edge1,edge2", "--json")
+    assert {r: (o["status"], o["committed"]) for r, o in outcome(again.stdout).items()} == {
+        "edge1": ("unchanged", True),
+        "edge2": ("changed", True),
+    }
 
 
 def test_no_commit_check_commits_an_empty_diff(lab: Lab) -> None:

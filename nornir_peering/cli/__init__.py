@@ -24,7 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inventory": ("nornir_peering.cli.inventory", "inventory"),
     "render": ("nornir_peering.cli.configure", "render"),
     "configure-routers": ("nornir_peering.cli.configure", "configure"),
-    "configure_routers": ("nornir_peering.cli.configure", "configure"),
+    # deploys, as Peering Manager's does; configure-routers is a dry run without --commit
+    "configure_routers": ("nornir_peering.cli.configure", "configure_routers_as_peering_manager"),
     "poll-bgp-sessions": ("nornir_peering.cli.poll", "poll"),
     "poll_bgp_sessions": ("nornir_peering.cli.poll", "poll"),
     "poll_peering_sessions": ("nornir_peering.cli.poll", "poll_peering_sessions"),

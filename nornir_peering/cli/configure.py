@@ -83,6 +83,44 @@ def configure(
         raise click.UsageError("--confirm goes with --commit")
     if force and not commit:
         raise click.UsageError("--force goes with --commit")
+    _configure(settings, selection, commit, commit_check, confirm, force, as_json)
+
+
+@click.command("configure_routers", hidden=True)
+@settings_options
+@selection_options
+@click.option(
+    "--no-commit-check",
+    "commit_check",
+    flag_value=False,
+    default=True,
+    help="Commit even when the diff is empty.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Commit even what removes more sessions than max_removed_sessions "
+    "or max_removed_share allow.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+def configure_routers_as_peering_manager(
+    settings: Settings, selection: Selection, commit_check: bool, force: bool, as_json: bool
+) -> None:
+    """Peering Manager's command, as its crontab writes it: render and deploy
+    (``configure-routers --commit``); ``--no-commit-check`` commits an empty diff too,
+    ``--limit r1,r2`` picks routers. The guards on commits apply."""
+    _configure(settings, selection, True, commit_check, None, force, as_json)
+
+
+def _configure(
+    settings: Settings,
+    selection: Selection,
+    commit: bool,
+    commit_check: bool,
+    confirm: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     report = configure_routers(
         settings,
         selection,

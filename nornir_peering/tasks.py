@@ -34,6 +34,7 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
+from nornir_peering.store import router_lock
 from nornir_peering.templating import environment
 
 __all__ = ["deploy_config", "get_bgp_state", "render_config"]
@@ -90,14 +91,48 @@ def deploy_config(
         refusal = commit_confirm_refusal(str(host.platform), revert_in)
         if refusal:
             raise DeployRefused(refusal)
+    data = _toolkit_data(task)
+    # one run at a time loads configuration onto a router; a dry run too, since it
+    # loads a candidate (a configuration session, a lock on Junos)
+    with router_lock(Path(str(data["state"])), host.name, float(data["lock_wait"])):
+        return _deploy(task, rendered.config, dry, commit_check, revert_in, guard)
+
+
+def get_bgp_state(task: Task) -> Result:
+    """The host's BGP sessions as the router reports them, matched to ``host["sessions"]``.
+
+    ``Result.result`` is a list of :class:`~nornir_peering.neighbors.SessionState`:
+    each session the inventory wants (``not configured`` when the router lacks it),
+    then each one the router has that the inventory does not know. Nothing is stored
+    (the ``poll-bgp-sessions`` runbook stores them).
+
+    For example::
+
+        print_result(nr.run(task=get_bgp_state))
+    """
+    device = task.host.get_connection("napalm", task.nornir.config)
+    found = neighbors(device)
+    return Result(task.host, result=match(task.host.name, task.host["sessions"], found))
+
+
+def _deploy(
+    task: Task,
+    rendered: str,
+    dry: bool,
+    commit_check: bool,
+    revert_in: int | None,
+    guard: RemovalGuard | None,
+) -> Result:
+    """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
+    host = task.host
     device = host.get_connection("napalm", task.nornir.config)
-    candidate, note, replace = rendered.config, "", deploy_mode(host) == "replace"
+    candidate, note, replace = rendered, "", deploy_mode(host) == "replace"
     if not replace:
         platform = str(host.platform)
         running = (
             device.get_config(retrieve="running")["running"] if needs_running(platform) else ""
         )
-        plan = plan_merge(platform, rendered.config, running, owned_prefix(host))
+        plan = plan_merge(platform, rendered, running, owned_prefix(host))
         candidate = plan.config
         if plan.kept:
             note = "kept, no longer wanted: " + "; ".join(plan.kept)
@@ -137,23 +172,6 @@ def deploy_config(
     return Result(
         host, result=result, diff=diff, changed=bool(diff), committed=committed, note=note
     )
-
-
-def get_bgp_state(task: Task) -> Result:
-    """The host's BGP sessions as the router reports them, matched to ``host["sessions"]``.
-
-    ``Result.result`` is a list of :class:`~nornir_peering.neighbors.SessionState`:
-    each session the inventory wants (``not configured`` when the router lacks it),
-    then each one the router has that the inventory does not know. Nothing is stored
-    (the ``poll-bgp-sessions`` runbook stores them).
-
-    For example::
-
-        print_result(nr.run(task=get_bgp_state))
-    """
-    device = task.host.get_connection("napalm", task.nornir.config)
-    found = neighbors(device)
-    return Result(task.host, result=match(task.host.name, task.host["sessions"], found))
 
 
 def _configure(task: Task, candidate: str, replace: bool, dry: bool, revert_in: int | None) -> str:
@@ -197,13 +215,18 @@ def _answers(device: Any) -> bool:
 
 def _templates(task: Task) -> SandboxedEnvironment:
     """The sandboxed environment of the templates folder PeeringInventory recorded."""
+    return _environment(str(_toolkit_data(task)["templates"]))
+
+
+def _toolkit_data(task: Task) -> dict[str, Any]:
+    """What PeeringInventory recorded for the tasks: templates, state file, lock wait."""
     data = task.host.get(TOOLKIT_DATA)
     if not isinstance(data, dict) or not data.get("templates"):
         raise DeployRefused(
             f"{task.host.name}: no nornir-peering data: load the inventory with the "
             "PeeringInventory plugin"
         )
-    return _environment(str(data["templates"]))
+    return data
 
 
 @functools.lru_cache(maxsize=8)

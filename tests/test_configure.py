@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +16,7 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
+from nornir_peering.store import router_lock
 from tests.helpers import bgp_states, frr_states, outcome, run, wait_until
 
 
@@ -223,3 +228,52 @@ def test_a_commit_that_drops_most_sessions_is_refused_unless_forced(
         assert run("configure-routers", "--force").exit_code == 2  # --force goes with --commit
     finally:
         peering.write_text(original)
+
+
+def test_one_run_at_a_time_deploys_to_a_router(lab: Lab, project: Path) -> None:
+    """While another run holds edge1, a commit to it fails after --wait with the
+    state file's busy code (75: try again later) and edge2 is committed; a run that
+    waits long enough deploys once the other is done."""
+    state = project / "state" / "peering.duckdb"
+    with router_lock(state, "edge1", wait=0):
+        result = run("configure-routers", "--commit", "--json", "--wait", "0.2", "-g", "edge")
+        assert result.exit_code == 75
+        routers = outcome(result.stdout)
+        assert routers["edge1"]["status"] == "failed" and not routers["edge1"]["committed"]
+        assert str(routers["edge1"]["note"]).startswith(
+            f"edge1: another run (pid {os.getpid()}) is deploying to it; gave up after 0.2s"
+        )
+        assert routers["edge2"]["committed"] is True
+        assert bgp_states(lab, "edge1") == {}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(state), "edge1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout.readline() == "held\n"
+    done: list[int] = []
+    waiting = threading.Thread(
+        target=lambda: done.append(
+            run("configure-routers", "--commit", "--wait", "60", "--limit", "edge1").exit_code
+        )
+    )
+    waiting.start()
+    assert not done  # still waiting for the lock
+    holder.stdin.close()  # the other run ends
+    assert holder.wait(10) == 0
+    waiting.join(60)
+    assert done == [0]
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+
+
+# another run holding a router until its standard input closes
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from nornir_peering.store import router_lock
+with router_lock(Path(sys.argv[1]), sys.argv[2], wait=0):
+    print("held", flush=True)
+    sys.stdin.read()
+"""

@@ -77,7 +77,9 @@ def configure(
     Without --commit this is a dry run: every candidate is discarded. A commit that
     would remove more than max_removed_sessions (10) of a router's BGP sessions, or more
     than max_removed_share (30%) of them, is refused for that router unless --force.
-    Exit code 1 if any router failed or was refused; the others carry on.
+    One run at a time deploys to a router: another waits --wait seconds for it.
+    Exit code 1 if any router failed or was refused, 75 if those that failed were
+    busy with another run; the others carry on.
     """
     if confirm and not commit:
         raise click.UsageError("--confirm goes with --commit")
@@ -139,5 +141,5 @@ def _configure(
         )
     else:
         configure_report(report)
-    if report.failed:
-        raise click.exceptions.Exit(1)
+    if report.exit_code:
+        raise click.exceptions.Exit(report.exit_code)

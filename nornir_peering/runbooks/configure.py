@@ -22,6 +22,7 @@ from typing import Any
 from nornir.core import Nornir
 
 from nornir_peering.deploy.guard import RemovalGuard
+from nornir_peering.errors import StateBusy
 from nornir_peering.inventory import Problem, Selection
 from nornir_peering.runbooks.fleet import failure, nornir_for, problems, settings_of
 from nornir_peering.settings import Settings
@@ -37,6 +38,7 @@ class RouterOutcome:
     diff: str = ""
     committed: bool = False
     note: str = ""
+    busy: bool = False  # failed: another run was deploying to the router
 
     @property
     def added(self) -> int:
@@ -82,6 +84,15 @@ class ConfigureReport:
         """The routers that failed."""
         return [r.router for r in self.routers if r.status == "failed"]
 
+    @property
+    def exit_code(self) -> int:
+        """0; 1 if a router failed; 75 (the state file's busy code) if every router that
+        failed did so because another run was deploying to it: try again later."""
+        failed = [r for r in self.routers if r.status == "failed"]
+        if not failed:
+            return 0
+        return StateBusy.exit_code if all(r.busy for r in failed) else 1
+
 
 def configure_routers(
     target: Nornir | Settings,
@@ -119,8 +130,9 @@ def configure_routers(
         first = results[name][0]
         committed = bool(getattr(first, "committed", False))
         if first.failed:
+            busy = isinstance(first.exception, StateBusy)
             report.routers.append(
-                RouterOutcome(name, "failed", first.diff, committed, failure(first))
+                RouterOutcome(name, "failed", first.diff, committed, failure(first), busy)
             )
         elif getattr(first, "skipped", False):
             report.routers.append(RouterOutcome(name, "skipped", note="no template"))

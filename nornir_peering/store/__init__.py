@@ -7,7 +7,14 @@ it read-only and wait while a writer applies its changes.
 
 from __future__ import annotations
 
-from nornir_peering.store.connection import open_state, transaction, writer_lock
+from nornir_peering.store.connection import open_state, router_lock, transaction, writer_lock
 from nornir_peering.store.migrations import SCHEMA_VERSION, schema_version
 
-__all__ = ["SCHEMA_VERSION", "open_state", "schema_version", "transaction", "writer_lock"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "open_state",
+    "router_lock",
+    "schema_version",
+    "transaction",
+    "writer_lock",
+]

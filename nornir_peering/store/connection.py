@@ -27,8 +27,27 @@ POLL_SECONDS = 0.05
 @contextlib.contextmanager
 def writer_lock(path: Path, wait: float) -> Iterator[None]:
     """Hold the writer lock of the state file ``path``; wait up to ``wait`` seconds."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
+    busy = f"{path}: another writer{{holder}} holds the state file; gave up after {wait:g}s"
+    with _hold(path.with_name(path.name + ".lock"), wait, busy):
+        yield
+
+
+@contextlib.contextmanager
+def router_lock(state: Path, router: str, wait: float) -> Iterator[None]:
+    """Hold the lock of ``router`` (beside the state file ``state``): one run at a time
+    loads configuration onto a router. Wait up to ``wait`` seconds."""
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in router)
+    busy = f"{router}: another run{{holder}} is deploying to it; gave up after {wait:g}s"
+    with _hold(state.parent / "routers" / f"{name}.lock", wait, busy):
+        yield
+
+
+@contextlib.contextmanager
+def _hold(lock_path: Path, wait: float, busy: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``lock_path`` (released by the kernel even after
+    ``kill -9``), holding our pid; :class:`StateBusy` with ``busy`` (``{holder}``: the
+    holder's pid) after ``wait`` seconds."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
         deadline = time.monotonic() + wait
@@ -38,11 +57,8 @@ def writer_lock(path: Path, wait: float) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    holder = _read_holder(lock_path)
-                    raise StateBusy(
-                        f"{path}: another writer{holder} holds the state file; "
-                        f"gave up after {wait:g}s (--wait SECONDS to wait longer)"
-                    ) from None
+                    message = busy.format(holder=_read_holder(lock_path))
+                    raise StateBusy(f"{message} (--wait SECONDS to wait longer)") from None
                 time.sleep(POLL_SECONDS)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())

@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from nornir_peering.irr import PrefixEntry
+from nornir_peering.store.runs import Run
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -278,11 +279,7 @@ def configure_report(report: ConfigureReport) -> None:
     """Each router's diff, then the fleet summary."""
     console = out()
     for router in report.routers:
-        if router.diff:
-            console.print(Text(f"--- {router.router}", style="bold"))
-            for line in router.diff.splitlines():
-                style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
-                console.print(Text(line, style=style))
+        print_diff(console, router.router, router.diff)
     table = Table(
         title="configure-routers" + ("" if report.commit else " (dry run: nothing committed)"),
         title_justify="left",
@@ -301,6 +298,76 @@ def configure_report(report: ConfigureReport) -> None:
     console.print(table)
     if report.failed:
         err().print(Text.assemble(("failed: ", "bold red"), ", ".join(report.failed)))
+
+
+def print_diff(console: Console, name: str, diff: str) -> None:
+    """A router's diff under its name, added lines green and removed ones red."""
+    if not diff:
+        return
+    console.print(Text(f"--- {name}", style="bold"))
+    for line in diff.splitlines():
+        style = "green" if line.startswith("+") else "red" if line.startswith("-") else ""
+        console.print(Text(line, style=style))
+
+
+def runs_report(runs: Sequence[Run]) -> None:
+    """The run log, a line per run, newest first."""
+    print_rows(
+        ("id", "started (UTC)", "seconds", "command", "exit", "summary"),
+        [
+            (
+                run.id,
+                run.started_at.isoformat(sep=" ", timespec="seconds"),
+                f"{(run.finished_at - run.started_at).total_seconds():.1f}",
+                command_line(run),
+                run.exit_code,
+                run.summary,
+            )
+            for run in runs
+        ],
+        title="Runs",
+    )
+
+
+def run_report(run: Run) -> None:
+    """One run: what ran, when, how it ended, each router's outcome and diff."""
+    console = out()
+    console.print(Text(f"run {run.id}: {command_line(run)}", style="bold"))
+    console.print(
+        Text(
+            f"started {run.started_at.isoformat(sep=' ', timespec='seconds')} UTC, "
+            f"{(run.finished_at - run.started_at).total_seconds():.1f} s, "
+            f"exit code {run.exit_code}, pid {run.pid}, user {run.user_name}"
+        )
+    )
+    console.print(Text(run.summary))
+    for item in run.items:
+        print_diff(console, item.item, item.diff)
+    if run.items:
+        print_rows(
+            ("item", "status", "committed", "note"),
+            [(i.item, i.status, "yes" if i.committed else "no", i.note) for i in run.items],
+        )
+
+
+def command_line(run: Run) -> str:
+    """The run's command and the options it was given, as a command line would say them.
+
+    >>> from datetime import datetime
+    >>> t = datetime(2026, 1, 1)
+    >>> command_line(Run("grab_prefixes", {"limit": 100, "force": True}, t, t, 0, "", 1, "u"))
+    'grab_prefixes --force --limit 100'
+    """
+    words = [run.command]
+    for name, value in sorted(run.options.items()):
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            words.extend(f"{flag} {item}" for item in value)
+        elif value is not False and value is not None:
+            words.append(f"{flag} {value}")
+    return " ".join(words)
 
 
 def poll_report(report: PollReport) -> None:

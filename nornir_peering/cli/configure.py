@@ -7,12 +7,14 @@ from pathlib import Path
 import click
 
 from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.runlog import note, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.report import configure_report, print_json, render_report
 from nornir_peering.runbooks.configure import configure_routers
 from nornir_peering.runbooks.render import render_routers
 from nornir_peering.settings import Settings
+from nornir_peering.store.runs import RunItem
 
 
 @click.command()
@@ -39,6 +41,7 @@ def render(settings: Settings, selection: Selection, output: Path | None) -> Non
 
 @click.command("configure-routers")
 @settings_options
+@recorded
 @selection_options
 @click.option("--commit", is_flag=True, help="Commit routers whose diff is not empty.")
 @click.option(
@@ -90,6 +93,7 @@ def configure(
 
 @click.command("configure_routers", hidden=True)
 @settings_options
+@recorded
 @selection_options
 @click.option(
     "--no-commit-check",
@@ -130,6 +134,10 @@ def _configure(
         commit_check=commit_check,
         confirm=confirm,
         force=force,
+    )
+    note(
+        report.summary,
+        [RunItem(r.router, r.status, r.committed, r.diff, r.note) for r in report.routers],
     )
     if as_json:
         print_json(

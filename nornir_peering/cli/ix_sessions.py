@@ -8,6 +8,7 @@ import click
 import yaml
 
 from nornir_peering.cli.options import asn_list, settings_options
+from nornir_peering.cli.runlog import note, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.discovery import POLICIES
@@ -19,6 +20,7 @@ from nornir_peering.templating.filters import safe_string
 
 @click.command("check-ix-sessions")
 @settings_options
+@recorded
 @selection_options
 @click.option(
     "--policy",
@@ -61,6 +63,10 @@ def check(
     filters = Filters(policy, int(family) if family else None, asns)
     report = check_ix_sessions(
         settings, selection, ixes=selection.ixes, filters=filters, fetch_ixf=not no_ixf
+    )
+    note(
+        f"{len(report.missing)} missing, {len(report.never_established)} never established"
+        + (f", {len(report.ixf_failed)} IX-F exports failed" if report.ixf_failed else "")
     )
     if as_json:
         print_json(report.as_dict())

@@ -7,6 +7,7 @@ import sys
 import click
 
 from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.runlog import note, recorded
 from nornir_peering.errors import PeeringError
 from nornir_peering.peeringdb.schema import TAGS
 from nornir_peering.peeringdb.sync import flush_peeringdb, sync_peeringdb
@@ -21,6 +22,7 @@ def _interactive() -> bool:
 
 @click.command("peeringdb-sync")
 @settings_options
+@recorded
 @click.option("--full", is_flag=True, help="Download everything, ignoring the sync cursors.")
 @click.option("--flush", is_flag=True, help="Remove all PeeringDB data and cursors, then stop.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --flush.")
@@ -39,6 +41,7 @@ def peeringdb_sync(settings: Settings, full: bool, flush: bool, yes: bool, as_js
                 f"Remove all PeeringDB data and sync cursors from {peering.state}?", abort=True
             )
         removed = flush_peeringdb(peering)
+        note(f"flushed {sum(removed.values())} PeeringDB objects")
         if as_json:
             print_json({"ok": True, "flushed": removed})
         else:
@@ -52,9 +55,11 @@ def peeringdb_sync(settings: Settings, full: bool, flush: bool, yes: bool, as_js
         with progress.shown():
             report = sync_peeringdb(peering, full=full, progress=progress)
     except PeeringError as exc:
+        note(f"failed: {exc}")
         if as_json:
             print_json({"ok": False, "error": str(exc)})
         raise
+    note(report.summary)
     if as_json:
         print_json({"ok": True, **report.as_dict()})
     else:

@@ -5,15 +5,18 @@ from __future__ import annotations
 import click
 
 from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.runlog import note, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
 from nornir_peering.report import poll_report, print_json
 from nornir_peering.runbooks.poll import ALL, PollReport, poll_bgp_sessions
 from nornir_peering.settings import Settings
+from nornir_peering.store.runs import RunItem
 
 
 @click.command("poll-bgp-sessions")
 @settings_options
+@recorded
 @selection_options
 @click.option("--json", "as_json", is_flag=True, help="Print every session as JSON.")
 def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
@@ -29,6 +32,7 @@ def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
 
 @click.command("poll_peering_sessions", hidden=True)
 @settings_options
+@recorded
 @click.option("-a", "--all", "everything", is_flag=True, help="Every session (the default).")
 @click.option(
     "-g",
@@ -69,6 +73,17 @@ def poll_peering_sessions(
 
 
 def _finish(report: PollReport, as_json: bool) -> None:
+    note(
+        f"{len(report.routers) - len(report.failed)} routers polled, "
+        f"{sum(r.up for r in report.routers if r.reachable)} sessions up"
+        + (f", {len(report.failed)} unreachable" if report.failed else ""),
+        [
+            RunItem(r.router, "polled", note=f"{r.up}/{len(r.sessions)} sessions up")
+            if r.reachable
+            else RunItem(r.router, "unreachable", note=r.error)
+            for r in report.routers
+        ],
+    )
     if as_json:
         print_json(report.as_dict())
     else:

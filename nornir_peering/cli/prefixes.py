@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import click
 
 from nornir_peering.cli.options import asn_list, settings_options
+from nornir_peering.cli.runlog import note, recorded
 from nornir_peering.cli.selection import selection_options_router
 from nornir_peering.inventory import Selection
 from nornir_peering.irr import IRRObject, PrefixEntry
@@ -15,12 +16,14 @@ from nornir_peering.report import err, out, print_json, print_rows
 from nornir_peering.runbooks.lookup import ListAnswer, live_lists, parse_query, stored_lists
 from nornir_peering.runbooks.prefixes import PrefixReport, grab_prefixes
 from nornir_peering.settings import Settings
+from nornir_peering.store.runs import RunItem
 
 FAMILY = {4: "IPv4", 6: "IPv6", 0: "AS path"}
 
 
 @click.command("grab-prefixes")
 @settings_options
+@recorded
 @selection_options_router
 @click.option(
     "--asn",
@@ -57,6 +60,21 @@ def grab(
     if any AS failed or was held back; 2 if bgpq4 cannot be found.
     """
     report = grab_prefixes(settings, selection, asns=asns, limit=limit, force=force)
+    counts: dict[str, int] = {}
+    for change in report.changes:
+        counts[change.status] = counts.get(change.status, 0) + 1
+    note(
+        f"{len({c.asn for c in report.changes})} ASes, "
+        + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no list"),
+        [
+            RunItem(
+                f"AS{c.asn} {FAMILY.get(c.family, str(c.family))}",
+                c.status + (" (forced)" if c.forced else ""),
+                note=f"+{c.added} -{c.removed}" + (f": {c.message}" if c.message else ""),
+            )
+            for c in report.changes
+        ],
+    )
     if as_json:
         print_json(report.as_dict())
     else:

@@ -63,6 +63,18 @@ class SyncReport:
     seconds: float = 0.0
     types: list[TypeResult] = field(default_factory=list)
 
+    @property
+    def summary(self) -> str:
+        """One line: ``full sync: 1203 created, 4 updated, 0 deleted in 3.1 s``."""
+        modes = {t.mode for t in self.types}
+        created, updated, deleted = (
+            sum(getattr(t, name) for t in self.types) for name in ("created", "updated", "deleted")
+        )
+        return (
+            f"{'full' if modes == {'full'} else 'incremental'} sync: {created} created, "
+            f"{updated} updated, {deleted} deleted in {self.seconds:.1f} s"
+        )
+
     def as_dict(self) -> dict[str, object]:
         """The report as JSON data, as ``sync_runs`` records it and ``--json`` prints it."""
         return {

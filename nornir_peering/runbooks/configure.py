@@ -85,6 +85,20 @@ class ConfigureReport:
         return [r.router for r in self.routers if r.status == "failed"]
 
     @property
+    def summary(self) -> str:
+        """One line: ``commit: 2 changed (2 committed), 1 unchanged``."""
+        counts: dict[str, int] = {}
+        for router in self.routers:
+            counts[router.status] = counts.get(router.status, 0) + 1
+        committed = sum(r.committed for r in self.routers)
+        parts = [
+            f"{counts[s]} {s}" + (f" ({committed} committed)" if s == "changed" else "")
+            for s in ("changed", "unchanged", "skipped", "failed")
+            if counts.get(s)
+        ]
+        return ("commit: " if self.commit else "dry run: ") + (", ".join(parts) or "no router")
+
+    @property
     def exit_code(self) -> int:
         """0; 1 if a router failed; 75 (the state file's busy code) if every router that
         failed did so because another run was deploying to it: try again later."""

@@ -178,12 +178,48 @@ def _v5_ixf_exports(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v6_run_log(db: duckdb.DuckDBPyConnection) -> None:
+    """The run log: every run of a runbook (``runs``), and what it did to each router or
+    AS (``run_items``), diffs included.
+
+    Written and read only by :mod:`nornir_peering.store.runs`, which documents them."""
+    db.execute("CREATE SEQUENCE run_ids START 1")
+    db.execute(
+        """
+        CREATE TABLE runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('run_ids'),
+            command VARCHAR NOT NULL,     -- as typed: configure_routers, poll-bgp-sessions...
+            options JSON NOT NULL,        -- the options given, by name
+            started_at TIMESTAMP NOT NULL,  -- UTC
+            finished_at TIMESTAMP NOT NULL,
+            exit_code INTEGER NOT NULL,
+            summary VARCHAR NOT NULL,     -- one line: what the run did
+            pid INTEGER NOT NULL,
+            user_name VARCHAR NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE run_items (
+            run_id BIGINT NOT NULL,
+            item VARCHAR NOT NULL,        -- a router, or an AS for grab-prefixes
+            status VARCHAR NOT NULL,
+            committed BOOLEAN NOT NULL,
+            diff VARCHAR NOT NULL,        -- the router's diff, committed or not
+            note VARCHAR NOT NULL
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_peeringdb_cache,
     _v2_netixlan_log,
     _v3_bgp_state,
     _v4_irr_lists,
     _v5_ixf_exports,
+    _v6_run_log,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,110 @@
+"""Recording runs in the run log (:mod:`nornir_peering.store.runs`).
+
+A runbook command is decorated with :func:`recorded`, under ``settings_options``::
+
+    @click.command("poll-bgp-sessions")
+    @settings_options
+    @recorded
+    @selection_options
+    def poll(settings, selection): ...
+
+and says what it did with :func:`note` before it returns or exits. Once the command
+ends, however it ends (done, exit code 1, an error, a usage error after the settings
+were loaded), the run is stored with its exit code: the command as typed, the options
+given on the command line, start, end, summary and items. A run log that cannot be
+written (the state file busy past ``--wait``) is reported on stderr and does not
+change the command's exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from nornir_peering.errors import PeeringError
+from nornir_peering.report import error
+from nornir_peering.settings import Settings
+from nornir_peering.store import open_state
+from nornir_peering.store.runs import Run, RunItem, record
+
+_NOTE = "nornir_peering.run"
+
+
+def note(summary: str, items: Sequence[RunItem] = ()) -> None:
+    """What the running command did: a one-line summary and its routers' (or ASes')
+    outcomes, for the run log."""
+    click.get_current_context().meta[_NOTE] = (summary, list(items))
+
+
+def recorded(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Store every run of the command in the run log, with its exit code."""
+
+    @functools.wraps(func)
+    def command(*args: Any, settings: Settings, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        started, code = _now(), 1
+        try:
+            result = func(*args, settings=settings, **kwargs)
+            code = 0
+            return result
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+            raise
+        except (click.ClickException, PeeringError) as exc:
+            code = exc.exit_code
+            raise
+        finally:
+            _store(ctx, settings, started, code)
+
+    return command
+
+
+def _store(ctx: click.Context, settings: Settings, started: datetime, code: int) -> None:
+    summary, items = ctx.meta.get(_NOTE, ("", []))
+    if not summary and code:
+        summary = "failed before it finished" if code != 2 else "refused: bad usage"
+    run = Run(
+        command=str(ctx.info_name),
+        options=given_options(ctx),
+        started_at=started,
+        finished_at=_now(),
+        exit_code=code,
+        summary=summary,
+        pid=os.getpid(),
+        user_name=_user(),
+        items=items,
+    )
+    peering = settings.peering
+    try:
+        with open_state(peering.state, write=True, wait=peering.lock_wait) as db:
+            record(db, run)
+    except PeeringError as exc:
+        error(f"this run was not recorded in the run log: {exc}")
+
+
+def given_options(ctx: click.Context) -> dict[str, Any]:
+    """The options given on the command line (not their defaults), by parameter name."""
+    given = {}
+    for name, value in ctx.params.items():
+        if ctx.get_parameter_source(name) in (ParameterSource.DEFAULT, None):
+            continue
+        given[name] = list(value) if isinstance(value, tuple) else value
+    return given
+
+
+def _now() -> datetime:
+    return datetime.now(tz=UTC).replace(tzinfo=None)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        return str(os.getuid())

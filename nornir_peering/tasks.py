@@ -136,24 +136,22 @@ def _deploy(
         candidate = plan.config
         if plan.kept:
             note = "kept, no longer wanted: " + "; ".join(plan.kept)
-    if not dry and guard is not None:
-        preview = _configure(task, candidate, replace, True, None)
-        refusal = guard.refusal(preview, len(host["sessions"]))
+    if dry:
+        diff = _preview(task, candidate, replace)
+    else:
+        diff, refusal = _commit(
+            device, candidate, replace, commit_check, revert_in, guard, len(host["sessions"])
+        )
         if refusal:
             return Result(
                 host,
                 result="refused",
-                diff=preview,
+                diff=diff,
                 changed=False,
                 failed=True,
                 committed=False,
                 note=refusal,
             )
-    if not dry and not commit_check:
-        # napalm_configure discards an empty diff: committing one anyway is ours
-        diff = _commit_anyway(device, candidate, replace, revert_in)
-    else:
-        diff = _configure(task, candidate, replace, dry, revert_in)
     committed = not dry and (bool(diff) or not commit_check)
     if committed and revert_in:
         if not _answers(device):
@@ -174,16 +172,15 @@ def _deploy(
     )
 
 
-def _configure(task: Task, candidate: str, replace: bool, dry: bool, revert_in: int | None) -> str:
-    """nornir_napalm's napalm_configure (load, compare, commit unless a dry run or an
-    empty diff); a failure leaves nothing loaded on the router."""
+def _preview(task: Task, candidate: str, replace: bool) -> str:
+    """The router's diff for ``candidate``: nornir_napalm's napalm_configure as a dry run
+    (load, compare, discard); a failure leaves nothing loaded on the router."""
     try:
         done = task.run(
             task=napalm_configure,
             configuration=candidate,
             replace=replace,
-            dry_run=dry,
-            revert_in=revert_in if not dry else None,
+            dry_run=True,
             severity_level=logging.DEBUG,  # the diff is shown once, by deploy_config's result
         )
     except NornirSubTaskError as exc:
@@ -192,17 +189,37 @@ def _configure(task: Task, candidate: str, replace: bool, dry: bool, revert_in: 
     return str(done[0].diff)
 
 
-def _commit_anyway(device: Any, candidate: str, replace: bool, revert_in: int | None) -> str:
-    """Load, compare and commit, even when the diff is empty (``--no-commit-check``)."""
+def _commit(
+    device: Any,
+    candidate: str,
+    replace: bool,
+    commit_check: bool,
+    revert_in: int | None,
+    guard: RemovalGuard | None,
+    sessions: int,
+) -> tuple[str, str | None]:
+    """Load, compare, and commit unless the diff is empty (and ``commit_check``) or the
+    guard refuses it (``sessions``: the router's once committed): ``(diff, refusal)``.
+    A failure or a refusal discards the candidate.
+
+    This is nornir_napalm's napalm_configure with a decision between compare_config and
+    commit_config: napalm_configure commits as soon as it has compared, so neither the
+    guard nor ``--no-commit-check`` (which commits an empty diff) fits inside it, and
+    loading a second candidate just to look at it would lock the router twice.
+    """
     load = device.load_replace_candidate if replace else device.load_merge_candidate
-    load(config=candidate)
     try:
+        load(config=candidate)
         diff = str(device.compare_config())
+        refusal = guard.refusal(diff, sessions) if guard is not None else None
+        if refusal or (commit_check and not diff):
+            device.discard_config()
+            return diff, refusal
         device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
     except BaseException:
         device.discard_config()
         raise
-    return diff
+    return diff, None
 
 
 def _answers(device: Any) -> bool:

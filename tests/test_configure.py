@@ -131,8 +131,10 @@ def test_config_bird_rejects_is_rolled_back(lab: Lab, project: Path) -> None:
     run("configure-routers", "--commit", "--limit", "edge1")
     wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
     before = lab.bird.config_file("edge1").read_text()
-    # passes `bird -p` alone, but clashes with a protocol of the router's own bird.conf
-    with template_for(project, "edge1", "clash", "protocol static announced4 { ipv4; }\n"):
+    # edge1's sessions as before (no guard to trip), and a protocol that passes `bird -p`
+    # alone but clashes with one of the router's own bird.conf
+    clash = '{% include "bird/peering.j2" %}\nprotocol static announced4 { ipv4; }\n'
+    with template_for(project, "edge1", "clash", clash):
         result = run("configure-routers", "--commit", "--json", "--limit", "edge1")
     assert result.exit_code == 1
     note = str(outcome(result.stdout)["edge1"]["note"])

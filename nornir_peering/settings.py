@@ -80,6 +80,10 @@ class PeeringSettings(BaseModel):
     max_removed_share: int = Field(30, ge=0, le=100)
     # entries one IRR list may have, by platform, over PREFIX_LIST_LIMITS
     prefix_list_limits: dict[str, int] = Field(default_factory=dict)
+    # background jobs (--tasks): the Redis of the queue, and the seconds a job may wait
+    # for a worker and then run
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    job_timeout: float = Field(900.0, gt=0)
 
     @field_validator("peeringdb_url")
     @classmethod
@@ -90,6 +94,15 @@ class PeeringSettings(BaseModel):
     @classmethod
     def _http_url_or_empty(cls, value: str) -> str:
         return _check_url(value, allow_empty=True)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            # the value itself is not shown: it may hold a password
+            raise ValueError("not a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("api_key")
     @classmethod
@@ -302,4 +315,10 @@ def _explain(exc: ValidationError, origin: Mapping[str, str]) -> str:
         known = ", ".join(PeeringSettings.model_fields)
         return f"{where}: unknown setting (known: {known})"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if key in _UNSHOWN:
+        return f"{where}: {message}"
     return f"{where}: {message} (got {error.get('input')!r})"
+
+
+# settings whose value an error never shows: they may hold a password
+_UNSHOWN = {"api_key", "redis_url"}

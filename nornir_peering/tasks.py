@@ -37,7 +37,7 @@ from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
 from nornir_peering.store import router_lock
 from nornir_peering.templating import environment
 
-__all__ = ["deploy_config", "get_bgp_state", "render_config"]
+__all__ = ["deploy_config", "deploy_rendered", "get_bgp_state", "render_config"]
 
 
 def render_config(task: Task) -> Result:
@@ -83,19 +83,44 @@ def deploy_config(
         print_result(nr.run(task=deploy_config, dry_run=True))
     """
     host = task.host
-    dry = task.is_dry_run(dry_run)
     rendered = render_router(_templates(task), host)  # fails here, before any device
     if rendered.template is None:
         return Result(host, result="skipped: no template", committed=False, skipped=True)
-    if revert_in and not dry:
-        refusal = commit_confirm_refusal(str(host.platform), revert_in)
-        if refusal:
-            raise DeployRefused(refusal)
     data = _toolkit_data(task)
     # one run at a time loads configuration onto a router; a dry run too, since it
     # loads a candidate (a configuration session, a lock on Junos)
     with router_lock(Path(str(data["state"])), host.name, float(data["lock_wait"])):
-        return _deploy(task, rendered.config, dry, commit_check, revert_in, guard)
+        return deploy_rendered(
+            task,
+            rendered.config,
+            dry_run=dry_run,
+            commit_check=commit_check,
+            revert_in=revert_in,
+            guard=guard,
+        )
+
+
+def deploy_rendered(
+    task: Task,
+    config: str,
+    *,
+    dry_run: bool | None = None,
+    commit_check: bool = True,
+    revert_in: int | None = None,
+    guard: RemovalGuard | None = None,
+) -> Result:
+    """:func:`deploy_config` for a configuration rendered elsewhere (a background job's):
+    the same merge plan, diff, guard and commit, without the templates. One run at a
+    time on the router is the caller's to keep (deploy_config holds a lock beside the
+    state file; a worker, one in Redis). The guard counts ``host["sessions"]``.
+    """
+    host = task.host
+    dry = task.is_dry_run(dry_run)
+    if revert_in and not dry:
+        refusal = commit_confirm_refusal(str(host.platform), revert_in)
+        if refusal:
+            raise DeployRefused(refusal)
+    return _deploy(task, config, dry, commit_check, revert_in, guard)
 
 
 def get_bgp_state(task: Task) -> Result:

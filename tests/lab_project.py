@@ -27,6 +27,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     port = free_port()
     config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
     config = config.replace("127.0.0.1:8591", f"127.0.0.1:{port + 1}")  # the lab IRR
+    config = config.replace("127.0.0.1:8592", f"127.0.0.1:{port + 2}")  # the lab Redis
     (root / "config.yaml").write_text(config)
     lab = Lab(root / "state" / "lab", port=port)
     lab.up()

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check_for_ix_peering_sessions": ("nornir_peering.cli.ix_sessions", "check"),
     "sessions": ("nornir_peering.cli.sessions", "sessions"),
     "runs": ("nornir_peering.cli.runs", "runs"),
+    "worker": ("nornir_peering.cli.jobs", "worker"),
+    "jobs": ("nornir_peering.cli.jobs", "jobs"),
     "schedule": ("nornir_peering.cli.schedule", "schedule"),
     "query": ("nornir_peering.cli.query", "query"),
     "lab": ("nornir_peering.cli.lab", "lab"),

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+from nornir_peering.cli.jobs import enqueued, tasks_options
 from nornir_peering.cli.options import settings_options
-from nornir_peering.cli.runlog import note, recorded
+from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
+from nornir_peering.jobs.queue import Background
 from nornir_peering.report import configure_report, print_json, render_report
-from nornir_peering.runbooks.configure import configure_routers
+from nornir_peering.runbooks.configure import ConfigureReport, configure_routers
 from nornir_peering.runbooks.render import render_routers
 from nornir_peering.settings import Settings
 from nornir_peering.store.runs import RunItem
@@ -65,10 +67,12 @@ def render(settings: Settings, selection: Selection, output: Path | None) -> Non
     help="With --commit: commit even what removes more sessions than max_removed_sessions "
     "or max_removed_share allow.",
 )
+@tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure(
     settings: Settings,
     selection: Selection,
+    background: Background | None,
     commit: bool,
     commit_check: bool,
     confirm: int | None,
@@ -88,7 +92,7 @@ def configure(
         raise click.UsageError("--confirm goes with --commit")
     if force and not commit:
         raise click.UsageError("--force goes with --commit")
-    _configure(settings, selection, commit, commit_check, confirm, force, as_json)
+    _configure(settings, selection, commit, commit_check, confirm, force, as_json, background)
 
 
 @click.command("configure_routers", hidden=True)
@@ -108,14 +112,21 @@ def configure(
     help="Commit even what removes more sessions than max_removed_sessions "
     "or max_removed_share allow.",
 )
+@tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure_routers_as_peering_manager(
-    settings: Settings, selection: Selection, commit_check: bool, force: bool, as_json: bool
+    settings: Settings,
+    selection: Selection,
+    background: Background | None,
+    commit_check: bool,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Peering Manager's command, as its crontab writes it: render and deploy
     (``configure-routers --commit``); ``--no-commit-check`` commits an empty diff too,
-    ``--limit r1,r2`` picks routers. The guards on commits apply."""
-    _configure(settings, selection, True, commit_check, None, force, as_json)
+    ``--limit r1,r2`` picks routers, ``--tasks`` deploys as background jobs. The guards
+    on commits apply."""
+    _configure(settings, selection, True, commit_check, None, force, as_json, background)
 
 
 def _configure(
@@ -126,6 +137,7 @@ def _configure(
     confirm: int | None,
     force: bool,
     as_json: bool,
+    background: Background | None,
 ) -> None:
     report = configure_routers(
         settings,
@@ -134,11 +146,15 @@ def _configure(
         commit_check=commit_check,
         confirm=confirm,
         force=force,
+        background=background,
     )
-    note(
-        report.summary,
-        [RunItem(r.router, r.status, r.committed, r.diff, r.note) for r in report.routers],
-    )
+    finish(configure_finished(report, as_json))
+
+
+def configure_finished(report: ConfigureReport, as_json: bool) -> Finished:
+    """Print a configure run's outcome; what the run log keeps of it."""
+    if report.batch is not None:
+        return enqueued(report.batch, as_json)
     if as_json:
         print_json(
             {
@@ -149,5 +165,8 @@ def _configure(
         )
     else:
         configure_report(report)
-    if report.exit_code:
-        raise click.exceptions.Exit(report.exit_code)
+    return Finished(
+        report.summary,
+        [RunItem(r.router, r.status, r.committed, r.diff, r.note) for r in report.routers],
+        report.exit_code,
+    )

@@ -175,10 +175,11 @@ def status(settings: Settings, port: int, as_json: bool, until_established: floa
         print_json(report)
         return
     server = report["peeringdb"]
-    irr = report["irr"]
+    irr, redis = report["irr"], report["redis"]
     out().print(
         f"PeeringDB {server['url']}: {'running' if server['running'] else 'stopped'}\n"
-        f"IRR whois {irr['address']}: {'running' if irr['running'] else 'stopped'}",
+        f"IRR whois {irr['address']}: {'running' if irr['running'] else 'stopped'}\n"
+        f"Redis {redis['address']}: {'running' if redis['running'] else 'stopped'}",
         highlight=False,
     )
     print_rows(

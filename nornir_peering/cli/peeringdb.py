@@ -6,11 +6,13 @@ import sys
 
 import click
 
+from nornir_peering.cli.jobs import enqueued, tasks_options
 from nornir_peering.cli.options import settings_options
-from nornir_peering.cli.runlog import note, recorded
+from nornir_peering.cli.runlog import Finished, finish, note, recorded
 from nornir_peering.errors import PeeringError
+from nornir_peering.jobs.queue import Background
 from nornir_peering.peeringdb.schema import TAGS
-from nornir_peering.peeringdb.sync import flush_peeringdb, sync_peeringdb
+from nornir_peering.peeringdb.sync import SyncReport, flush_peeringdb, sync_peeringdb
 from nornir_peering.report import SyncProgress, out, print_json, sync_table
 from nornir_peering.settings import Settings
 
@@ -26,15 +28,26 @@ def _interactive() -> bool:
 @click.option("--full", is_flag=True, help="Download everything, ignoring the sync cursors.")
 @click.option("--flush", is_flag=True, help="Remove all PeeringDB data and cursors, then stop.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before --flush.")
+@tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def peeringdb_sync(settings: Settings, full: bool, flush: bool, yes: bool, as_json: bool) -> None:
+def peeringdb_sync(
+    settings: Settings,
+    background: Background | None,
+    full: bool,
+    flush: bool,
+    yes: bool,
+    as_json: bool,
+) -> None:
     """Keep the local PeeringDB cache up to date.
 
     The first run downloads everything; later runs ask only for what changed
     since the last one. All object types are applied in one transaction: a
-    sync that fails or is killed leaves the cache as it was.
+    sync that fails or is killed leaves the cache as it was. With --tasks, workers
+    download each type and this command applies them.
     """
     peering = settings.peering
+    if flush and background is not None:
+        raise click.UsageError("--flush runs here, not as a job: leave out --tasks")
     if flush:
         if not yes and _interactive():
             click.confirm(
@@ -53,14 +66,21 @@ def peeringdb_sync(settings: Settings, full: bool, flush: bool, yes: bool, as_js
     progress = SyncProgress(TAGS)
     try:
         with progress.shown():
-            report = sync_peeringdb(peering, full=full, progress=progress)
+            report = sync_peeringdb(peering, full=full, progress=progress, background=background)
     except PeeringError as exc:
         note(f"failed: {exc}")
         if as_json:
             print_json({"ok": False, "error": str(exc)})
         raise
-    note(report.summary)
+    finish(sync_finished(report, as_json))
+
+
+def sync_finished(report: SyncReport, as_json: bool) -> Finished:
+    """Print a sync's outcome; what the run log keeps of it."""
+    if report.batch is not None:
+        return enqueued(report.batch, as_json)
     if as_json:
         print_json({"ok": True, **report.as_dict()})
     else:
         out().print(sync_table(report))
+    return Finished(report.summary)

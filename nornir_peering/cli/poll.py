@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from nornir_peering.cli.jobs import enqueued, tasks_options
 from nornir_peering.cli.options import settings_options
-from nornir_peering.cli.runlog import note, recorded
+from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
+from nornir_peering.jobs.queue import Background
 from nornir_peering.report import poll_report, print_json
 from nornir_peering.runbooks.poll import ALL, PollReport, poll_bgp_sessions
 from nornir_peering.settings import Settings
@@ -18,8 +20,11 @@ from nornir_peering.store.runs import RunItem
 @settings_options
 @recorded
 @selection_options
+@tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print every session as JSON.")
-def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
+def poll(
+    settings: Settings, selection: Selection, background: Background | None, as_json: bool
+) -> None:
     """Poll the BGP sessions of every selected router, in parallel, and store them.
 
     Routers whose data says poll: false are left out. Ends with what needs
@@ -27,7 +32,7 @@ def poll(settings: Settings, selection: Selection, as_json: bool) -> None:
     router but not in the inventory, or in the inventory but not on the
     router. Exit code 1 if a router could not be polled.
     """
-    _finish(poll_bgp_sessions(settings, selection), as_json)
+    finish(poll_finished(poll_bgp_sessions(settings, selection, background=background), as_json))
 
 
 @click.command("poll_peering_sessions", hidden=True)
@@ -69,11 +74,19 @@ def poll_peering_sessions(
     BGP group or an IX by name."""
     if everything:
         bgp_groups, ixes = (), ()
-    _finish(poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes), as_json)
+    report = poll_bgp_sessions(settings, Selection(), bgp_groups=bgp_groups, ixes=ixes)
+    finish(poll_finished(report, as_json))
 
 
-def _finish(report: PollReport, as_json: bool) -> None:
-    note(
+def poll_finished(report: PollReport, as_json: bool) -> Finished:
+    """Print a poll's outcome; what the run log keeps of it."""
+    if report.batch is not None:
+        return enqueued(report.batch, as_json)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        poll_report(report)
+    return Finished(
         f"{len(report.routers) - len(report.failed)} routers polled, "
         f"{sum(r.up for r in report.routers if r.reachable)} sessions up"
         + (f", {len(report.failed)} unreachable" if report.failed else ""),
@@ -83,10 +96,5 @@ def _finish(report: PollReport, as_json: bool) -> None:
             else RunItem(r.router, "unreachable", note=r.error)
             for r in report.routers
         ],
+        1 if report.failed else 0,
     )
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        poll_report(report)
-    if report.failed:
-        raise click.exceptions.Exit(1)

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 import click
 
+from nornir_peering.cli.jobs import enqueued, tasks_options
 from nornir_peering.cli.options import asn_list, settings_options
-from nornir_peering.cli.runlog import note, recorded
+from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options_router
 from nornir_peering.inventory import Selection
 from nornir_peering.irr import IRRObject, PrefixEntry
+from nornir_peering.jobs.queue import Background
 from nornir_peering.report import err, out, print_json, print_rows
 from nornir_peering.runbooks.lookup import ListAnswer, live_lists, parse_query, stored_lists
 from nornir_peering.runbooks.prefixes import PrefixReport, grab_prefixes
@@ -43,10 +45,12 @@ FAMILY = {4: "IPv4", 6: "IPv6", 0: "AS path"}
 @click.option(
     "--force", is_flag=True, help="Store lists that would become empty or shrink past max_shrink."
 )
+@tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print every list's outcome as JSON.")
 def grab(
     settings: Settings,
     selection: Selection,
+    background: Background | None,
     asns: tuple[int, ...],
     limit: int | None,
     force: bool,
@@ -59,11 +63,24 @@ def grab(
     empty or shrink by more than max_shrink percent, unless --force. Exit code 1
     if any AS failed or was held back; 2 if bgpq4 cannot be found.
     """
-    report = grab_prefixes(settings, selection, asns=asns, limit=limit, force=force)
+    report = grab_prefixes(
+        settings, selection, asns=asns, limit=limit, force=force, background=background
+    )
+    finish(grab_finished(report, as_json))
+
+
+def grab_finished(report: PrefixReport, as_json: bool) -> Finished:
+    """Print a prefix collection's outcome; what the run log keeps of it."""
+    if report.batch is not None:
+        return enqueued(report.batch, as_json)
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        _print(report)
     counts: dict[str, int] = {}
     for change in report.changes:
         counts[change.status] = counts.get(change.status, 0) + 1
-    note(
+    return Finished(
         f"{len({c.asn for c in report.changes})} ASes, "
         + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no list"),
         [
@@ -74,13 +91,8 @@ def grab(
             )
             for c in report.changes
         ],
+        1 if report.failed else 0,
     )
-    if as_json:
-        print_json(report.as_dict())
-    else:
-        _print(report)
-    if report.failed:
-        raise click.exceptions.Exit(1)
 
 
 def _print(report: PrefixReport) -> None:

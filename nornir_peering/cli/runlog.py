@@ -22,6 +22,7 @@ import functools
 import getpass
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +36,22 @@ from nornir_peering.store import open_state
 from nornir_peering.store.runs import Run, RunItem, record
 
 _NOTE = "nornir_peering.run"
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a command did, for the run log, and the exit code it ends with."""
+
+    summary: str
+    items: list[RunItem] = field(default_factory=list)
+    exit_code: int = 0
+
+
+def finish(done: Finished) -> None:
+    """Note what the command did; exit with its code when not 0."""
+    note(done.summary, done.items)
+    if done.exit_code:
+        raise click.exceptions.Exit(done.exit_code)
 
 
 def note(summary: str, items: Sequence[RunItem] = ()) -> None:
@@ -71,7 +88,7 @@ def _store(ctx: click.Context, settings: Settings, started: datetime, code: int)
     if not summary and code:
         summary = "failed before it finished" if code != 2 else "refused: bad usage"
     run = Run(
-        command=str(ctx.info_name),
+        command=_command_name(ctx),
         options=given_options(ctx),
         started_at=started,
         finished_at=_now(),
@@ -87,6 +104,15 @@ def _store(ctx: click.Context, settings: Settings, started: datetime, code: int)
             record(db, run)
     except PeeringError as exc:
         error(f"this run was not recorded in the run log: {exc}")
+
+
+def _command_name(ctx: click.Context) -> str:
+    """The command as typed, without the program: ``grab_prefixes``, ``jobs collect``."""
+    names = []
+    while ctx.parent is not None:
+        names.append(str(ctx.info_name))
+        ctx = ctx.parent
+    return " ".join(reversed(names))
 
 
 def given_options(ctx: click.Context) -> dict[str, Any]:

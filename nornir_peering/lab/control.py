@@ -4,7 +4,8 @@ The lab lives in one folder (``state/lab`` beside the state file): a
 generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
 PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``),
 the IRR whois server on the next port, serving the lab's RPSL (``irr/``,
-``irr.pid``, ``irr.log``),
+``irr.pid``, ``irr.log``), a Redis server on the port after it for the background
+jobs (``redis/``, ``redis.pid``, ``redis.log``),
 the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``)
 in a network namespace of the lab's own (``netns.pid``,
 :mod:`nornir_peering.lab.netns`). The server binds to 127.0.0.1; the routers
@@ -33,7 +34,7 @@ from nornir_peering.pids import alive, read_pid, terminate
 
 class Lab:
     """The whole local lab in ``directory``: the PeeringDB server on ``port``, the IRR
-    server on ``port + 1``, the routers."""
+    server on ``port + 1``, Redis on ``port + 2``, the routers."""
 
     def __init__(self, directory: Path, port: int = 8590, scale: float = 0.02) -> None:
         self.directory = directory
@@ -57,6 +58,11 @@ class Lab:
     def irr_port(self) -> int:
         """The lab IRR's whois port on 127.0.0.1: the one after the PeeringDB server's."""
         return self.port + 1
+
+    @property
+    def redis_port(self) -> int:
+        """The lab Redis's port on 127.0.0.1: two after the PeeringDB server's."""
+        return self.port + 2
 
     @property
     def api_url(self) -> str:
@@ -88,12 +94,25 @@ class Lab:
                     f"the lab IRR did not answer on 127.0.0.1:{self.irr_port}; "
                     f"see {self.directory / 'irr.log'}"
                 )
+        if self._pid("redis") is None:
+            (self.directory / "redis").mkdir(parents=True, exist_ok=True)
+            self._start(
+                "redis",
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)]
+                + ["--save", "", "--appendonly", "no", "--dir", str(self.directory / "redis")],
+            )
+            if not wait_for_port("127.0.0.1", self.redis_port, 60):
+                raise RuntimeError(
+                    f"the lab Redis did not answer on 127.0.0.1:{self.redis_port}; "
+                    f"see {self.directory / 'redis.log'}"
+                )
         self.bird.up()
         self.frr.up()
 
     def down(self) -> None:
-        """Stop the PeeringDB server and every router; the lab folder stays."""
-        for service in ("peeringdb", "irr"):
+        """Stop the PeeringDB, IRR and Redis servers and every router; the lab folder
+        stays."""
+        for service in ("peeringdb", "irr", "redis"):
             pid = self._pid(service)
             if pid is not None:
                 terminate([pid])
@@ -140,6 +159,10 @@ class Lab:
                 "address": f"127.0.0.1:{self.irr_port}",
                 "running": self._pid("irr") is not None,
             },
+            "redis": {
+                "address": f"127.0.0.1:{self.redis_port}",
+                "running": self._pid("redis") is not None,
+            },
             "routers": self._routers(),
         }
 
@@ -152,10 +175,14 @@ class Lab:
 
     def _spawn(self, service: str, options: list[str]) -> None:
         """``nornir-peering lab SERVICE OPTIONS`` in the background, logging to SERVICE.log."""
+        self._start(service, [sys.executable, "-m", "nornir_peering", "lab", service, *options])
+
+    def _start(self, service: str, argv: list[str]) -> None:
+        """``argv`` in the background as the lab's SERVICE, logging to SERVICE.log."""
         self.directory.mkdir(parents=True, exist_ok=True)
         with (self.directory / f"{service}.log").open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "nornir_peering", "lab", service, *options],
+                argv,
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import os
 import shutil
@@ -25,10 +27,13 @@ from pathlib import Path
 
 import duckdb
 from peeringdb.private import PRIVATE_OBJECTS
+from redis import Redis
 
 from nornir_peering.errors import StateBusy, SyncFailed
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save
+from nornir_peering.jobs.queue import wait as wait_for_jobs
 from nornir_peering.peeringdb import schema
-from nornir_peering.peeringdb.fetch import Cancelled, FetchError, StreamingFetcher
+from nornir_peering.peeringdb.fetch import Cancelled, Download, FetchError, StreamingFetcher
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
 from nornir_peering.pids import alive
 from nornir_peering.settings import PeeringSettings
@@ -62,10 +67,13 @@ class SyncReport:
     started_at: datetime
     seconds: float = 0.0
     types: list[TypeResult] = field(default_factory=list)
+    batch: Batch | None = None  # the downloads, when enqueued with --tasks --no-wait
 
     @property
     def summary(self) -> str:
         """One line: ``full sync: 1203 created, 4 updated, 0 deleted in 3.1 s``."""
+        if self.batch is not None:
+            return f"enqueued {len(self.batch.items)} downloads as batch {self.batch.id}"
         modes = {t.mode for t in self.types}
         created, updated, deleted = (
             sum(getattr(t, name) for t in self.types) for name in ("created", "updated", "deleted")
@@ -105,8 +113,11 @@ def sync_peeringdb(
     full: bool = False,
     wait: float | None = None,
     progress: Progress | None = None,
+    background: Background | None = None,
 ) -> SyncReport:
-    """Run one sync; raises :class:`SyncFailed` with the cache left untouched."""
+    """Run one sync; raises :class:`SyncFailed` with the cache left untouched. With
+    ``background``, each type is downloaded by an RQ worker (one job per type) and
+    parsed and applied here."""
     notify = progress or (lambda tag, stage, detail: None)
     lock_wait = settings.lock_wait if wait is None else wait
     report = SyncReport(source=settings.peeringdb_url, started_at=_utcnow())
@@ -116,28 +127,147 @@ def sync_peeringdb(
     jobs = [_plan(tag, cursors.get(tag), settings, full) for tag in schema.TAGS]
     for job in jobs:
         notify(job.tag, "queued", job.result.mode)
+    if background is not None:
+        redis = connect(background.redis_url)
+        batch = enqueue(
+            redis,
+            "peeringdb",
+            {
+                job.tag: ("nornir_peering.jobs.work.peeringdb", _download_job(job, settings))
+                for job in jobs
+            },
+            timeout=background.timeout,
+            meta=_batch_meta(jobs, cursors),
+        )
+        if not background.wait:
+            report.batch = batch
+            return report
+        ends = _wait_downloads(redis, batch, background.timeout, notify)
+        collected = apply_downloads(settings, batch, ends, wait=lock_wait, progress=notify)
+        batch.collected = True
+        save(redis, batch)
+        collected.seconds = time.monotonic() - started
+        return collected
 
     workdir = _workdir(settings.state)
     try:
         _fetch_all(jobs, settings, workdir, notify)
-        with open_state(settings.state, write=True, wait=lock_wait) as db, transaction(db):
-            if _read_cursors_from(db) != cursors:
-                raise StateBusy(
-                    "another peeringdb-sync changed the cache while this one was "
-                    "downloading; nothing written (the cache is current)"
-                )
-            _apply_all(db, jobs, settings, notify)
-            report.types = [job.result for job in jobs]
-            report.seconds = time.monotonic() - started
-            db.execute(
-                "INSERT INTO sync_runs (started_at, finished_at, source, summary) "
-                "VALUES (?, ?, ?, ?)",
-                [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
-            )
+        _apply_and_record(settings, jobs, cursors, report, lock_wait, notify, started)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def apply_downloads(
+    settings: PeeringSettings,
+    batch: Batch,
+    ends: dict[str, JobEnd],
+    *,
+    wait: float | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Parse and apply the downloads a batch's workers made, as one sync: nothing is
+    applied unless every type was downloaded, and the cursors are still those the
+    downloads were planned from."""
+    notify = progress or (lambda tag, stage, detail: None)
+    lock_wait = settings.lock_wait if wait is None else wait
+    started = time.monotonic()
+    report = SyncReport(source=settings.peeringdb_url, started_at=_utcnow())
+    jobs = [_Job(tag, since, TypeResult(tag, mode)) for tag, since, mode in batch.meta["plan"]]
+    cursors = {
+        tag: _Cursor(datetime.fromisoformat(updated) if updated else None, authenticated)
+        for tag, (updated, authenticated) in batch.meta["cursors"].items()
+    }
+    failed = [f"{tag}: job {end.job_id}: {end.error}" for tag, end in ends.items() if not end.ok]
+    if failed:
+        lines = "\n  ".join(failed)
+        raise SyncFailed(f"PeeringDB sync failed, the cache is unchanged:\n  {lines}")
+    workdir = _workdir(settings.state)
+    parser = ReplyParser()
+    try:
+        for job in jobs:
+            found = ends[job.tag].value
+            path = workdir / f"{job.tag}.json"
+            path.write_bytes(gzip.decompress(base64.b64decode(found["body"])))
+            download = Download(job.tag, found["url"], path, found["size"], found["seconds"])
+            try:
+                _parse(job, download, parser, notify)
+            except FetchError as exc:
+                raise SyncFailed(
+                    f"PeeringDB sync failed, the cache is unchanged:\n  {exc}"
+                ) from None
+        _apply_and_record(settings, jobs, cursors, report, lock_wait, notify, started)
+    finally:
+        parser.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _download_job(job: _Job, settings: PeeringSettings) -> dict[str, object]:
+    """What a worker needs to download one type: never the API key (its own is used)."""
+    carried = settings.model_dump(
+        include={
+            "peeringdb_url",
+            "cache_url",
+            "timeout",
+            "download_timeout",
+            "retries",
+            "retry_backoff",
+            "max_retry_after",
+        }
+    )
+    authenticated = settings.api_key is not None
+    return {"tag": job.tag, "since": job.since, "settings": carried, "authenticated": authenticated}
+
+
+def _batch_meta(jobs: list[_Job], cursors: dict[str, _Cursor]) -> dict[str, object]:
+    """What applying the downloads later needs: the plan, and the cursors it was made from."""
+    return {
+        "plan": [[job.tag, job.since, job.result.mode] for job in jobs],
+        "cursors": {
+            tag: [c.updated.isoformat() if c.updated else None, c.authenticated]
+            for tag, c in cursors.items()
+        },
+    }
+
+
+def _wait_downloads(
+    redis: Redis, batch: Batch, timeout: float, notify: Progress
+) -> dict[str, JobEnd]:
+    for tag in batch.items:
+        notify(tag, "fetching", "a worker's job")
+    ends = wait_for_jobs(redis, batch, timeout=timeout)
+    for tag, end in ends.items():
+        if not end.ok:
+            notify(tag, "failed", end.error)
+    return ends
+
+
+def _apply_and_record(
+    settings: PeeringSettings,
+    jobs: list[_Job],
+    cursors: dict[str, _Cursor],
+    report: SyncReport,
+    lock_wait: float,
+    notify: Progress,
+    started: float,
+) -> None:
+    """Apply every type, the cursors and a run record, in one transaction."""
+    with open_state(settings.state, write=True, wait=lock_wait) as db, transaction(db):
+        if _read_cursors_from(db) != cursors:
+            raise StateBusy(
+                "another peeringdb-sync changed the cache while this one was "
+                "downloading; nothing written (the cache is current)"
+            )
+        _apply_all(db, jobs, settings, notify)
+        report.types = [job.result for job in jobs]
+        report.seconds = time.monotonic() - started
+        db.execute(
+            "INSERT INTO sync_runs (started_at, finished_at, source, summary) VALUES (?, ?, ?, ?)",
+            [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
+        )
 
 
 def flush_peeringdb(settings: PeeringSettings, *, wait: float | None = None) -> dict[str, int]:
@@ -176,16 +306,8 @@ def _fetch_all(
     def fetch(job: _Job) -> None:
         began = time.monotonic()
         notify(job.tag, "fetching", fetcher.source(job.tag, job.since)[0])
-        download = fetcher.download(job.tag, job.since)
-        job.result.url, job.result.bytes = download.url, download.size
-        notify(job.tag, "parsing", f"{download.size} bytes")
-        try:
-            job.parsed = parser.parse(job.tag, download.path)
-        except ReplyError as exc:
-            raise FetchError(job.tag, f"bad reply from {download.url}: {exc}") from None
-        job.result.received = job.parsed.rows
+        _parse(job, fetcher.download(job.tag, job.since), parser, notify)
         job.result.seconds = time.monotonic() - began
-        notify(job.tag, "fetched", f"{job.parsed.rows} objects")
 
     try:
         with ThreadPoolExecutor(settings.concurrency, thread_name_prefix="pdb-fetch") as pool:
@@ -205,6 +327,20 @@ def _fetch_all(
                 notify(error.tag, "failed", str(error))
         lines = "\n  ".join(_describe(e) for e in first)
         raise SyncFailed(f"PeeringDB sync failed, the cache is unchanged:\n  {lines}")
+
+
+def _parse(job: _Job, download: Download, parser: ReplyParser, notify: Progress) -> None:
+    """Parse one download to Parquet, for :func:`_apply_all`."""
+    began = time.monotonic()
+    job.result.url, job.result.bytes = download.url, download.size
+    notify(job.tag, "parsing", f"{download.size} bytes")
+    try:
+        job.parsed = parser.parse(job.tag, download.path)
+    except ReplyError as exc:
+        raise FetchError(job.tag, f"bad reply from {download.url}: {exc}") from None
+    job.result.received = job.parsed.rows
+    job.result.seconds = download.seconds + time.monotonic() - began
+    notify(job.tag, "fetched", f"{job.parsed.rows} objects")
 
 
 def _describe(error: BaseException | None) -> str:

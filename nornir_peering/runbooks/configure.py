@@ -16,17 +16,29 @@ refused before anything is loaded on a platform that cannot revert.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.task import Result
 
 from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.errors import StateBusy
 from nornir_peering.inventory import Problem, Selection
-from nornir_peering.runbooks.fleet import failure, nornir_for, problems, settings_of
+from nornir_peering.jobs import payload
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
+from nornir_peering.runbooks.fleet import (
+    failure,
+    nornir_for,
+    problems,
+    settings_of,
+    toolkit_data,
+)
 from nornir_peering.settings import Settings
-from nornir_peering.tasks import deploy_config
+from nornir_peering.store import router_lock
+from nornir_peering.tasks import deploy_config, render_config
 
 
 @dataclass
@@ -78,6 +90,7 @@ class ConfigureReport:
     commit: bool
     routers: list[RouterOutcome] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    batch: Batch | None = None  # the jobs, when enqueued with --tasks --no-wait
 
     @property
     def failed(self) -> list[str]:
@@ -96,6 +109,8 @@ class ConfigureReport:
             for s in ("changed", "unchanged", "skipped", "failed")
             if counts.get(s)
         ]
+        if self.batch is not None and not self.routers:
+            return f"enqueued {len(self.batch.items)} jobs as batch {self.batch.id}"
         return ("commit: " if self.commit else "dry run: ") + (", ".join(parts) or "no router")
 
     @property
@@ -116,17 +131,21 @@ def configure_routers(
     commit_check: bool = True,
     confirm: int | None = None,
     force: bool = False,
+    background: Background | None = None,
 ) -> ConfigureReport:
     """Run :func:`~nornir_peering.tasks.deploy_config` on every router of ``target`` (an
     engineer's Nornir object, or the settings and the command line's selection), in
     parallel; a dry run unless ``commit``. A commit that would remove more of a router's
     BGP sessions than ``max_removed_sessions`` or ``max_removed_share`` allow fails that
-    router, unless ``force``."""
+    router, unless ``force``. With ``background``, each router is rendered here and
+    deployed by an RQ worker (:func:`~nornir_peering.tasks.deploy_rendered`)."""
     nr = nornir_for(target, selection)
     guard = None
     if commit and not force:
         peering = (target if isinstance(target, Settings) else settings_of(nr)).peering
         guard = RemovalGuard(peering.max_removed_sessions, peering.max_removed_share)
+    if background is not None:
+        return _in_background(nr, background, commit, commit_check, confirm, guard)
     try:
         results = nr.run(
             task=deploy_config,
@@ -140,18 +159,86 @@ def configure_routers(
     finally:
         nr.close_connections(on_failed=True)
     report = ConfigureReport(commit=commit, problems=problems(nr))
-    for name in sorted(results):
-        first = results[name][0]
-        committed = bool(getattr(first, "committed", False))
+    report.routers = [outcome(name, results[name][0]) for name in sorted(results)]
+    return report
+
+
+def outcome(router: str, first: Result) -> RouterOutcome:
+    """A router's outcome from the result of ``deploy_config`` or ``deploy_rendered``."""
+    committed = bool(getattr(first, "committed", False))
+    if first.failed:
+        busy = isinstance(first.exception, StateBusy)
+        return RouterOutcome(router, "failed", first.diff, committed, failure(first), busy)
+    if getattr(first, "skipped", False):
+        return RouterOutcome(router, "skipped", note="no template")
+    status = "changed" if first.diff else "unchanged"
+    return RouterOutcome(router, status, first.diff, committed, str(getattr(first, "note", "")))
+
+
+def outcomes(ends: dict[str, JobEnd]) -> list[RouterOutcome]:
+    """The routers' outcomes from their jobs' ends (a job that failed fails its router)."""
+    found = []
+    for router in sorted(ends):
+        end = ends[router]
+        if end.ok:
+            found.append(RouterOutcome(**end.value))
+        else:
+            found.append(RouterOutcome(router, "failed", note=f"job {end.job_id}: {end.error}"))
+    return found
+
+
+def _in_background(
+    nr: Nornir,
+    background: Background,
+    commit: bool,
+    commit_check: bool,
+    confirm: int | None,
+    guard: RemovalGuard | None,
+) -> ConfigureReport:
+    """Render here, deploy on the workers: one job per router with a configuration."""
+    report = ConfigureReport(commit=commit, problems=problems(nr))
+    rendered = nr.run(task=render_config, name="render", on_failed=True)
+    data = toolkit_data(nr.inventory)
+    jobs = {}
+    for name in sorted(rendered):
+        first = rendered[name][0]
         if first.failed:
-            busy = isinstance(first.exception, StateBusy)
-            report.routers.append(
-                RouterOutcome(name, "failed", first.diff, committed, failure(first), busy)
-            )
-        elif getattr(first, "skipped", False):
+            report.routers.append(RouterOutcome(name, "failed", note=failure(first)))
+        elif first.result is None:
             report.routers.append(RouterOutcome(name, "skipped", note="no template"))
         else:
-            status = "changed" if first.diff else "unchanged"
-            note = str(getattr(first, "note", ""))
-            report.routers.append(RouterOutcome(name, status, first.diff, committed, note))
+            jobs[name] = (
+                "nornir_peering.jobs.work.deploy",
+                {
+                    "router": payload.router(nr.inventory.hosts[name]),
+                    "config": first.result,
+                    "dry_run": not commit,
+                    "commit_check": commit_check,
+                    "revert_in": confirm,
+                    "guard": [guard.max_sessions, guard.max_share] if guard else None,
+                    "lock_wait": float(data["lock_wait"]),
+                    "timeout": background.timeout,
+                },
+            )
+    redis = connect(background.redis_url)
+    with ExitStack() as locks:
+        if background.wait:
+            # this machine's runs keep off the routers while the workers deploy to them
+            state, lock_wait = Path(str(data["state"])), float(data["lock_wait"])
+            for name in list(jobs):
+                try:
+                    locks.enter_context(router_lock(state, name, lock_wait))
+                except StateBusy as exc:
+                    del jobs[name]
+                    report.routers.append(RouterOutcome(name, "failed", note=str(exc), busy=True))
+        batch = enqueue(
+            redis, "configure", jobs, timeout=background.timeout, meta={"commit": commit}
+        )
+        if not background.wait:
+            report.batch = batch
+            return report
+        report.routers.extend(outcomes(wait(redis, batch, timeout=background.timeout)))
+    batch.collected = True
+    save(redis, batch)
+    report.routers.sort(key=lambda r: r.router)
     return report

@@ -23,6 +23,8 @@ from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.session import canonical
+from nornir_peering.jobs import payload
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
 from nornir_peering.neighbors import SessionState
 from nornir_peering.runbooks.fleet import failure, nornir_for, toolkit_data
 from nornir_peering.settings import Settings
@@ -51,6 +53,7 @@ class PollReport:
     """Every polled router."""
 
     routers: list[RouterPoll] = field(default_factory=list)
+    batch: Batch | None = None  # the jobs, when enqueued with --tasks --no-wait
 
     @property
     def failed(self) -> list[str]:
@@ -78,19 +81,25 @@ class PollReport:
 ALL = "*"  # every BGP group, or every IX, for poll_bgp_sessions' bgp_groups and ixes
 
 
+#: a router's poll: its sessions, or why it could not be polled
+Polled = list[SessionState] | str
+
+
 def poll_bgp_sessions(
     target: Nornir | Settings,
     selection: Selection | None = None,
     *,
     bgp_groups: tuple[str, ...] = (),
     ixes: tuple[str, ...] = (),
+    background: Background | None = None,
 ) -> PollReport:
     """Poll the routers of ``target`` (an engineer's Nornir object, or the settings and
     the command line's selection) that have polling on; store and return what they said.
 
     ``bgp_groups`` / ``ixes`` (the older ``poll_peering_sessions``): only routers
     with sessions in these BGP groups or at these IXes (:data:`ALL`: in any), and only
-    those sessions in the report; everything polled is stored.
+    those sessions in the report; everything polled is stored. With ``background``,
+    each router is polled by an RQ worker and the results stored here.
     """
     nr = nornir_for(target, selection)
     data = toolkit_data(nr.inventory)
@@ -109,33 +118,76 @@ def poll_bgp_sessions(
             host.get("poll", True) is not False and any(wanted(s) for s in host["sessions"])
         )
     )
-    try:
-        results = chosen.run(task=get_bgp_state, name="poll-bgp-sessions", on_failed=True)
-    finally:
-        chosen.close_connections(on_failed=True)
-    now = datetime.now(tz=UTC).replace(tzinfo=None)
-    report = PollReport()
-    state = Path(str(data["state"]))
-    with open_state(state, write=True, wait=float(data["lock_wait"])) as db, transaction(db):
-        for name in sorted(results):
-            host = chosen.inventory.hosts[name]
+    polled: dict[str, Polled] = {}
+    if background is None:
+        try:
+            results = chosen.run(task=get_bgp_state, name="poll-bgp-sessions", on_failed=True)
+        finally:
+            chosen.close_connections(on_failed=True)
+        for name in results:
             first = results[name][0]
-            if first.failed:
-                stale = [_state(row) for row in mark_stale(db, name)]
-                report.routers.append(
-                    RouterPoll(name, False, failure(first).splitlines()[0], stale)
-                )
-                continue
-            polled: list[SessionState] = first.result
-            written = replace_router(db, name, [_row(s) for s in polled], now)
-            for session, row in zip(polled, written, strict=True):
-                session.last_established = row["last_established"]
-            keep = {
+            polled[name] = failure(first).splitlines()[0] if first.failed else first.result
+    else:
+        jobs = {
+            name: ("nornir_peering.jobs.work.poll", {"router": payload.router(host)})
+            for name, host in sorted(chosen.inventory.hosts.items())
+        }
+        redis = connect(background.redis_url)
+        batch = enqueue(redis, "poll", jobs, timeout=background.timeout)
+        if not background.wait:
+            return PollReport(batch=batch)
+        polled = polls(wait(redis, batch, timeout=background.timeout))
+    keep = None
+    if bgp_groups or ixes:
+        keep = {
+            name: {
                 (s["vrf"], canonical(s["remote_address"])) for s in host["sessions"] if wanted(s)
             }
-            shown = [
-                s for s in polled if not (bgp_groups or ixes) or (s.vrf, s.remote_address) in keep
-            ]
+            for name, host in chosen.inventory.hosts.items()
+        }
+    report = store_polls(Path(str(data["state"])), float(data["lock_wait"]), polled, keep)
+    if background is not None:
+        batch.collected = True
+        save(redis, batch)
+    return report
+
+
+def polls(ends: dict[str, JobEnd]) -> dict[str, Polled]:
+    """The routers' polls from their jobs' ends (a job that failed: its router could not
+    be polled)."""
+    found: dict[str, Polled] = {}
+    for router, end in ends.items():
+        if not end.ok:
+            found[router] = f"job {end.job_id}: {end.error}"
+        elif "error" in end.value:
+            found[router] = str(end.value["error"]).splitlines()[0]
+        else:
+            found[router] = [payload.session_state(s) for s in end.value["sessions"]]
+    return found
+
+
+def store_polls(
+    state: Path,
+    lock_wait: float,
+    polled: dict[str, Polled],
+    keep: dict[str, set[tuple[str, str]]] | None = None,
+) -> PollReport:
+    """Store every router's poll in one transaction: its sessions' state and history, or,
+    for a router that could not be polled, its sessions marked stale. ``keep``: the
+    sessions of each router to report (all when None)."""
+    now = datetime.now(tz=UTC).replace(tzinfo=None)
+    report = PollReport()
+    with open_state(state, write=True, wait=lock_wait) as db, transaction(db):
+        for name in sorted(polled):
+            found = polled[name]
+            if isinstance(found, str):
+                stale = [_state(row) for row in mark_stale(db, name)]
+                report.routers.append(RouterPoll(name, False, found, stale))
+                continue
+            written = replace_router(db, name, [_row(s) for s in found], now)
+            for session, row in zip(found, written, strict=True):
+                session.last_established = row["last_established"]
+            shown = [s for s in found if keep is None or (s.vrf, s.remote_address) in keep[name]]
             report.routers.append(RouterPoll(name, True, "", shown))
     return report
 

@@ -20,14 +20,18 @@ from nornir.core import Nornir
 
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.session import irr_filterable
+from nornir_peering.irr import Fetched
 from nornir_peering.irr.bgpq import BgpqConfig, Job, fetch_all
 from nornir_peering.irr.query import irr_objects
+from nornir_peering.jobs import payload
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
 from nornir_peering.store.irr import ListChange, apply, plan_updates
 
 FAMILIES = (4, 6, 0)  # IPv4, IPv6, and the AS-path list
+ASES_PER_JOB = 25  # with --tasks: the ASes (all their objects, in every family) of one job
 
 
 @dataclass
@@ -36,6 +40,7 @@ class PrefixReport:
 
     changes: list[ListChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what the AS-SET fields held that is not run
+    batch: Batch | None = None  # the jobs, when enqueued with --tasks --no-wait
 
     @property
     def failed(self) -> list[int]:
@@ -115,9 +120,13 @@ def grab_prefixes(
     asns: tuple[int, ...] = (),
     limit: int | None = None,
     force: bool = False,
+    background: Background | None = None,
 ) -> PrefixReport:
     """Collect and store the IRR lists of the peers of ``target`` (an engineer's Nornir
     object, or the settings and the command line's selection); ``asns``: only these.
+    With ``background``, the bgpq runs are made by RQ workers, :data:`ASES_PER_JOB`
+    ASes a job (an AS's lists come whole from one job, or not at all), and the answers
+    stored here.
 
     For example::
 
@@ -131,21 +140,89 @@ def grab_prefixes(
         wanted = {asn: ask for asn, ask in wanted.items() if asn in asns}
         disagreements = {asn: text for asn, text in disagreements.items() if asn in asns}
     report = PrefixReport(problems=[disagreements[asn] for asn in sorted(disagreements)])
-    jobs: list[Job] = []
+    runs: list[list[Job]] = []  # each AS's runs: its objects, in every family
     for asn in sorted(wanted):
         ask = wanted[asn]
         objects, problems = irr_objects(asn, ask.as_set)
         report.problems.extend(f"AS{asn} AS-SET field: {problem}" for problem in problems)
-        jobs.extend(
-            Job(asn, obj, family, ask.host, ask.sources, ask.aggregate)
-            for obj in objects
-            for family in FAMILIES
+        runs.append(
+            [
+                Job(asn, obj, family, ask.host, ask.sources, ask.aggregate)
+                for obj in objects
+                for family in FAMILIES
+            ]
         )
-    fetched = fetch_all(jobs, BgpqConfig.from_settings(settings.peering))
-    state = Path(str(data["state"]))
-    with open_state(state, write=True, wait=float(data["lock_wait"])) as db:
-        report.changes = plan_updates(
-            db, fetched, max_shrink=settings.peering.max_shrink, limit=limit, force=force
-        )
-        apply(db, report.changes)
+    config = BgpqConfig.from_settings(settings.peering)
+    guards: dict[str, Any] = {
+        "max_shrink": settings.peering.max_shrink,
+        "limit": limit,
+        "force": force,
+    }
+    if background is None:
+        fetched = fetch_all([run for group in runs for run in group], config)
+    else:
+        jobs = {}
+        for start in range(0, len(runs), ASES_PER_JOB):
+            chunk = [run for group in runs[start : start + ASES_PER_JOB] for run in group]
+            item = f"AS{chunk[0].asn}-AS{chunk[-1].asn}" if chunk else f"part {start}"
+            jobs[item] = (
+                "nornir_peering.jobs.work.prefixes",
+                {
+                    "runs": [payload.bgpq_job(run) for run in chunk],
+                    "config": payload.bgpq_config(config),
+                },
+            )
+        redis = connect(background.redis_url)
+        meta = {
+            **guards,
+            "problems": report.problems,
+            "runs": {item: job["runs"] for item, (_, job) in jobs.items()},
+        }
+        batch = enqueue(redis, "prefixes", jobs, timeout=background.timeout, meta=meta)
+        if not background.wait:
+            report.batch = batch
+            return report
+        ends = wait(redis, batch, timeout=background.timeout)
+        fetched, failed = answers(ends, batch)
+        report.problems.extend(failed)
+    report.changes = store_lists(
+        Path(str(data["state"])), float(data["lock_wait"]), fetched, **guards
+    )
+    if background is not None:
+        batch.collected = True
+        save(redis, batch)
     return report
+
+
+def answers(ends: dict[str, JobEnd], batch: Batch) -> tuple[list[Fetched], list[str]]:
+    """The bgpq answers of a batch's jobs, and a line for each job that failed: each of
+    its runs answers that failure, so that its ASes keep their stored lists and fail."""
+    fetched: list[Fetched] = []
+    failed = []
+    for item, runs in batch.meta["runs"].items():
+        end = ends[item]
+        if end.ok:
+            fetched.extend(payload.fetched_from(found) for found in end.value)
+            continue
+        failed.append(f"{item}: job {end.job_id} failed: {end.error}")
+        for found in runs:
+            run = payload.bgpq_job_from(found)
+            error = f"job {end.job_id} failed: {end.error}"
+            fetched.append(Fetched(run.asn, run.object, run.family, error=error))
+    return fetched, failed
+
+
+def store_lists(
+    state: Path,
+    lock_wait: float,
+    fetched: list[Fetched],
+    *,
+    max_shrink: int,
+    limit: int | None,
+    force: bool,
+) -> list[ListChange]:
+    """Store the answers where the guards allow, in one transaction; what changed."""
+    with open_state(state, write=True, wait=lock_wait) as db:
+        changes = plan_updates(db, fetched, max_shrink=max_shrink, limit=limit, force=force)
+        apply(db, changes)
+    return changes

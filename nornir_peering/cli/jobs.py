@@ -1,0 +1,180 @@
+"""Background jobs: ``--tasks`` and ``--no-wait`` on the runbook commands, ``worker``,
+``jobs`` and ``jobs collect``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from nornir_peering.cli.options import settings_options
+from nornir_peering.cli.runlog import Finished, note, recorded
+from nornir_peering.jobs.queue import Background, Batch, connect, recent, redacted, statuses
+from nornir_peering.report import out, print_json, print_rows
+from nornir_peering.settings import Settings
+from nornir_peering.store.runs import RunItem
+
+
+def tasks_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--tasks`` and ``--no-wait``, given to the command as ``background`` (None
+    without ``--tasks``); under ``settings_options``."""
+
+    @functools.wraps(func)
+    def command(*args: Any, settings: Settings, tasks: bool, no_wait: bool, **kwargs: Any) -> Any:
+        if no_wait and not tasks:
+            raise click.UsageError("--no-wait goes with --tasks")
+        peering = settings.peering
+        background = (
+            Background(peering.redis_url, peering.job_timeout, wait=not no_wait) if tasks else None
+        )
+        return func(*args, settings=settings, background=background, **kwargs)
+
+    command = click.option(
+        "--no-wait",
+        is_flag=True,
+        help="With --tasks: print the job ids and return; 'jobs collect' stores the results.",
+    )(command)
+    return click.option(
+        "--tasks",
+        is_flag=True,
+        help="Run as background jobs on Redis Queue (redis_url); 'nornir-peering worker' "
+        "runs them. The command waits for them and stores their results.",
+    )(command)
+
+
+def enqueued(batch: Batch, as_json: bool) -> Finished:
+    """What a ``--no-wait`` run prints and records: its batch and job ids."""
+    if as_json:
+        print_json({"batch": batch.id, "kind": batch.kind, "jobs": batch.items})
+    else:
+        print_rows(("item", "job"), sorted(batch.items.items()), title=f"batch {batch.id}")
+        out().print(
+            f"enqueued {len(batch.items)} jobs as batch {batch.id}; "
+            f"'nornir-peering jobs collect {batch.id}' stores their results once they end",
+            highlight=False,
+        )
+    return Finished(
+        f"enqueued {len(batch.items)} jobs as batch {batch.id}",
+        [RunItem(item, "enqueued", note=f"job {job}") for item, job in sorted(batch.items.items())],
+    )
+
+
+@click.command()
+@settings_options
+@click.option("-n", "--workers", type=click.IntRange(1, 64), default=1, help="Workers to run (1).")
+@click.option("--burst", is_flag=True, help="Stop once the queue is empty.")
+@click.option(
+    "--heartbeat",
+    type=click.IntRange(min=1),
+    default=30,
+    metavar="SECONDS",
+    help="How often a busy worker tells Redis it is alive (30); a job whose worker "
+    "stopped for this long plus a minute is reported failed.",
+)
+def worker(settings: Settings, workers: int, burst: bool, heartbeat: int) -> None:
+    """Run RQ workers for the --tasks jobs, on this machine or on any other that
+    reaches Redis (redis_url, NORNIR_PEERING_REDIS_URL) and the routers, the IRR server
+    or PeeringDB. Workers never open the state file."""
+    from nornir_peering.jobs.worker import run_workers  # only workers load RQ's worker
+
+    url = settings.peering.redis_url
+    out().print(f"{workers} worker(s) on {redacted(url)}", highlight=False)
+    run_workers(connect(url), workers=workers, burst=burst, heartbeat=heartbeat)
+
+
+@click.group(invoke_without_command=True)
+@settings_options
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
+    """The background jobs of the last seven days, batch by batch: queued, started,
+    finished or failed, and whether their results were stored (collected)."""
+    ctx.obj = settings
+    if ctx.invoked_subcommand:
+        return
+    redis = connect(settings.peering.redis_url)
+    rows = []
+    for batch in recent(redis):
+        for item, (status, job) in statuses(redis, batch).items():
+            rows.append(
+                {
+                    "batch": batch.id,
+                    "kind": batch.kind,
+                    "item": item,
+                    "job": batch.items[item],
+                    "status": status,
+                    "enqueued_at": batch.enqueued_at,
+                    "ended_at": job.ended_at.isoformat(timespec="seconds")
+                    if job is not None and job.ended_at
+                    else None,
+                    "collected": batch.collected,
+                }
+            )
+    if as_json:
+        print_json(rows)
+        return
+    print_rows(
+        ("batch", "kind", "item", "status", "job", "enqueued", "ended", "collected"),
+        [
+            (
+                r["batch"],
+                r["kind"],
+                r["item"],
+                r["status"],
+                r["job"],
+                r["enqueued_at"],
+                r["ended_at"] or "",
+                "yes" if r["collected"] else "no",
+            )
+            for r in rows
+        ],
+        title="jobs",
+    )
+
+
+@jobs.command()
+@click.argument("batch_id", required=False, metavar="[BATCH]")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def collect(settings: Settings, batch_id: str | None, as_json: bool) -> None:
+    """Store the results of a batch enqueued with --no-wait (of every ended batch not
+    collected yet, without BATCH), as the waiting command would have; recorded in the
+    run log. Exit code 1 if a job, router or list failed."""
+    _collect(settings=settings, batch_id=batch_id, as_json=as_json)
+
+
+@recorded
+def _collect(settings: Settings, batch_id: str | None, as_json: bool) -> None:
+    from nornir_peering.cli.configure import configure_finished
+    from nornir_peering.cli.peeringdb import sync_finished
+    from nornir_peering.cli.poll import poll_finished
+    from nornir_peering.cli.prefixes import grab_finished
+    from nornir_peering.runbooks.background import collect as collect_batches
+
+    collected = collect_batches(settings, batch_id)
+    finishers: dict[str, Callable[[Any, bool], Finished]] = {
+        "configure": configure_finished,
+        "poll": poll_finished,
+        "prefixes": grab_finished,
+        "peeringdb": sync_finished,
+    }
+    summaries: list[str] = []
+    items: list[RunItem] = []
+    code = 0
+    for batch, report in collected.reports:
+        if not as_json:
+            out().print(f"batch {batch.id} ({batch.kind}):", highlight=False)
+        done = finishers[batch.kind](report, as_json)
+        summaries.append(f"batch {batch.id} ({batch.kind}): {done.summary}")
+        items.extend(
+            RunItem(f"{batch.id} {i.item}", i.status, i.committed, i.diff, i.note)
+            for i in done.items
+        )
+        code = max(code, done.exit_code)
+    for batch in collected.pending:
+        out().print(f"batch {batch.id} ({batch.kind}): not ended yet", highlight=False)
+    note("; ".join(summaries) or "nothing to collect", items)
+    if code:
+        raise click.exceptions.Exit(code)

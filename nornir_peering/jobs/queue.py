@@ -1,0 +1,236 @@
+"""Batches of jobs on Redis Queue: enqueued by one command, waited for, collected once.
+
+A batch is the jobs of one run (one per router, per batch of AS-SETs, per PeeringDB
+type), kept in Redis under ``nornir-peering:batch:<id>`` with what storing its results
+needs; its jobs' results stay for :data:`KEEP` seconds. A job's end is read from RQ:
+finished (its return value), or failed: an exception in the job, a timeout, or a
+worker that died mid-job (RQ moves a job whose worker stopped sending heartbeats to
+its failed registry, as "abandoned"; every look at the queue here runs that cleanup).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from rq.job import Job, JobStatus
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from nornir_peering.errors import PeeringError
+
+QUEUE = "nornir-peering"
+KEEP = 7 * 86400  # seconds a batch and its jobs' results are kept
+_BATCH = "nornir-peering:batch:"
+_BATCHES = "nornir-peering:batches"  # sorted set of batch ids, by when enqueued
+
+
+class JobsUnavailable(PeeringError):
+    """Redis cannot be reached, or a batch is not there."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Background:
+    """``--tasks``: the Redis the jobs go to, how long a job may wait and run, and whether
+    the command waits for its jobs and stores their results (``--no-wait``: ``jobs
+    collect`` does, later)."""
+
+    redis_url: str
+    timeout: float = 900.0
+    wait: bool = True
+
+
+@dataclass(frozen=True)
+class JobEnd:
+    """How one job of a batch ended: ``value`` its return value when ``ok``."""
+
+    item: str
+    job_id: str
+    ok: bool
+    value: Any = None
+    error: str = ""
+
+
+@dataclass
+class Batch:
+    """The jobs of one run: ``items`` maps what each job is for (a router, a batch of
+    AS-SETs, a PeeringDB type) to its job id; ``meta``: what storing the results needs."""
+
+    id: str
+    kind: str  # configure, poll, prefixes, peeringdb
+    items: dict[str, str]
+    meta: dict[str, Any] = field(default_factory=dict)
+    enqueued_at: str = ""
+    collected: bool = False
+
+
+def redacted(url: str) -> str:
+    """A Redis URL fit for a message: no password.
+
+    >>> redacted("redis://:s3cret@10.0.0.1:6379/0")
+    'redis://10.0.0.1:6379/0'
+    """
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def connect(url: str) -> Redis:
+    """A connection to the Redis of ``url``, checked with a PING."""
+    try:
+        redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+        redis.ping()
+    except (RedisError, ValueError) as exc:
+        raise JobsUnavailable(f"cannot reach Redis at {redacted(url)} (redis_url): {exc}") from None
+    return redis
+
+
+def queue(redis: Redis) -> Queue:
+    """The toolkit's queue (JSON jobs)."""
+    return Queue(QUEUE, connection=redis, serializer=JSONSerializer)
+
+
+def enqueue(
+    redis: Redis,
+    kind: str,
+    jobs: Mapping[str, tuple[str, dict[str, Any]]],
+    *,
+    timeout: float,
+    meta: dict[str, Any] | None = None,
+) -> Batch:
+    """Enqueue ``jobs`` (item → (function's import path, its payload)) as one batch.
+
+    A job may run ``timeout`` seconds, and waits at most that long in the queue for a
+    worker before it expires.
+    """
+    batch = Batch(uuid.uuid4().hex[:12], kind, {}, meta or {}, _now())
+    target = queue(redis)
+    seconds = max(1, int(timeout))
+    try:
+        for item, (function, payload) in jobs.items():
+            job = target.enqueue(
+                function,
+                payload,
+                job_timeout=seconds,
+                ttl=seconds,
+                result_ttl=KEEP,
+                failure_ttl=KEEP,
+                description=f"{kind} {item}",
+                meta={"batch": batch.id, "kind": kind, "item": item},
+            )
+            batch.items[item] = job.id
+        save(redis, batch)
+    except RedisError as exc:
+        raise JobsUnavailable(f"cannot enqueue on Redis: {exc}") from None
+    return batch
+
+
+def save(redis: Redis, batch: Batch) -> None:
+    """Store the batch's record (again: ``collected`` changes)."""
+    redis.set(_BATCH + batch.id, json.dumps(asdict(batch)), ex=KEEP)
+    redis.zadd(_BATCHES, {batch.id: time.time()})
+
+
+def load(redis: Redis, batch_id: str) -> Batch:
+    """The batch of that id."""
+    found = redis.get(_BATCH + batch_id)
+    if found is None:
+        raise JobsUnavailable(f"no batch {batch_id} in Redis (gone after {KEEP // 86400} days)")
+    return Batch(**json.loads(found))
+
+
+def recent(redis: Redis) -> list[Batch]:
+    """Every batch still kept, oldest first."""
+    redis.zremrangebyscore(_BATCHES, 0, time.time() - KEEP)
+    batches = []
+    for raw in redis.zrange(_BATCHES, 0, -1):
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        found = redis.get(_BATCH + name)
+        if found is not None:
+            batches.append(Batch(**json.loads(found)))
+    return batches
+
+
+def statuses(redis: Redis, batch: Batch) -> dict[str, tuple[str, Job | None]]:
+    """Each job's status (queued, started, finished, failed, ...; ``expired`` when its
+    record is gone) and the job, by item."""
+    StartedJobRegistry(QUEUE, connection=redis, serializer=JSONSerializer).cleanup()
+    ids = list(batch.items.values())
+    jobs = Job.fetch_many(ids, connection=redis, serializer=JSONSerializer)
+    found: dict[str, tuple[str, Job | None]] = {}
+    for (item, _), job in zip(batch.items.items(), jobs, strict=True):
+        status = job.get_status(refresh=False) if job is not None else None
+        found[item] = (str(status.value) if status is not None else "expired", job)
+    return found
+
+
+_ENDED = {JobStatus.FINISHED.value, JobStatus.FAILED.value, JobStatus.STOPPED.value}
+_ENDED |= {JobStatus.CANCELED.value, "expired"}
+
+
+def ends(redis: Redis, batch: Batch) -> dict[str, JobEnd]:
+    """The jobs of the batch that have ended, by item."""
+    found = {}
+    for item, (status, job) in statuses(redis, batch).items():
+        if status not in _ENDED:
+            continue
+        job_id = batch.items[item]
+        if status == JobStatus.FINISHED.value and job is not None:
+            found[item] = JobEnd(item, job_id, True, job.return_value())
+        else:
+            found[item] = JobEnd(item, job_id, False, error=_why(status, job))
+    return found
+
+
+def wait(redis: Redis, batch: Batch, *, timeout: float, interval: float = 0.1) -> dict[str, JobEnd]:
+    """Every job's end, waiting until all have ended; one still queued or running after
+    ``timeout`` seconds (its own time in the queue and its run) ends the wait failed."""
+    deadline = time.monotonic() + 2 * timeout + 10
+    while True:
+        try:
+            found = ends(redis, batch)
+        except RedisError as exc:
+            raise JobsUnavailable(f"lost Redis while waiting for batch {batch.id}: {exc}") from None
+        if len(found) == len(batch.items) or time.monotonic() > deadline:
+            break
+        time.sleep(interval)  # polling the jobs' status: RQ has no wait for many jobs
+    for item, job_id in batch.items.items():
+        if item not in found:
+            found[item] = JobEnd(
+                item,
+                job_id,
+                False,
+                error=f"not ended after {2 * timeout:.0f} s: still in the queue or running "
+                f"('jobs' shows it; 'jobs collect {batch.id}' stores it once it ends)",
+            )
+    return found
+
+
+def _why(status: str, job: Job | None) -> str:
+    """One line saying why a job did not finish."""
+    if status == "expired" or job is None:
+        return "expired in the queue: no worker took it in time (is 'nornir-peering worker' up?)"
+    result = job.latest_result()
+    text = (result.exc_string if result is not None else "") or ""
+    if "AbandonedJobError" in text:
+        return "the worker running it died (abandoned job): nothing of it was stored"
+    if "JobTimeoutException" in text:
+        return f"timed out after {job.timeout} s on its worker"
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"job {status}"
+
+
+def _now() -> str:
+    return datetime.now(tz=UTC).replace(tzinfo=None).isoformat(timespec="seconds")

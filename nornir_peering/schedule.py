@@ -59,7 +59,8 @@ def crontab(command: str, directory: str, user: str | None = None) -> str:
 
 
 def systemd_units(command: str, directory: str, user: str | None = None) -> dict[str, str]:
-    """A service and a timer per task, by file name."""
+    """A service and a timer per task, and the service of the background workers
+    (``--tasks``; not enabled unless the operator enables it), by file name."""
     units: dict[str, str] = {}
     for task in TASKS:
         unit = UNIT_PREFIX + task.name
@@ -85,6 +86,19 @@ def systemd_units(command: str, directory: str, user: str | None = None) -> dict
             "\n[Install]\n"
             "WantedBy=timers.target\n"
         )
+    units[f"{UNIT_PREFIX}worker.service"] = (
+        "[Unit]\n"
+        "Description=nornir-peering worker: the background jobs of --tasks\n"
+        "Wants=network-online.target\n"
+        "After=network-online.target redis-server.service\n"
+        "\n[Service]\n" + (f"User={user}\n" if user else "") + f"WorkingDirectory={directory}\n"
+        f"ExecStart={command} worker --workers 4\n"
+        "Restart=on-failure\n"
+        "KillSignal=SIGTERM\n"
+        "TimeoutStopSec=15min\n"
+        "\n[Install]\n"
+        "WantedBy=multi-user.target\n"
+    )
     return units
 
 

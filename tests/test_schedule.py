@@ -103,7 +103,8 @@ def test_systemd_units_verify(lab: Lab, project: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.stderr
     units = sorted(tmp_path.joinpath("units").iterdir())
     assert [u.name for u in units] == sorted(
-        f"nornir-peering-{t.name}.{kind}" for t in TASKS for kind in ("service", "timer")
+        [f"nornir-peering-{t.name}.{kind}" for t in TASKS for kind in ("service", "timer")]
+        + ["nornir-peering-worker.service"]
     )
     verify = subprocess.run(
         ["systemd-analyze", "verify", *map(str, units)],
@@ -119,6 +120,8 @@ def test_systemd_units_verify(lab: Lab, project: Path, tmp_path: Path) -> None:
     assert f"WorkingDirectory={project}\n" in sync
     timer = (tmp_path / "units" / "nornir-peering-configure-routers.timer").read_text()
     assert "OnCalendar=*-*-* *:55:00\n" in timer
+    worker = (tmp_path / "units" / "nornir-peering-worker.service").read_text()
+    assert f"ExecStart={NORNIR_PEERING} worker --workers 4\n" in worker
 
 
 def test_contrib_units_are_what_schedule_writes() -> None:

@@ -40,7 +40,7 @@ def installed_command() -> str:
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     metavar="DIR",
-    help="Write a systemd service and timer per task into DIR instead.",
+    help="Write a systemd service and timer per task, and the workers' service, into DIR instead.",
 )
 def schedule(
     directory: Path | None, command: str | None, user: str | None, systemd_dir: Path | None

@@ -98,8 +98,10 @@ class Lab:
             (self.directory / "redis").mkdir(parents=True, exist_ok=True)
             self._start(
                 "redis",
-                ["redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)]
-                + ["--save", "", "--appendonly", "no", "--dir", str(self.directory / "redis")],
+                [
+                    *("redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)),
+                    *("--save", "", "--appendonly", "no", "--dir", str(self.directory / "redis")),
+                ],
             )
             if not wait_for_port("127.0.0.1", self.redis_port, 60):
                 raise RuntimeError(

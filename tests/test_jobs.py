@@ -222,3 +222,39 @@ def test_bad_job_options_are_usage_errors(lab: Lab, monkeypatch: pytest.MonkeyPa
     bad = run("jobs")
     assert bad.exit_code == 2 and "NORNIR_PEERING_REDIS_URL: not a redis://" in bad.stderr
     assert "s3cret" not in bad.stderr
+
+
+def test_a_failed_prefix_job_keeps_the_stored_lists(
+    lab: Lab, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker cannot run bgpq4 (its own setting points nowhere): every AS of its job
+    fails and keeps the list stored before."""
+    stored = json.loads(run("grab-prefixes", "--asn", "65001", "--json").stdout)["lists"]
+    assert [c["status"] for c in stored] in (["new"] * 3, ["unchanged"] * 3)
+    monkeypatch.setenv("NORNIR_PEERING_BGPQ", "/nonexistent/bgpq4")
+    workers(1)  # started with that environment
+    result = run("grab-prefixes", "--asn", "65001", "--tasks", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["failed"] == [65001]
+    assert [c["status"] for c in report["lists"]] == ["failed"] * 3
+    assert all("bgpq4" in c["message"] and "kept" in c["message"] for c in report["lists"])
+    assert [c["previous"] for c in report["lists"]] == [c["count"] for c in stored]
+    assert any("job" in problem and "failed" in problem for problem in report["problems"])
+
+
+def test_a_failed_download_job_leaves_the_cache_as_it_was(
+    lab: Lab, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An authenticated sync needs the workers' own API key: one without fails its jobs,
+    and nothing is applied."""
+    workers(1)  # without PEERINGDB_API_KEY
+    before = fingerprint("pdb_net")
+    monkeypatch.setenv("PEERINGDB_API_KEY", "lab-key")
+    result = run("peeringdb-sync", "--tasks", "--json")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["ok"] is False
+    assert "this worker has no PeeringDB API key" in result.stdout
+    assert "lab-key" not in result.stdout + result.stderr
+    monkeypatch.delenv("PEERINGDB_API_KEY")
+    assert fingerprint("pdb_net") == before

@@ -10,6 +10,7 @@ exception here, a timeout, its worker killed).
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import os
 import shutil
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import LockError
 from rq import get_current_job
 
 from nornir_peering.deploy.guard import RemovalGuard
@@ -63,7 +65,8 @@ def deploy(job: dict[str, Any]) -> dict[str, Any]:
         )
     finally:
         nr.close_connections(on_failed=True)
-        lock.release()
+        with contextlib.suppress(LockError):  # expired after the job's timeout: not ours now
+            lock.release()
     found = outcome(name, results[name][0])
     return {
         "router": found.router,

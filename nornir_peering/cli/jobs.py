@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -106,9 +107,7 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
                     "job": batch.items[item],
                     "status": status,
                     "enqueued_at": batch.enqueued_at,
-                    "ended_at": job.ended_at.isoformat(timespec="seconds")
-                    if job is not None and job.ended_at
-                    else None,
+                    "ended_at": _utc(job.ended_at) if job is not None and job.ended_at else None,
                     "collected": batch.collected,
                 }
             )
@@ -132,6 +131,11 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
         ],
         title="jobs",
     )
+
+
+def _utc(when: datetime) -> str:
+    """A time as the run log and the batches write it: UTC, no offset, to the second."""
+    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 @jobs.command()

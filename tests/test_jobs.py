@@ -54,9 +54,15 @@ def workers(redis: Redis, project: Path) -> Iterator[Workers]:
     yield start
     for process in started:
         if process.poll() is None:
-            process.terminate()
+            process.terminate()  # RQ's warm shutdown
     for process in started:
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            # an idle worker sometimes misses the first SIGTERM in Redis's blocking pop;
+            # a second one is RQ's cold shutdown (noted in the README)
+            process.terminate()
+            process.wait(timeout=60)
 
 
 def _registered(redis: Redis) -> int:

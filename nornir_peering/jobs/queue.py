@@ -137,6 +137,35 @@ def enqueue(
     return batch
 
 
+@dataclass
+class Submitted:
+    """A batch enqueued by :func:`submit`: its jobs' ends once waited for (None with
+    ``--no-wait``)."""
+
+    redis: Redis
+    batch: Batch
+    ends: dict[str, JobEnd] | None
+
+    def collected(self) -> None:
+        """Mark the batch collected, once its results are stored."""
+        self.batch.collected = True
+        save(self.redis, self.batch)
+
+
+def submit(
+    background: Background,
+    kind: str,
+    jobs: Mapping[str, tuple[str, dict[str, Any]]],
+    meta: dict[str, Any] | None = None,
+) -> Submitted:
+    """Enqueue ``jobs`` on ``background``'s Redis as one batch (:func:`enqueue`) and,
+    unless ``--no-wait``, wait for them (:func:`wait`)."""
+    redis = connect(background.redis_url)
+    batch = enqueue(redis, kind, jobs, timeout=background.timeout, meta=meta)
+    ends = wait(redis, batch, timeout=background.timeout) if background.wait else None
+    return Submitted(redis, batch, ends)
+
+
 def save(redis: Redis, batch: Batch) -> None:
     """Store the batch's record (again: ``collected`` changes)."""
     redis.set(_BATCH + batch.id, json.dumps(asdict(batch)), ex=KEEP)

@@ -27,11 +27,9 @@ from pathlib import Path
 
 import duckdb
 from peeringdb.private import PRIVATE_OBJECTS
-from redis import Redis
 
 from nornir_peering.errors import StateBusy, SyncFailed
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save
-from nornir_peering.jobs.queue import wait as wait_for_jobs
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
 from nornir_peering.peeringdb import schema
 from nornir_peering.peeringdb.fetch import Cancelled, Download, FetchError, StreamingFetcher
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
@@ -128,24 +126,23 @@ def sync_peeringdb(
     for job in jobs:
         notify(job.tag, "queued", job.result.mode)
     if background is not None:
-        redis = connect(background.redis_url)
-        batch = enqueue(
-            redis,
-            "peeringdb",
-            {
-                job.tag: ("nornir_peering.jobs.work.peeringdb", _download_job(job, settings))
-                for job in jobs
-            },
-            timeout=background.timeout,
-            meta=_batch_meta(jobs, cursors),
-        )
-        if not background.wait:
-            report.batch = batch
+        for job in jobs:
+            notify(job.tag, "fetching", "a worker's job")
+        downloads = {
+            job.tag: ("nornir_peering.jobs.work.peeringdb", _download_job(job, settings))
+            for job in jobs
+        }
+        submitted = submit(background, "peeringdb", downloads, _batch_meta(jobs, cursors))
+        if submitted.ends is None:
+            report.batch = submitted.batch
             return report
-        ends = _wait_downloads(redis, batch, background.timeout, notify)
-        collected = apply_downloads(settings, batch, ends, wait=lock_wait, progress=notify)
-        batch.collected = True
-        save(redis, batch)
+        for tag, end in submitted.ends.items():
+            if not end.ok:
+                notify(tag, "failed", end.error)
+        collected = apply_downloads(
+            settings, submitted.batch, submitted.ends, wait=lock_wait, progress=notify
+        )
+        submitted.collected()
         collected.seconds = time.monotonic() - started
         return collected
 
@@ -231,18 +228,6 @@ def _batch_meta(jobs: list[_Job], cursors: dict[str, _Cursor]) -> dict[str, obje
             for tag, c in cursors.items()
         },
     }
-
-
-def _wait_downloads(
-    redis: Redis, batch: Batch, timeout: float, notify: Progress
-) -> dict[str, JobEnd]:
-    for tag in batch.items:
-        notify(tag, "fetching", "a worker's job")
-    ends = wait_for_jobs(redis, batch, timeout=timeout)
-    for tag, end in ends.items():
-        if not end.ok:
-            notify(tag, "failed", end.error)
-    return ends
 
 
 def _apply_and_record(

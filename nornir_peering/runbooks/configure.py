@@ -28,7 +28,7 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.errors import StateBusy
 from nornir_peering.inventory import Problem, Selection
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
 from nornir_peering.runbooks.fleet import (
     failure,
     nornir_for,
@@ -220,7 +220,6 @@ def _in_background(
                     "timeout": background.timeout,
                 },
             )
-    redis = connect(background.redis_url)
     with ExitStack() as locks:
         if background.wait:
             # this machine's runs keep off the routers while the workers deploy to them
@@ -231,14 +230,11 @@ def _in_background(
                 except StateBusy as exc:
                     del jobs[name]
                     report.routers.append(RouterOutcome(name, "failed", note=str(exc), busy=True))
-        batch = enqueue(
-            redis, "configure", jobs, timeout=background.timeout, meta={"commit": commit}
-        )
-        if not background.wait:
-            report.batch = batch
-            return report
-        report.routers.extend(outcomes(wait(redis, batch, timeout=background.timeout)))
-    batch.collected = True
-    save(redis, batch)
+        submitted = submit(background, "configure", jobs, meta={"commit": commit})
+    if submitted.ends is None:
+        report.batch = submitted.batch
+        return report
+    report.routers.extend(outcomes(submitted.ends))
+    submitted.collected()
     report.routers.sort(key=lambda r: r.router)
     return report

@@ -24,7 +24,7 @@ from nornir.core import Nornir
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.session import canonical
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
 from nornir_peering.neighbors import SessionState
 from nornir_peering.runbooks.fleet import failure, nornir_for, toolkit_data
 from nornir_peering.settings import Settings
@@ -132,11 +132,10 @@ def poll_bgp_sessions(
             name: ("nornir_peering.jobs.work.poll", {"router": payload.router(host)})
             for name, host in sorted(chosen.inventory.hosts.items())
         }
-        redis = connect(background.redis_url)
-        batch = enqueue(redis, "poll", jobs, timeout=background.timeout)
-        if not background.wait:
-            return PollReport(batch=batch)
-        polled = polls(wait(redis, batch, timeout=background.timeout))
+        submitted = submit(background, "poll", jobs)
+        if submitted.ends is None:
+            return PollReport(batch=submitted.batch)
+        polled = polls(submitted.ends)
     keep = None
     if bgp_groups or ixes:
         keep = {
@@ -147,8 +146,7 @@ def poll_bgp_sessions(
         }
     report = store_polls(Path(str(data["state"])), float(data["lock_wait"]), polled, keep)
     if background is not None:
-        batch.collected = True
-        save(redis, batch)
+        submitted.collected()
     return report
 
 

@@ -24,7 +24,7 @@ from nornir_peering.irr import Fetched
 from nornir_peering.irr.bgpq import BgpqConfig, Job, fetch_all
 from nornir_peering.irr.query import irr_objects
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, connect, enqueue, save, wait
+from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
@@ -172,25 +172,22 @@ def grab_prefixes(
                     "config": payload.bgpq_config(config),
                 },
             )
-        redis = connect(background.redis_url)
         meta = {
             **guards,
             "problems": report.problems,
             "runs": {item: job["runs"] for item, (_, job) in jobs.items()},
         }
-        batch = enqueue(redis, "prefixes", jobs, timeout=background.timeout, meta=meta)
-        if not background.wait:
-            report.batch = batch
+        submitted = submit(background, "prefixes", jobs, meta)
+        if submitted.ends is None:
+            report.batch = submitted.batch
             return report
-        ends = wait(redis, batch, timeout=background.timeout)
-        fetched, failed = answers(ends, batch)
+        fetched, failed = answers(submitted.ends, submitted.batch)
         report.problems.extend(failed)
     report.changes = store_lists(
         Path(str(data["state"])), float(data["lock_wait"]), fetched, **guards
     )
     if background is not None:
-        batch.collected = True
-        save(redis, batch)
+        submitted.collected()
     return report
 
 

@@ -20,6 +20,7 @@ from nornir.core.inventory import Host
 from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
 from nornir_peering.errors import PeeringError
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
+from nornir_peering.secrets import mask, reveal
 from nornir_peering.settings import PREFIX_LIST_LIMITS
 from nornir_peering.templating import render_template
 from nornir_peering.templating.filters import prefix_list
@@ -53,11 +54,25 @@ def context(host: Host) -> dict[str, Any]:
             "vars": dict(host.get("vars") or {}),
         },
         "local_as": host["local_as"],
-        "sessions": host["sessions"],
+        "sessions": revealed(host["sessions"]),
         "connections": host["connections"],
         "policies": host["policies"],
         "communities": host["communities"],
     }
+
+
+def revealed(sessions: list[Any]) -> list[Any]:
+    """``sessions`` with each password as text: a reference (``{env: NAME}``,
+    ``{file: PATH}``) is resolved now, for this router only; one that gives no text
+    fails the router, naming the session and the reference."""
+    shown = []
+    for session in sessions:
+        password = session.get("password")
+        if password is not None and not isinstance(password, str):
+            who = f"AS{session['remote_asn']} {session['remote_address']}'s password"
+            session = {**session, "password": reveal(password, who)}
+        shown.append(session)
+    return shown
 
 
 def deploy_mode(host: Host) -> str:
@@ -155,7 +170,7 @@ def _context(config: str, message: str) -> str:
     number = int(found.group(1))
     lines = config.splitlines()
     shown = [
-        f"{'>' if n == number else ' '} {n:4} | {lines[n - 1]}"
+        f"{'>' if n == number else ' '} {n:4} | {mask(lines[n - 1])}"
         for n in range(max(1, number - 2), min(len(lines), number + 2) + 1)
     ]
     return "\n" + "\n".join(shown)

@@ -2,11 +2,14 @@
 
 Runbooks return result objects; this module alone turns them into text.
 Tables go to stdout, progress and errors to stderr, so ``--json`` output and
-cron mail stay clean.
+cron mail stay clean. Every console writes through :func:`~nornir_peering.secrets.mask`
+and JSON is masked value by value, so no secret reaches a terminal, a mail or a log
+(``render --show-secrets`` is the one way to print them).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import sys
@@ -14,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from rich.console import Console
 from rich.markup import escape
@@ -23,6 +26,8 @@ from rich.table import Table
 from rich.text import Text
 
 from nornir_peering.irr import PrefixEntry
+from nornir_peering.secrets import mask, mask_data
+from nornir_peering.secrets.mask import SECRET_KEYS
 from nornir_peering.store.runs import Run
 
 if TYPE_CHECKING:
@@ -42,7 +47,27 @@ def _console(*, stderr: bool) -> Console:
     file, a pipe) lines are not wrapped at 80 columns: ``COLUMNS`` or 200."""
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else int(os.environ.get("COLUMNS", "200"))
-    return Console(file=stream, width=width, highlight=False, soft_wrap=True)
+    masked = cast(TextIO, _Masked(stream))  # a text stream Rich writes to like any other
+    return Console(file=masked, width=width, highlight=False, soft_wrap=True)
+
+
+class _Masked(io.TextIOBase):
+    """A text stream that masks secrets in everything written to it."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(mask(text))
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
 
 
 def out() -> Console:
@@ -56,8 +81,13 @@ def err() -> Console:
 
 
 def print_json(data: Any) -> None:
-    """``data`` as indented JSON on stdout; what JSON has no type for is written as text."""
-    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    """``data`` as indented JSON on stdout; what JSON has no type for is written as text.
+    Secrets are masked value by value (a masked diff stays valid JSON)."""
+    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
+    if mask(text) != text or any(f'"{key}"' in text for key in SECRET_KEYS):
+        # one pass over the text finds nothing in most output; else mask value by value
+        text = json.dumps(mask_data(json.loads(text)), indent=2, ensure_ascii=False)
+    sys.stdout.write(text + "\n")
 
 
 def error(message: str) -> None:
@@ -258,21 +288,31 @@ def inventory_report(
             )
 
 
-def render_report(report: RenderReport, output: Path | None) -> None:
-    """Configs to stdout (or files), failures to stderr."""
+def render_report(report: RenderReport, output: Path | None, *, show_secrets: bool = False) -> None:
+    """Configs to stdout, their secrets masked unless ``show_secrets``, or to files (the
+    real configuration, readable by the owner only); failures to stderr."""
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
+        output.mkdir(mode=0o700, parents=True, exist_ok=True)
     for item in report.rendered:
         if item.template is None:
             err().print(Text(f"{item.host}: skipped, no template"))
         elif output is not None:
-            (output / f"{item.host}.conf").write_text(item.config)
+            _write_private(output / f"{item.host}.conf", item.config)
             err().print(Text(f"{item.host}: {output / (item.host + '.conf')} ({item.template})"))
         else:
             out().print(Text(f"### {item.host} ({item.template})", style="bold"))
-            sys.stdout.write(item.config)
+            sys.stdout.write(item.config if show_secrets else mask(item.config))
     for host, message in report.failed.items():
         err().print(Text.assemble((f"{host}: failed: ", "bold red"), message))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """``text`` into ``path``, which only its owner can read (it holds secrets), from the
+    moment it exists: an existing file is made private before it is written."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)
 
 
 def configure_report(report: ConfigureReport) -> None:

@@ -28,6 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nornir_peering.errors import ConfigError
+from nornir_peering.secrets import SecretRef, reveal
 
 DEFAULT_CONFIG = Path("config.yaml")
 # Nornir's own top-level sections (nornir.core.configuration.Config); anything
@@ -57,7 +58,8 @@ class PeeringSettings(BaseModel):
     templates: Path = Path("templates")
     peeringdb_url: str = "https://www.peeringdb.com/api"
     cache_url: str = "https://public.peeringdb.com"
-    api_key: str | None = None
+    # text (from the environment, say), or {env: NAME} / {file: PATH}: peeringdb_key()
+    api_key: SecretRef | str | None = None
     timeout: float = Field(30.0, gt=0, description="seconds of silence before a request fails")
     download_timeout: float = Field(900.0, gt=0, description="seconds for one whole download")
     retries: int = Field(3, ge=0, le=20)
@@ -106,8 +108,14 @@ class PeeringSettings(BaseModel):
 
     @field_validator("api_key")
     @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
+    def _blank_is_none(cls, value: SecretRef | str | None) -> SecretRef | str | None:
         return value or None
+
+    def peeringdb_key(self) -> str | None:
+        """The PeeringDB API key's text, a reference revealed now (a missing variable or
+        file fails the sync); remembered, so that it is masked wherever it would show."""
+        key = self.api_key
+        return reveal(key.as_data(Path("/")) if isinstance(key, SecretRef) else key, "api_key")
 
     @field_validator("prefix_list_limits", mode="before")
     @classmethod
@@ -246,6 +254,8 @@ def load_settings(
             from_file = origin.get(key, "").startswith(f"{path.name}:") or key not in origin
             value = (base_dir if from_file and path.exists() else Path.cwd()) / value
         paths[key] = value
+    if isinstance(peering.api_key, SecretRef) and peering.api_key.file:
+        paths["api_key"] = SecretRef(file=str(base_dir / Path(peering.api_key.file).expanduser()))
     peering = peering.model_copy(update=paths)
     return Settings(peering=peering, config_file=path if path.exists() else None, nornir=nornir)
 

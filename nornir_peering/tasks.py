@@ -34,6 +34,8 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
+from nornir_peering.secrets import mask
+from nornir_peering.secrets.logins import reveal_login
 from nornir_peering.store import router_lock
 from nornir_peering.templating import environment
 
@@ -135,7 +137,7 @@ def get_bgp_state(task: Task) -> Result:
 
         print_result(nr.run(task=get_bgp_state))
     """
-    device = task.host.get_connection("napalm", task.nornir.config)
+    device = _connection(task)
     found = neighbors(device)
     return Result(task.host, result=match(task.host.name, task.host["sessions"], found))
 
@@ -150,7 +152,7 @@ def _deploy(
 ) -> Result:
     """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
     host = task.host
-    device = host.get_connection("napalm", task.nornir.config)
+    device = _connection(task)
     candidate, note, replace = rendered, "", deploy_mode(host) == "replace"
     if not replace:
         platform = str(host.platform)
@@ -161,22 +163,24 @@ def _deploy(
         candidate = plan.config
         if plan.kept:
             note = "kept, no longer wanted: " + "; ".join(plan.kept)
+    refusal = None
     if dry:
         diff = _preview(task, candidate, replace)
     else:
         diff, refusal = _commit(
             device, candidate, replace, commit_check, revert_in, guard, len(host["sessions"])
         )
-        if refusal:
-            return Result(
-                host,
-                result="refused",
-                diff=diff,
-                changed=False,
-                failed=True,
-                committed=False,
-                note=refusal,
-            )
+    diff = mask(diff)  # from here on the diff is shown, stored, sent back: no secret in it
+    if refusal:
+        return Result(
+            host,
+            result="refused",
+            diff=diff,
+            changed=False,
+            failed=True,
+            committed=False,
+            note=refusal,
+        )
     committed = not dry and (bool(diff) or not commit_check)
     if committed and revert_in:
         if not _answers(device):
@@ -245,6 +249,12 @@ def _commit(
         device.discard_config()
         raise
     return diff, None
+
+
+def _connection(task: Task) -> Any:
+    """The host's NAPALM connection, its login password revealed first if a reference."""
+    reveal_login(task.host)
+    return task.host.get_connection("napalm", task.nornir.config)
 
 
 def _answers(device: Any) -> bool:

@@ -4,6 +4,7 @@ environment, and a real sshd; helpers are in tests/helpers.py."""
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -13,12 +14,22 @@ import pytest
 
 from nornir_peering.lab.datagen import evolve, generate, write_dataset
 from nornir_peering.lab.pdbserver import LabServer
-from nornir_peering.lab.topology import add_lab
+from nornir_peering.lab.topology import PASSWORD_VARIABLES, add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import PeeringSettings
 from tests.helpers import API_KEY, Datasets, free_port, wait_until
 
 pytest_plugins = ["tests.lab_project"]  # the lab-as-a-project fixtures
+
+
+@pytest.fixture(scope="session", autouse=True)
+def lab_password() -> Iterator[str]:
+    """The lab's MD5 peer's password, as ``./run demo`` sets it: drawn at random, in the
+    variable the lab and ``inventory/peering.yaml`` both read."""
+    secret = "t" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(PASSWORD_VARIABLES[65005], secret)
+        yield secret
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +53,18 @@ def synced_state(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -
             PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=state)
         )
     return state
+
+
+@pytest.fixture(scope="session")
+def small_state(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A state file holding a small PeeringDB with the lab's IXes, synced: the templates'
+    golden files are rendered against it. Read it, never change it."""
+    path = tmp_path_factory.mktemp("small") / "peering.duckdb"
+    with LabServer(add_lab(generate(scale=0.002, seed=5))) as server:
+        sync_peeringdb(
+            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=path)
+        )
+    return path
 
 
 @pytest.fixture

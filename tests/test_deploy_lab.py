@@ -19,6 +19,7 @@ from nornir_peering.deploy.tree import parse
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.rpsl import UNREGISTERED
 from nornir_peering.lab.topology import HOSTILE
+from nornir_peering.secrets import mask
 from tests.helpers import birdc, frr_states, outcome, run, wait_until
 
 EVERY_EDGE3_SESSION = ["Established"] * 16  # 11 at lab-ix, 4 at lab-ix-2, the collector
@@ -66,7 +67,7 @@ def test_frr_keeps_the_operators_configuration_and_drops_unwanted_peers(
     with intent(
         project,
         ("      - asn: 65003                 # IPv4 only\n", ""),
-        ("      - asn: 65005\n        password: lab-secret\n", ""),
+        ("      - asn: 65005\n        password: {env: LAB_AS65005_PASSWORD}", "#"),
     ):
         dry = outcome(run("configure-routers", "--json", "--limit", "edge3").stdout)["edge3"]
         diff = str(dry["diff"]).splitlines()
@@ -99,7 +100,8 @@ def test_frr_diff_is_what_commits(lab: Lab) -> None:
     }
     assert run("configure-routers", "--commit", "--limit", "edge3").exit_code == 0
     after = running_lines(lab)
-    assert {path[-1] for path in after - before} == added
+    # the diff shows the password masked; FRR has the real one
+    assert {mask(path[-1]) for path in after - before} == added
     assert before - after == set()
 
 
@@ -206,13 +208,15 @@ def test_a_password_the_platform_cannot_carry_fails_that_router_only(
 ) -> None:
     """FRR takes a password as one word; BIRD quotes it. Nothing is changed, nothing mangled."""
     before = running_lines(lab)
-    with intent(project, ("password: lab-secret", 'password: "lab secret"')):
+    with intent(project, ("password: {env: LAB_AS65005_PASSWORD}", 'password: "lab secret"')):
         result = run("configure-routers", "--json", "--limit", "edge1,edge3")
     assert result.exit_code == 1
     routers = outcome(result.stdout)
     assert routers["edge3"]["status"] == "failed"
     assert "AS65005 127.0.2.15: frr cannot carry a space" in str(routers["edge3"]["note"])
-    assert '+  password "lab secret";' in str(routers["edge1"]["diff"])
+    # shown masked: the password in clear changed, never what it is
+    assert '+  password "********" (secret ' in str(routers["edge1"]["diff"])
+    assert "lab secret" not in result.stdout
     assert running_lines(lab) == before
 
 

@@ -203,6 +203,7 @@ class TestProblems:
         found = {(p.kind, p.ix, p.asn) for p in loaded.problems}
         assert found == {
             ("pinned-address", "lab-ix", 65003),
+            ("clear-text-password", "lab-ix", 65003),
             ("not-at-ix", "lab-ix", 65005),
             ("not-in-peeringdb", "lab-ix", 65098),
         }
@@ -565,7 +566,7 @@ class TestCommand:
     def test_table(self, project: Path) -> None:
         result = run("inventory")
         assert result.exit_code == 0, result.stderr
-        for text in ("edge1", "core1", "ix__lab-ix-2", "3 problem(s)"):
+        for text in ("edge1", "core1", "ix__lab-ix-2", "4 problem(s)"):
             assert text in result.stdout
 
     def test_sessions_and_selection(self, project: Path) -> None:
@@ -579,6 +580,17 @@ class TestCommand:
         assert "Problems (0)" in result.stdout  # the three problems are at lab-ix
         result = run("inventory", "--problems")
         assert "AS65098 wanted at lab-ix has no PeeringDB record" in result.stdout
+        line = next(
+            n
+            for n, text in enumerate(FIXTURES.joinpath("peering.yaml").read_text().splitlines(), 1)
+            if "s3cret" in text
+        )
+        problems = json.loads(run("inventory", "--problems", "--json").stdout)["problems"]
+        [clear] = [p for p in problems if p["kind"] == "clear-text-password"]
+        assert clear["message"].startswith(
+            f"{project}/inventory/peering.yaml:{line}: ixes.lab-ix.peers[2]: password written "
+            "in clear; give {env: VARIABLE} or {file: PATH} instead"
+        )
 
     def test_json(self, project: Path) -> None:
         data = json.loads(run("inventory", "--json", "-g", "edge").stdout)
@@ -588,7 +600,10 @@ class TestCommand:
             "pinned-address",
             "not-at-ix",
             "not-in-peeringdb",
+            "clear-text-password",
         }
+        [password] = {s["password"] for s in data["hosts"][0]["sessions"] if s["password"]}
+        assert password.startswith("******** (secret ") and "s3cret" not in password
 
     def test_errors_exit_2(self, project: Path) -> None:
         edit(project / "inventory" / "peering.yaml", "{router: edge2,", "{router: edge9,")

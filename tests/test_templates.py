@@ -25,10 +25,6 @@ from nornir_peering.inventory import PeeringInventory
 from nornir_peering.inventory.intent import DirectSession, IXConnection
 from nornir_peering.inventory.plugin import TOOLKIT_DATA, LoadedInventory
 from nornir_peering.irr import PrefixEntry
-from nornir_peering.lab.datagen import generate
-from nornir_peering.lab.pdbserver import LabServer
-from nornir_peering.lab.topology import add_lab
-from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.rendering import (
     ConfigRejected,
     check_bird,
@@ -66,19 +62,10 @@ RUNNING = {
 
 
 @pytest.fixture(scope="module")
-def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small PeeringDB with the lab's IXes, synced."""
-    path = tmp_path_factory.mktemp("golden") / "peering.duckdb"
-    with LabServer(add_lab(generate(scale=0.002, seed=5))) as server:
-        sync_peeringdb(
-            PeeringSettings(peeringdb_url=server.api_url, cache_url=server.url, state=path)
-        )
-    return path
-
-
-@pytest.fixture(scope="module")
-def loaded(state: Path) -> LoadedInventory:
-    return PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
+def loaded(small_state: Path) -> LoadedInventory:
+    return PeeringInventory(
+        inventory_dir=str(FIXTURES), state=str(small_state)
+    ).load_with_problems()
 
 
 def rendered(loaded: LoadedInventory, platform: str, router: str, **changes: Any) -> str:
@@ -364,7 +351,7 @@ def as_platform(project: Path, platform: str, data: str = "") -> None:
 
 @pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
 def test_only_merge_with_our_objects_and_removals(
-    mock_project: Path, state: Path, loads: list[tuple[str, str]], platform: str
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]], platform: str
 ) -> None:
     """The candidate is a merge of nornir-peering's objects and the removal of its stale
     ones, worked out from the router's running configuration; the diff shown is the
@@ -373,7 +360,7 @@ def test_only_merge_with_our_objects_and_removals(
     diff = "[edit protocols bgp group NP_LAB_IX_2_V6]\n+    neighbor fd00:7f8:2::11 { ... }"
     mock_responses(mock_project / "mock", diff=diff, running=RUNNING[platform])
     dry = json.loads(
-        run("configure-routers", "--state", str(state), "--limit", "core1", "--json").stdout
+        run("configure-routers", "--state", str(small_state), "--limit", "core1", "--json").stdout
     )
     assert dry["routers"] == [
         {
@@ -402,7 +389,7 @@ def test_only_merge_with_our_objects_and_removals(
     for foreign in ("IBGP", "RR-CLIENTS", "TRANSIT", "CUSTOMERS", "10.0.0.2", "192.0.2.77"):
         assert not re.search(rf"(?<![\w.]){re.escape(foreign)}(?![\w.])", candidate), foreign
     result = run(
-        "configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json"
+        "configure-routers", "--state", str(small_state), "--limit", "core1", "--commit", "--json"
     )
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["routers"][0]["committed"] is True
@@ -411,32 +398,32 @@ def test_only_merge_with_our_objects_and_removals(
 
 @pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
 def test_replace_only_when_the_router_says_so(
-    mock_project: Path, state: Path, loads: list[tuple[str, str]], platform: str
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]], platform: str
 ) -> None:
     as_platform(mock_project, platform, "    deploy: replace\n")
     mock_responses(mock_project / "mock", diff="+ x", running="")
-    result = run("configure-routers", "--state", str(state), "--limit", "core1", "--json")
+    result = run("configure-routers", "--state", str(small_state), "--limit", "core1", "--json")
     assert result.exit_code == 0, result.stderr
     [(method, candidate)] = loads
     assert method == "load_replace_candidate"
-    assert candidate == rendered_for(mock_project, state, platform)
+    assert candidate == rendered_for(mock_project, small_state, platform)
 
 
-def rendered_for(project: Path, state: Path, platform: str) -> str:
-    result = run("render", "--state", str(state), "--limit", "core1")
+def rendered_for(project: Path, small_state: Path, platform: str) -> str:
+    result = run("render", "--state", str(small_state), "--limit", "core1")
     assert result.exit_code == 0, result.stderr
     return result.stdout.split("\n", 1)[1]
 
 
 def test_confirm_is_refused_before_anything_is_loaded(
-    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
 ) -> None:
     as_platform(mock_project, "iosxr")
     mock_responses(mock_project / "mock", diff="+ x", running=IOSXR_RUNNING)
     result = run(
         "configure-routers",
         "--state",
-        str(state),
+        str(small_state),
         "--limit",
         "core1",
         "--commit",
@@ -451,10 +438,18 @@ def test_confirm_is_refused_before_anything_is_loaded(
 
 
 def test_junos_reverts_after_whole_minutes(
-    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
 ) -> None:
     mock_responses(mock_project / "mock", diff="+ x", running=JUNOS_RUNNING)
-    args = ("configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json")
+    args = (
+        "configure-routers",
+        "--state",
+        str(small_state),
+        "--limit",
+        "core1",
+        "--commit",
+        "--json",
+    )
     refused = run(*args, "--confirm", "90")
     assert refused.exit_code == 1 and loads == []
     assert "whole minutes" in json.loads(refused.stdout)["routers"][0]["note"]
@@ -463,7 +458,9 @@ def test_junos_reverts_after_whole_minutes(
     assert json.loads(confirmed.stdout)["routers"][0]["committed"] is True
 
 
-def test_junos_rejecting_its_config_fails_that_router(mock_project: Path, state: Path) -> None:
+def test_junos_rejecting_its_config_fails_that_router(
+    mock_project: Path, small_state: Path
+) -> None:
     mock_responses(
         mock_project / "mock",
         diff="+ x",
@@ -475,7 +472,7 @@ def test_junos_rejecting_its_config_fails_that_router(mock_project: Path, state:
         },
     )
     result = run(
-        "configure-routers", "--state", str(state), "--limit", "core1", "--commit", "--json"
+        "configure-routers", "--state", str(small_state), "--limit", "core1", "--commit", "--json"
     )
     assert result.exit_code == 1
     [core1] = json.loads(result.stdout)["routers"]
@@ -484,13 +481,13 @@ def test_junos_rejecting_its_config_fails_that_router(mock_project: Path, state:
 
 
 def test_a_collision_with_the_operators_neighbor_fails_before_loading(
-    mock_project: Path, state: Path, loads: list[tuple[str, str]]
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
 ) -> None:
     """core1's transit session 192.0.2.1 is already on the router, in the operator's group."""
     as_platform(mock_project, "eos")
     running = EOS_RUNNING.replace("router bgp 64500", "router bgp 64501")
     mock_responses(mock_project / "mock", diff="+ x", running=running)
-    result = run("configure-routers", "--state", str(state), "--limit", "core1", "--json")
+    result = run("configure-routers", "--state", str(small_state), "--limit", "core1", "--json")
     assert result.exit_code == 1
     [core1] = json.loads(result.stdout)["routers"]
     assert (
@@ -501,14 +498,14 @@ def test_a_collision_with_the_operators_neighbor_fails_before_loading(
     assert loads == []
 
 
-def test_router_without_template_is_skipped(mock_project: Path, state: Path) -> None:
+def test_router_without_template_is_skipped(mock_project: Path, small_state: Path) -> None:
     result = run(
-        "configure-routers", "--state", str(state), "--limit", "edge2", "--commit", "--json"
+        "configure-routers", "--state", str(small_state), "--limit", "edge2", "--commit", "--json"
     )
     assert result.exit_code == 0, result.stderr
     [edge2] = json.loads(result.stdout)["routers"]
     assert (edge2["status"], edge2["committed"], edge2["note"]) == ("skipped", False, "no template")
-    rendered_text = run("render", "--state", str(state), "--limit", "edge2")
+    rendered_text = run("render", "--state", str(small_state), "--limit", "edge2")
     assert rendered_text.exit_code == 0 and "edge2: skipped, no template" in rendered_text.stderr
 
 
@@ -703,10 +700,12 @@ def test_an_empty_irr_list_rejects_every_route(
     assert "prefix-set NP_IRR_AS65001_V4" not in config
 
 
-def test_a_list_longer_than_the_platform_holds_fails_the_router(state: Path) -> None:
+def test_a_list_longer_than_the_platform_holds_fails_the_router(small_state: Path) -> None:
     """Before the template runs: the router's own prefix_list_limit, else the setting's
     limit for its platform; a list at the limit renders."""
-    loaded = PeeringInventory(inventory_dir=str(FIXTURES), state=str(state)).load_with_problems()
+    loaded = PeeringInventory(
+        inventory_dir=str(FIXTURES), state=str(small_state)
+    ).load_with_problems()
     edge1 = loaded.inventory.hosts["edge1"]  # bird
     three = {"prefixes": ["12.9.0.0/24", "12.9.1.0/24", "12.9.2.0/24"], "asns": [65001]}
     for session in edge1["sessions"]:
@@ -844,7 +843,7 @@ def test_a_password_reaches_the_config_unchanged(loaded: LoadedInventory, platfo
         assert "s3cr3t!&$#" in config
 
 
-def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, state: Path) -> None:
+def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, small_state: Path) -> None:
     """A driver without get_bgp_neighbors_detail (here: no recorded answer for it,
     so NAPALM's mock raises NotImplementedError) is polled with get_bgp_neighbors."""
     mock = mock_project / "mock"
@@ -876,7 +875,7 @@ def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, state: Path) -
     (mock / "get_bgp_neighbors.1").write_text(
         json.dumps({"global": {"router_id": "192.0.2.2", "peers": peers}})
     )
-    result = run("poll-bgp-sessions", "--state", str(state), "--limit", "core1", "--json")
+    result = run("poll-bgp-sessions", "--state", str(small_state), "--limit", "core1", "--json")
     assert result.exit_code == 0, result.stderr
     found = {s["remote_address"]: s for s in json.loads(result.stdout)["routers"][0]["sessions"]}
     transit = found["192.0.2.1"]
@@ -891,13 +890,13 @@ def test_poll_falls_back_to_get_bgp_neighbors(mock_project: Path, state: Path) -
     assert found["2001:db8::1"]["state"] == "not configured"
 
 
-def test_routers_with_polling_off_are_not_polled(mock_project: Path, state: Path) -> None:
+def test_routers_with_polling_off_are_not_polled(mock_project: Path, small_state: Path) -> None:
     """edge2's data says poll: false; edge1 is left out by --exclude."""
     mock = mock_project / "mock"
     mock.mkdir()
     (mock / "get_bgp_neighbors.1").write_text(
         json.dumps({"global": {"router_id": "x", "peers": {}}})
     )
-    result = run("poll-bgp-sessions", "--state", str(state), "--exclude", "edge1", "--json")
+    result = run("poll-bgp-sessions", "--state", str(small_state), "--exclude", "edge1", "--json")
     assert result.exit_code == 0, result.stderr
     assert [r["router"] for r in json.loads(result.stdout)["routers"]] == ["core1"]

@@ -27,16 +27,26 @@ from nornir_peering.store.runs import RunItem
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Write one file per router (ROUTER.conf) here instead of printing.",
+    help="Write one file per router (ROUTER.conf) here, readable by you only, secrets "
+    "included, instead of printing.",
 )
-def render(settings: Settings, selection: Selection, output: Path | None) -> None:
+@click.option(
+    "--show-secrets",
+    is_flag=True,
+    help="Print BGP passwords as they are; without it they are masked.",
+)
+def render(
+    settings: Settings, selection: Selection, output: Path | None, show_secrets: bool
+) -> None:
     """Render router configurations without contacting any router.
 
     BIRD configurations are checked with `bird -p`; an error shows the
-    failing line in context. Exit code 1 if any router failed.
+    failing line in context. Exit code 1 if any router failed. Printed
+    configurations have their secrets masked; files written with -o are the
+    real configuration.
     """
     report = render_routers(settings, selection)
-    render_report(report, output)
+    render_report(report, output, show_secrets=show_secrets)
     if report.failed:
         raise click.exceptions.Exit(1)
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
 from nornir_peering.inventory.cache import IXInfo, NetInfo, Port
-from nornir_peering.inventory.files import IntentFile
-from nornir_peering.inventory.intent import IX, PeeringIntent, WantedPeer
+from nornir_peering.inventory.files import IntentFile, dotted
+from nornir_peering.inventory.intent import IX, Defaults, InventoryEntry, PeeringIntent, WantedPeer
+from nornir_peering.inventory.load import Intent
 from nornir_peering.inventory.session import Session
 
 
@@ -132,3 +133,45 @@ def intent_path(session: Session, intent: PeeringIntent) -> tuple[str | int, ...
         if str(s.remote_address) == session["remote_address"]
     )
     return ("bgp_groups", session["group"], "sessions", index)
+
+
+def clear_text_secrets(intent: Intent) -> list[Problem]:
+    """A problem for each password written in clear in the intent files, which are read
+    in git reviews: it works, but belongs in ``{env: NAME}`` or ``{file: PATH}``."""
+    found: list[tuple[IntentFile, tuple[str | int, ...], int | None, str | None]] = []
+    peering = intent.peering
+    for slug, ix in peering.ixes.items():
+        for index, peer in enumerate(ix.peers):
+            if isinstance(peer.password, str):
+                found.append((intent.peering_file, ("ixes", slug, "peers", index), peer.asn, None))
+    for name, group in peering.bgp_groups.items():
+        if isinstance(group.password, str):
+            found.append((intent.peering_file, ("bgp_groups", name), None, None))
+        for index, session in enumerate(group.sessions):
+            if isinstance(session.password, str):
+                where = ("bgp_groups", name, "sessions", index)
+                found.append((intent.peering_file, where, session.remote_asn, session.router))
+    elements: list[tuple[IntentFile, tuple[str, ...], InventoryEntry | Defaults, str | None]] = [
+        (intent.hosts_file, (name,), entry, name) for name, entry in intent.hosts.items()
+    ]
+    elements += [
+        (intent.groups_file, (name,), entry, None) for name, entry in intent.groups.items()
+    ]
+    elements.append((intent.defaults_file, (), intent.defaults, None))
+    for source, at, entry, router in elements:
+        if isinstance(entry.password, str):
+            found.append((source, at, None, router))
+        for kind, options in entry.connection_options.items():
+            if isinstance(options.password, str):
+                found.append((source, (*at, "connection_options", kind), None, router))
+    return [
+        Problem(
+            "clear-text-password",
+            f"{source.path}:{source.line((*where, 'password')) or '?'}: {dotted(where)}: "
+            "password written in clear; give {env: VARIABLE} or {file: PATH} instead",
+            str(where[1]) if where[:1] == ("ixes",) else None,
+            asn,
+            router,
+        )
+        for source, where, asn, router in found
+    ]

@@ -15,10 +15,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, field_validator, model_validator
 
+from nornir_peering.secrets import SecretRef
+
 ASN = Annotated[int, Field(ge=1, le=4_294_967_295)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"  # a word every platform takes bare
 NAME_MAX = 63
 Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=NAME_MAX)]
+# a secret: its text (listed by inventory --problems) or {env: NAME} / {file: PATH}
+Secret = SecretRef | Annotated[str, Field(min_length=1, max_length=80)]
 Relationship = Literal["peer", "route-server", "transit", "customer", "pni", "internal"]
 
 
@@ -58,7 +62,7 @@ class ConnectionOptions(Strict):
     hostname: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
     platform: str | None = None
     extras: dict[str, Any] | None = None
 
@@ -69,7 +73,7 @@ class InventoryEntry(Strict):
     hostname: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
     platform: str | None = None
     groups: list[str] = Field(default_factory=list)
     data: RouterData = Field(default_factory=RouterData)
@@ -82,7 +86,7 @@ class Defaults(Strict):
     hostname: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = None
-    password: str | None = None
+    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
     platform: str | None = None
     data: RouterData = Field(default_factory=RouterData)
     connection_options: dict[str, ConnectionOptions] = Field(default_factory=dict)
@@ -136,7 +140,7 @@ class Overrides(Strict):
     irr_aggregate: bool | None = None
     import_policy: Name | None = None
     export_policy: Name | None = None
-    password: str | None = Field(None, max_length=80)
+    password: Secret | None = None  # the TCP MD5 key
     enabled: bool = True
     description: str | None = None
 
@@ -210,6 +214,7 @@ class BGPGroup(Strict):
     relationship: Relationship
     import_policy: Name | None = None
     export_policy: Name | None = None
+    password: Secret | None = None  # its sessions' TCP MD5 key, unless a session has its own
     sessions: list[DirectSession] = Field(default_factory=list)
 
 

@@ -29,6 +29,7 @@ class Intent:
     hosts_file: IntentFile
     groups_file: IntentFile
     peering_file: IntentFile
+    defaults_file: IntentFile
 
 
 def read_intent(
@@ -55,7 +56,7 @@ def read_intent(
     }
     defaults = defaults_f.validate(Defaults, defaults_f.mapping())
     peering = peering_f.validate(PeeringIntent, peering_f.mapping())
-    intent = Intent(hosts, groups, defaults, peering, hosts_f, groups_f, peering_f)
+    intent = Intent(hosts, groups, defaults, peering, hosts_f, groups_f, peering_f, defaults_f)
     _check_references(intent)
     return intent
 

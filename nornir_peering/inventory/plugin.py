@@ -32,9 +32,11 @@ from nornir.core.inventory import (
 )
 
 from nornir_peering.inventory import intent as model
-from nornir_peering.inventory.checks import Problem
+from nornir_peering.inventory.checks import Problem, clear_text_secrets
 from nornir_peering.inventory.load import Intent, read_intent
 from nornir_peering.inventory.resolve import resolve
+from nornir_peering.secrets import SecretRef, is_reference, remember
+from nornir_peering.secrets.logins import Unrevealed
 from nornir_peering.store import open_state
 
 
@@ -101,6 +103,7 @@ class PeeringInventory:
             resolution = resolve(
                 intent.peering, local_asns, db, intent.peering_file, drift_days=self.drift_days
             )
+        resolution.problems.extend(clear_text_secrets(intent))
         peering = intent.peering
         inventory.defaults.data.update(
             local_as=peering.local_as.model_dump(mode="json"),
@@ -121,7 +124,7 @@ class PeeringInventory:
             "problems": [asdict(problem) for problem in resolution.problems],
         }
         for name, host in inventory.hosts.items():
-            host.data["sessions"] = resolution.sessions.get(name, [])
+            host.data["sessions"] = _with_secrets(resolution.sessions.get(name, []), self.base)
             host.data["connections"] = resolution.connections.get(name, [])
             derived = [f"ix__{c['ix']}" for c in host.data["connections"]]
             if host.platform:
@@ -138,6 +141,18 @@ class PeeringInventory:
 
 
 TOOLKIT_DATA = "nornir_peering"  # the key, in the inventory's defaults data
+
+
+def _with_secrets(sessions: list[Any], base: Path) -> list[Any]:
+    """``sessions`` with a file reference's path made absolute (relative ones are relative
+    to config.yaml); a password in clear is remembered, to be masked wherever shown."""
+    for session in sessions:
+        password = session["password"]
+        if is_reference(password) and "file" in password:
+            session["password"] = SecretRef.model_validate(password).as_data(base)
+        elif isinstance(password, str):
+            remember(password)
+    return sessions
 
 
 def _config_file(explicit: str | None) -> Path | None:
@@ -163,14 +178,14 @@ def _config_file(explicit: str | None) -> Path | None:
 def _nornir_inventory(intent: Intent, base: Path) -> Inventory:
     """Nornir's objects, built as SimpleInventory builds them, from validated intent."""
     defaults = Defaults(
-        **_element(intent.defaults),
+        **_element(intent.defaults, base),
         connection_options=_connections(intent.defaults.connection_options, base),
     )
     groups = Groups()
     for name, entry in intent.groups.items():
         groups[name] = Group(
             name=name,
-            **_element(entry),
+            **_element(entry, base),
             defaults=defaults,
             connection_options=_connections(entry.connection_options, base),
         )
@@ -180,7 +195,7 @@ def _nornir_inventory(intent: Intent, base: Path) -> Inventory:
     for name, entry in intent.hosts.items():
         hosts[name] = Host(
             name=name,
-            **_element(entry),
+            **_element(entry, base),
             defaults=defaults,
             groups=ParentGroups([groups[g] for g in entry.groups]),
             connection_options=_connections(entry.connection_options, base),
@@ -188,16 +203,26 @@ def _nornir_inventory(intent: Intent, base: Path) -> Inventory:
     return Inventory(hosts=hosts, groups=groups, defaults=defaults)
 
 
-def _element(entry: model.InventoryEntry | model.Defaults) -> dict[str, Any]:
+def _element(entry: model.InventoryEntry | model.Defaults, base: Path) -> dict[str, Any]:
     return {
         "hostname": entry.hostname,
         "port": entry.port,
         "username": entry.username,
-        "password": entry.password,
+        "password": _login(entry.password, base),
         "platform": entry.platform,
         # only what was written, so that a host does not shadow its groups with defaults
         "data": entry.data.model_dump(mode="json", exclude_unset=True),
     }
+
+
+def _login(password: SecretRef | str | None, base: Path) -> str | None:
+    """A login password as Nornir holds it: text (remembered, to be masked), or an
+    :class:`Unrevealed` reference that the tasks reveal before they connect."""
+    if isinstance(password, SecretRef):
+        return Unrevealed(password.as_data(base))
+    if password:
+        remember(password)
+    return password
 
 
 # Files the bird and frr drivers open on this machine (transport: local): a relative
@@ -213,7 +238,7 @@ def _connections(
             hostname=o.hostname,
             port=o.port,
             username=o.username,
-            password=o.password,
+            password=_login(o.password, base),
             platform=o.platform,
             extras=_local_paths(o.extras, base) if name == "napalm" else o.extras,
         )

@@ -28,7 +28,7 @@ from nornir_peering.inventory.checks import (
 )
 from nornir_peering.inventory.drift import drift
 from nornir_peering.inventory.files import IntentFile
-from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, WantedPeer
+from nornir_peering.inventory.intent import IX, Overrides, PeeringIntent, Secret, WantedPeer
 from nornir_peering.inventory.session import (
     Connection,
     IRRLists,
@@ -38,6 +38,7 @@ from nornir_peering.inventory.session import (
     irr_filterable,
     with_headroom,
 )
+from nornir_peering.secrets import SecretRef
 from nornir_peering.store.bgp import last_states
 from nornir_peering.store.irr import read_lists
 
@@ -116,6 +117,7 @@ def resolve(
                     name=direct.name or (net.name if net else None),
                     net=net,
                     overrides=direct,
+                    password=direct.password if direct.password is not None else group.password,
                     headroom=headroom,
                     import_policy=direct.import_policy or group.import_policy,
                     export_policy=direct.export_policy or group.export_policy,
@@ -178,6 +180,7 @@ def _ix_sessions(
                     name=net.name if net else None,
                     net=net,
                     overrides=peer,
+                    password=peer.password,
                     headroom=headroom,
                     import_policy=peer.import_policy or ix.import_policy,
                     export_policy=peer.export_policy or ix.export_policy,
@@ -202,6 +205,7 @@ def _session(
     name: str | None,
     net: NetInfo | None,
     overrides: Overrides,
+    password: Secret | None,
     headroom: int,
     import_policy: str | None,
     export_policy: str | None,
@@ -242,7 +246,10 @@ def _session(
         "max_prefix": limit4 if family == 4 else limit6,
         "import_policy": import_policy,
         "export_policy": export_policy,
-        "password": overrides.password,
+        # a reference stays one ({"env": NAME}, {"file": PATH}): it is revealed at render
+        "password": (
+            password.model_dump(exclude_none=True) if isinstance(password, SecretRef) else password
+        ),
         "enabled": overrides.enabled,
         "is_route_server": route_server,
         "address_source": source,

@@ -88,7 +88,9 @@ class Session(TypedDict):
     max_prefix: int | None  # this session's family's limit
     import_policy: str | None
     export_policy: str | None
-    password: str | None
+    # the TCP MD5 key: its text, or a reference ({"env": NAME}, {"file": PATH}) that
+    # render reveals (nornir_peering.secrets); shown everywhere masked
+    password: str | dict[str, str] | None
     enabled: bool
     is_route_server: bool
     address_source: Literal["peeringdb", "pinned", "intent"]

@@ -28,6 +28,7 @@ from nornir.plugins.runners import SerialRunner
 from nornir_peering.irr import Fetched, IRRObject, PrefixEntry
 from nornir_peering.irr.bgpq import BgpqConfig, Job
 from nornir_peering.neighbors import SessionState
+from nornir_peering.secrets.logins import Unrevealed
 
 #: the host data keys the tasks read on a worker (deploy_rendered, get_bgp_state)
 HOST_DATA = ("deploy", "owned_prefix")
@@ -38,8 +39,10 @@ SESSION_KEYS = ("vrf", "remote_address", "remote_asn", "max_prefix")
 def router(host: Host) -> dict[str, Any]:
     """``host`` as a job carries it: NAPALM's connection parameters (the inventory's,
     groups and defaults merged), the data keys of :data:`HOST_DATA` and its sessions'
-    :data:`SESSION_KEYS`."""
+    :data:`SESSION_KEYS`. A login password given as a reference travels as the reference,
+    which the worker reveals from its own environment or files."""
     params = host.get_connection_parameters("napalm")
+    ref = params.password.ref if isinstance(params.password, Unrevealed) else None
     data = {key: host.get(key) for key in HOST_DATA if host.get(key) is not None}
     data["sessions"] = [
         {key: session.get(key) for key in SESSION_KEYS} for session in host["sessions"]
@@ -48,7 +51,8 @@ def router(host: Host) -> dict[str, Any]:
         "name": host.name,
         "hostname": params.hostname,
         "username": params.username,
-        "password": params.password,
+        "password": None if ref else params.password,
+        "password_ref": ref,
         "port": params.port,
         "platform": params.platform,
         "host_platform": host.platform,
@@ -59,10 +63,12 @@ def router(host: Host) -> dict[str, Any]:
 
 def one_host(payload: dict[str, Any]) -> Nornir:
     """A Nornir object holding the router of a job, run serially (one host)."""
+    ref = payload.get("password_ref")
+    password = Unrevealed(ref) if ref else payload["password"]
     napalm = ConnectionOptions(
         hostname=payload["hostname"],
         username=payload["username"],
-        password=payload["password"],
+        password=password,
         port=payload["port"],
         platform=payload["platform"],
         extras=payload["extras"],
@@ -71,7 +77,7 @@ def one_host(payload: dict[str, Any]) -> Nornir:
         payload["name"],
         hostname=payload["hostname"],
         username=payload["username"],
-        password=payload["password"],
+        password=password,
         port=payload["port"],
         platform=payload["host_platform"],
         data=dict(payload["data"]),

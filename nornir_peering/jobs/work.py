@@ -108,7 +108,7 @@ def peeringdb(job: dict[str, Any]) -> dict[str, Any]:
     """
     from nornir_peering.peeringdb.fetch import StreamingFetcher  # only PeeringDB workers
 
-    api_key = load_settings().peering.api_key
+    api_key = load_settings().peering.peeringdb_key()
     if job["authenticated"] and not api_key:
         raise ConfigError(
             "this sync is authenticated, but this worker has no PeeringDB API key "

@@ -10,6 +10,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 from nornir_peering.jobs.queue import QUEUE, queue
+from nornir_peering.secrets import mask_logs
 
 
 def run_workers(
@@ -21,6 +22,7 @@ def run_workers(
 
     One worker runs in this process; more run as RQ's worker pool, one process each.
     """
+    mask_logs("rq", "rq.worker")  # a job's error logged by RQ gets no secret
     worker_class = _with_heartbeat(heartbeat)
     if workers == 1:
         worker_class([queue(redis)], connection=redis, serializer=JSONSerializer).work(burst=burst)

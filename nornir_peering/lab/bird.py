@@ -222,6 +222,7 @@ class BirdLab(Daemons):
                 ),
                 "}",
             ]
+        password = topology.peer_password(router.asn)
         for index, (mine, theirs, asn) in enumerate(router.neighbors):
             family = ip_address(mine).version
             lines += [
@@ -229,11 +230,7 @@ class BirdLab(Daemons):
                 f"  local {mine} port {BGP_PORT} as {router.asn};",
                 f"  neighbor {theirs} port {BGP_PORT} as {asn};",
                 "  multihop; strict bind yes;",
-                *(
-                    [f'  password "{topology.PASSWORDS[router.asn]}";']
-                    if router.asn in topology.PASSWORDS
-                    else []
-                ),
+                *([f'  password "{password}";'] if password else []),
                 "  connect delay time 1; connect retry time 2; error wait time 1, 10;",
                 f"  ipv{family} {{ import all; export where source = RTS_STATIC;"
                 + (

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from nornir_peering.errors import PeeringError
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.frr import FrrLab
@@ -136,12 +137,15 @@ class Lab:
 
     def load(self, dataset: Path) -> None:
         """Make the running PeeringDB server serve ``dataset`` instead."""
-        reply = httpx.post(
-            f"http://127.0.0.1:{self.port}/_lab/dataset",
-            json={"path": str(dataset.resolve())},
-            timeout=120,
-        )
-        reply.raise_for_status()
+        url = f"http://127.0.0.1:{self.port}/_lab/dataset"
+        try:
+            reply = httpx.post(url, json={"path": str(dataset.resolve())}, timeout=120)
+            reply.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise PeeringError(
+                f"the lab PeeringDB at 127.0.0.1:{self.port} did not load {dataset}: {exc} "
+                "(is the lab up, on this --port?)"
+            ) from None
 
     def wait_established(self, seconds: float) -> bool:
         """Poll until every BGP session of every lab router is Established."""

@@ -14,10 +14,12 @@ For example::
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from ipaddress import ip_network
 from typing import Any
 
+from nornir_peering.errors import ConfigError
 from nornir_peering.lab.datagen import BASE_TIME, LAB_IDS, NULLABLE, Dataset, Row
 from nornir_peering.peeringdb.schema import columns
 
@@ -226,8 +228,27 @@ HOSTILE = {
         "2a0f:1299:0:1::/64",
     )
 }
-# TCP MD5 passwords the lab's peers expect (inventory/peering.yaml sets the same)
-PASSWORDS = {65005: "lab-secret"}
+# The environment variables holding the TCP MD5 keys the lab's peers expect: lab up
+# reads them, and inventory/peering.yaml refers to the same ({env: ...}); ./run demo
+# draws one at random.
+PASSWORD_VARIABLES = {65005: "LAB_AS65005_PASSWORD"}
+
+
+def peer_password(asn: int) -> str | None:
+    """The TCP MD5 key the lab's AS ``asn`` expects (None: it has none), from the
+    environment; a lab peer with a key and no variable set is an error."""
+    variable = PASSWORD_VARIABLES.get(asn)
+    if variable is None:
+        return None
+    value = os.environ.get(variable)
+    if not value:
+        raise ConfigError(
+            f"{variable} is not set: the lab's AS{asn} peer needs its BGP password "
+            f"(export {variable}=... first; inventory/peering.yaml reads the same variable)"
+        )
+    if '"' in value or "\\" in value:
+        raise ConfigError(f"{variable}: the lab's BIRD peers cannot take a quote or a backslash")
+    return value
 # Our prefixes (inventory/peering.yaml's local_as.prefixes4/6), announced by our edges
 OUR_PREFIXES = ("11.0.0.0/22", "2a0f:11::/44")
 

@@ -79,7 +79,7 @@ class StreamingFetcher(Fetcher):
         super().__init__(
             url=settings.peeringdb_url,
             timeout=max(1, int(settings.timeout)),
-            api_key=settings.api_key or "",
+            api_key=settings.peeringdb_key() or "",
             cache_url=settings.cache_url,
             cache_dir=str(workdir),
         )

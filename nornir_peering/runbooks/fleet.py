@@ -20,6 +20,7 @@ from nornir.core.task import Result
 from nornir_peering.errors import ConfigError
 from nornir_peering.inventory import Problem, Selection, select
 from nornir_peering.inventory.plugin import TOOLKIT_DATA, LoadedInventory
+from nornir_peering.secrets import mask, mask_logs
 from nornir_peering.settings import Settings, load_settings
 
 
@@ -38,9 +39,11 @@ def init_nornir(settings: Settings) -> Nornir:
         extra["logging"] = {"enabled": False}
     config_file = str(settings.config_file) if settings.config_file else ""
     try:
-        return InitNornir(config_file=config_file, **extra)
+        nr = InitNornir(config_file=config_file, **extra)
     except TypeError as exc:  # an option the inventory plugin does not take
         raise ConfigError(f"config.yaml: inventory.options: {exc}") from None
+    mask_logs(*nr.config.logging.loggers)  # nornir.log, when enabled, gets no secret
+    return nr
 
 
 def fleet(settings: Settings, selection: Selection) -> Nornir:
@@ -92,5 +95,5 @@ def failure(result: Result) -> str:
     """One line saying why a task failed on a host."""
     exc = result.exception
     if exc is None:
-        return str(getattr(result, "note", "") or "failed")
-    return str(exc).strip() or type(exc).__name__
+        return mask(str(getattr(result, "note", "") or "failed"))
+    return mask(str(exc).strip()) or type(exc).__name__

@@ -19,7 +19,12 @@ from pathlib import Path
 import duckdb
 
 from nornir_peering.errors import PeeringError, StateBusy
-from nornir_peering.store.migrations import SCHEMA_VERSION, migrate, schema_version
+from nornir_peering.store.migrations import (
+    SCHEMA_VERSION,
+    SECRETS_SCRUBBED,
+    migrate,
+    schema_version,
+)
 
 POLL_SECONDS = 0.05
 
@@ -94,7 +99,12 @@ def open_state(
         with writer_lock(path, wait):
             con = _connect_waiting(path, read_only=False, wait=wait)
             try:
+                before = schema_version(con)
                 migrate(con)
+                if before == SECRETS_SCRUBBED - 1:  # a run log from before secrets were masked
+                    con.close()
+                    _rewrite(path)
+                    con = _connect_waiting(path, read_only=False, wait=wait)
                 yield con
             finally:
                 con.close()
@@ -112,6 +122,36 @@ def open_state(
         yield con
     finally:
         con.close()
+
+
+def _rewrite(path: Path) -> None:
+    """Copy the state file into a new one and put it in its place, atomically: what a
+    migration masked in place (a secret) may linger in the old file's freed blocks,
+    which DuckDB does not clear. A crash before the swap leaves the old file as it was."""
+    if path.with_name(path.name + ".wal").exists():
+        return  # not closed cleanly: DuckDB replays the log onto this file, not a copy
+    fresh = path.with_name(path.name + ".rewrite")
+    for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    copier = duckdb.connect(":memory:", config=_CONFIG)
+    try:
+        copier.execute(f"ATTACH {_quoted(path)} AS old (READ_ONLY)")
+        copier.execute(f"ATTACH {_quoted(fresh)} AS fresh")
+        copier.execute("COPY FROM DATABASE old TO fresh")
+    finally:
+        copier.close()
+    with open(fresh, "rb") as file:
+        os.fsync(file.fileno())
+    os.replace(fresh, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def _quoted(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
 
 
 # No extension is ever downloaded: the machine may have no internet, and the

@@ -213,6 +213,27 @@ def _v6_run_log(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _v7_scrub_secrets(db: duckdb.DuckDBPyConnection) -> None:
+    """Mask the secrets that runs recorded before secrets were masked kept in their diffs,
+    notes and summaries (BGP passwords in a committed diff)."""
+    from nornir_peering.secrets import mask
+
+    items = db.execute(
+        "SELECT rowid, diff, note FROM run_items "
+        "WHERE regexp_matches(diff || note, 'password|authentication-key')"
+    ).fetchall()
+    if items:
+        db.executemany(
+            "UPDATE run_items SET diff = ?, note = ? WHERE rowid = ?",
+            [[mask(diff), mask(note), rowid] for rowid, diff, note in items],
+        )
+    runs = db.execute(
+        "SELECT id, summary FROM runs WHERE regexp_matches(summary, 'password|authentication-key')"
+    ).fetchall()
+    if runs:
+        db.executemany("UPDATE runs SET summary = ? WHERE id = ?", [[mask(s), i] for i, s in runs])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_peeringdb_cache,
     _v2_netixlan_log,
@@ -220,8 +241,12 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_irr_lists,
     _v5_ixf_exports,
     _v6_run_log,
+    _v7_scrub_secrets,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+# the version from which no secret is stored: a file with a run log from before it is
+# copied anew once migrated (store.connection), so that no masked secret lingers in it
+SECRETS_SCRUBBED = 7
 
 
 def schema_version(db: duckdb.DuckDBPyConnection) -> int:

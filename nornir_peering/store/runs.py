@@ -17,6 +17,7 @@ from typing import Any
 
 import duckdb
 
+from nornir_peering.secrets import mask, mask_data
 from nornir_peering.store.connection import transaction
 
 
@@ -62,17 +63,19 @@ _RUN_COLUMNS = "command, options, started_at, finished_at, exit_code, summary, p
 
 
 def record(db: duckdb.DuckDBPyConnection, run: Run) -> int:
-    """Store ``run`` and its items in one transaction; return its id."""
+    """Store ``run`` and its items in one transaction; return its id. Diffs, notes and
+    the summary are stored masked (:func:`~nornir_peering.secrets.mask`): the state file
+    never holds a secret."""
     with transaction(db):
         [(run_id,)] = db.execute(
             f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             [
                 run.command,
-                json.dumps(run.options, sort_keys=True, default=str),
+                json.dumps(mask_data(run.options), sort_keys=True, default=str),
                 run.started_at,
                 run.finished_at,
                 run.exit_code,
-                run.summary,
+                mask(run.summary),
                 run.pid,
                 run.user_name,
             ],
@@ -80,7 +83,10 @@ def record(db: duckdb.DuckDBPyConnection, run: Run) -> int:
         if run.items:
             db.executemany(
                 "INSERT INTO run_items VALUES (?, ?, ?, ?, ?, ?)",
-                [[run_id, i.item, i.status, i.committed, i.diff, i.note] for i in run.items],
+                [
+                    [run_id, i.item, i.status, i.committed, mask(i.diff), mask(i.note)]
+                    for i in run.items
+                ],
             )
     return int(run_id)
 

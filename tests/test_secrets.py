@@ -1,0 +1,315 @@
+"""Secrets: references resolved at run time, masked everywhere they would be shown.
+
+The unit part is data-driven (sent/received pairs per platform); the rest runs on
+the lab: the MD5 peer's password comes from an environment variable, as in the demo.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from netutils.password import encrypt_cisco_type7
+
+from nornir_peering.inventory.plugin import PeeringInventory
+from nornir_peering.jobs.payload import one_host, router
+from nornir_peering.lab.datagen import read_dataset
+from nornir_peering.rendering import context
+from nornir_peering.secrets import (
+    MASK,
+    SecretError,
+    SecretRef,
+    fingerprint,
+    mask,
+    mask_data,
+    remember,
+    reveal,
+)
+from nornir_peering.secrets.logins import Unrevealed, reveal_login
+from nornir_peering.store import open_state
+from nornir_peering.store.migrations import MIGRATIONS, SECRETS_SCRUBBED, migrate, schema_version
+from nornir_peering.store.runs import Run, RunItem, one, record
+from nornir_peering.templating import environment, render_template
+from nornir_peering.templating.filters import cisco_password, juniper_password
+from tests.helpers import API_KEY, Datasets, run, visible_rows
+from tests.test_templates import FIXTURES, REPO
+
+SECRET = "Tq9-unit-secret"  # never shown, wherever it goes
+FP = fingerprint(SECRET)
+
+MASKED = [
+    # BIRD and Junos quote it; the fingerprint is the decoded secret's, whatever the form
+    {"sent": f'+  password "{SECRET}";', "received": f'+  password "{MASK}" (secret {FP});'},
+    {
+        "sent": f'-        authentication-key "{juniper_password(SECRET)}"; ## SECRET-DATA',
+        "received": f'-        authentication-key "{MASK}" (secret {FP}); ## SECRET-DATA',
+    },
+    {
+        "sent": f"set protocols bgp group X neighbor 192.0.2.1 authentication-key {SECRET}",
+        "received": f"set protocols bgp group X neighbor 192.0.2.1 authentication-key {MASK} "
+        f"(secret {FP})",
+    },
+    # IOS-XR: type 7 under "encrypted", or clear; "inheritance-disable" is no value
+    {
+        "sent": f"+  password encrypted {cisco_password(SECRET)}",
+        "received": f"+  password encrypted {MASK} (secret {FP})",
+    },
+    {"sent": f" password clear {SECRET}", "received": f" password clear {MASK} (secret {FP})"},
+    {"sent": "  password inheritance-disable", "received": "  password inheritance-disable"},
+    # EOS: 0 (clear) or 7 with any salt; FRR: the word after the neighbor
+    {
+        "sent": f"+   neighbor 192.0.2.1 password 0 {SECRET}",
+        "received": f"+   neighbor 192.0.2.1 password 0 {MASK} (secret {FP})",
+    },
+    {
+        "sent": f"-   neighbor 192.0.2.1 password 7 {encrypt_cisco_type7(SECRET, 11)}",
+        "received": f"-   neighbor 192.0.2.1 password 7 {MASK} (secret {FP})",
+    },
+    {
+        "sent": f" neighbor 2001:db8::1 password {SECRET}",
+        "received": f" neighbor 2001:db8::1 password {MASK} (secret {FP})",
+    },
+    {"sent": f"password {SECRET}", "received": f"password {MASK} (secret {FP})"},
+    # prose is left alone; a masked line is not masked again
+    {"sent": "the password of AS65005: written in clear", "received": None},
+    {"sent": f'password "{MASK}" (secret {FP});', "received": None},
+]
+
+
+@pytest.mark.parametrize("case", MASKED, ids=lambda case: case["sent"][:40])
+def test_masked_in_each_platforms_syntax(case: dict[str, str]) -> None:
+    assert mask(case["sent"]) == (case["received"] or case["sent"])
+
+
+def test_a_remembered_secret_is_masked_anywhere_and_in_its_encodings() -> None:
+    text = (
+        f"BIRD: syntax error near {SECRET}x, {juniper_password(SECRET)}, {cisco_password(SECRET)}"
+    )
+    remember(SECRET)
+    shown = mask(text)
+    assert shown == f"BIRD: syntax error near {MASK}x, {MASK}, {MASK}"
+    data = mask_data({"password": SECRET, "ref": {"env": "X"}, "lines": [text]})
+    assert data == {"password": f"{MASK} (secret {FP})", "ref": {"env": "X"}, "lines": [shown]}
+
+
+def test_references_resolve_or_fail_naming_themselves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NP_TEST_SECRET", SECRET)
+    assert reveal({"env": "NP_TEST_SECRET"}, "x") == SECRET
+    (tmp_path / "key").write_text(SECRET + "\n")  # the line end an editor adds is not in it
+    ref = SecretRef(file="key").as_data(tmp_path)
+    assert ref == {"file": str(tmp_path / "key")} and reveal(ref, "x") == SECRET
+    monkeypatch.setenv("NP_TEST_EMPTY", "")
+    (tmp_path / "empty").write_text("\n")
+    failures = {
+        "{env: NP_TEST_UNSET}: the environment variable is not set": {"env": "NP_TEST_UNSET"},
+        "{env: NP_TEST_EMPTY}: it is empty": {"env": "NP_TEST_EMPTY"},
+        f"{{file: {tmp_path}/nope}}: cannot read it: No such file or directory": {
+            "file": str(tmp_path / "nope")
+        },
+        f"{{file: {tmp_path}/empty}}: it is empty": {"file": str(tmp_path / "empty")},
+    }
+    for message, value in failures.items():
+        with pytest.raises(SecretError) as raised:
+            reveal(value, "AS65005's password")
+        assert str(raised.value) == f"AS65005's password {message}"
+
+
+@pytest.mark.parametrize(
+    ("written", "error"),
+    [
+        ("{env: 1BAD}", "ixes.lab-ix.peers[2].password"),
+        ("{env: A, file: b}", "one of them"),
+        ("{vault: x}", "ixes.lab-ix.peers[2].password"),
+        ('""', "ixes.lab-ix.peers[2].password"),
+    ],
+)
+def test_a_bad_reference_is_an_error_naming_the_line(
+    written: str, error: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    peering = folder / "peering.yaml"
+    peering.write_text(peering.read_text().replace("password: s3cret", f"password: {written}"))
+    (tmp_path / "config.yaml").write_text("inventory:\n  plugin: PeeringInventory\n")
+    result = run("inventory", "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 2
+    shown = result.stderr.replace("\n", "")
+    assert shown.startswith(f"error: {peering}:36: ") and error in shown
+
+
+@pytest.mark.parametrize("platform", ["bird", "frr", "junos", "iosxr", "eos"])
+def test_every_platforms_template_is_masked(
+    platform: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_state: Path
+) -> None:
+    """The session's password from a variable reaches the configuration in the platform's
+    form, and masking the configuration leaves nothing of it, in any form."""
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    peering = folder / "peering.yaml"
+    peering.write_text(
+        peering.read_text().replace("password: s3cret", "password: {env: NP_TEST_BGP}")
+    )
+    monkeypatch.setenv("NP_TEST_BGP", SECRET)
+    host = PeeringInventory(inventory_dir=str(folder), state=str(small_state)).load().hosts["edge1"]
+    # the inventory holds the reference, never the text
+    assert {json.dumps(s["password"]) for s in host["sessions"]} == {
+        "null",
+        '{"env": "NP_TEST_BGP"}',
+    }
+    config = render_template(
+        environment(REPO / "templates"), f"{platform}/peering.j2", context(host)
+    )
+    forms = {SECRET, juniper_password(SECRET), cisco_password(SECRET)}
+    assert forms & {word.strip('";') for word in config.split()}, "the password is in the config"
+    shown = mask(config)
+    assert not any(form in shown for form in forms)
+    assert f"{MASK}" in shown and f"(secret {FP})" in shown
+    # only the password lines differ
+    changed = [
+        (a, b) for a, b in zip(config.splitlines(), shown.splitlines(), strict=True) if a != b
+    ]
+    assert changed and all(("password" in a or "authentication-key" in a) for a, _ in changed)
+
+
+def test_a_login_password_reference_is_revealed_for_the_router_run_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_state: Path
+) -> None:
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for name in ("groups.yaml", "defaults.yaml", "peering.yaml"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    hosts = (FIXTURES / "hosts.yaml").read_text()
+    (folder / "hosts.yaml").write_text(
+        hosts.replace("edge1:\n", "edge1:\n  password: {env: NP_TEST_LOGIN}\n", 1).replace(
+            "edge2:\n", "edge2:\n  password: {file: secrets/edge2}\n", 1
+        )
+    )
+    (tmp_path / "config.yaml").write_text("inventory:\n  plugin: PeeringInventory\n")
+    inventory = PeeringInventory(
+        inventory_dir=str(folder),
+        state=str(small_state),
+        config_file=str(tmp_path / "config.yaml"),
+    ).load()
+    edge1, edge2 = inventory.hosts["edge1"], inventory.hosts["edge2"]
+    unrevealed = edge1.get_connection_parameters("napalm").password
+    assert isinstance(unrevealed, Unrevealed) and unrevealed == "{env: NP_TEST_LOGIN}"
+    assert copy.deepcopy(unrevealed).ref == {"env": "NP_TEST_LOGIN"}  # copied as a reference
+    # a job carries the reference, never the text; the worker reveals it
+    carried = router(edge1)
+    assert carried["password"] is None and carried["password_ref"] == {"env": "NP_TEST_LOGIN"}
+    with pytest.raises(SecretError, match=r"edge1's login password \{env: NP_TEST_LOGIN\}"):
+        reveal_login(edge1)
+    monkeypatch.setenv("NP_TEST_LOGIN", SECRET)
+    on_worker = one_host(json.loads(json.dumps(carried))).inventory.hosts["edge1"]
+    reveal_login(on_worker)
+    assert on_worker.get_connection_parameters("napalm").password == SECRET
+    reveal_login(edge1)
+    assert edge1.get_connection_parameters("napalm").password == SECRET
+    # edge2's file, relative to config.yaml's folder, is read only when edge2 is run
+    assert (
+        edge2.get_connection_parameters("napalm").password == f"{{file: {tmp_path}/secrets/edge2}}"
+    )
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "edge2").write_text("edge2-login\n")
+    reveal_login(edge2)
+    assert edge2.get_connection_parameters("napalm").password == "edge2-login"
+
+
+def test_the_migration_masks_what_old_runs_stored(tmp_path: Path) -> None:
+    """A state file whose run log (schema 6) holds a password in a diff: migrated, the
+    text is masked, and the file is copied anew so that not one of its bytes is left."""
+    path = tmp_path / "old.duckdb"
+    db = duckdb.connect(str(path))
+    db.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+    )
+    for version, migration in enumerate(MIGRATIONS[: SECRETS_SCRUBBED - 1], 1):
+        migration(db)
+        db.execute("INSERT INTO schema_version VALUES (?, now()::TIMESTAMP)", [version])
+    db.execute(
+        "INSERT INTO runs (command, options, started_at, finished_at, exit_code, summary, pid, "
+        "user_name) VALUES ('configure-routers', '{}', now(), now(), 0, 'commit', 1, 'np')"
+    )
+    db.execute(
+        "INSERT INTO run_items VALUES (1, 'edge1', 'changed', true, ?, ''), "
+        "(1, 'edge3', 'changed', true, ?, '')",
+        [f'+  password "{SECRET}";\n+  import all;', f" neighbor 127.0.2.15 password {SECRET}"],
+    )
+    db.close()
+    assert SECRET.encode() in path.read_bytes()
+    with open_state(path, write=True) as migrated:
+        assert schema_version(migrated) == len(MIGRATIONS)
+        stored = one(migrated, 1)
+        assert stored is not None
+        diffs = {item.item: item.diff for item in stored.items}
+        assert diffs == {
+            "edge1": f'+  password "{MASK}" (secret {FP});\n+  import all;',
+            "edge3": f" neighbor 127.0.2.15 password {MASK} (secret {FP})",
+        }
+        # the copy keeps the run ids going
+        now = datetime(2026, 12, 7)
+        assert record(migrated, Run("runs", {}, now, now, 0, "", 1, "np")) == 2
+    assert SECRET.encode() not in path.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.duckdb", "old.duckdb.lock"]
+
+
+def test_the_run_log_stores_no_secret(tmp_path: Path) -> None:
+    db = duckdb.connect(str(tmp_path / "state.duckdb"))
+    migrate(db)
+    remember(SECRET)
+    now = datetime(2026, 12, 7)
+    run_id = record(
+        db,
+        Run(
+            "configure-routers",
+            {"commit": True},
+            now,
+            now,
+            1,
+            f"failed near {SECRET}",
+            1,
+            "np",
+            items=[RunItem("edge1", "failed", False, f'+ password "{SECRET}";', f"at {SECRET}")],
+        ),
+    )
+    stored = one(db, run_id)
+    assert stored is not None and SECRET not in json.dumps(stored.as_dict(), default=str)
+    assert MASK in stored.items[0].diff and MASK in stored.summary
+
+
+def test_the_api_key_comes_from_a_file_and_is_never_shown(
+    env: Path, tmp_path: Path, datasets: Datasets, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``api_key: {file: ...}`` in config.yaml, relative to it: the sync is authenticated
+    (it stores the private contacts), and the key is nowhere in what it prints or stores;
+    a wrong key fails the sync without showing it either."""
+    (tmp_path / "pdb-key").write_text(API_KEY + "\n")
+    config = tmp_path / "config.yaml"
+    config.write_text("user_defined:\n  peering:\n    api_key: {file: pdb-key}\n")
+    monkeypatch.chdir(tmp_path / "home")  # the file is config.yaml's, not the cwd's
+    result = run("peeringdb-sync", "--json", "--config", str(config))
+    assert result.exit_code == 0, result.stderr
+    db = duckdb.connect(str(env), read_only=True)
+    [(contacts,)] = db.execute("SELECT count(*) FROM pdb_poc").fetchall()
+    db.close()
+    assert contacts == len(visible_rows(read_dataset(datasets.day1), "poc", True))
+    wrong = "wrong-key-" + "q" * 20
+    (tmp_path / "pdb-key").write_text(wrong)
+    failed = run("peeringdb-sync", "--full", "--json", "--config", str(config))
+    assert failed.exit_code == 1 and "401" in failed.stdout + failed.stderr
+    logged = run("runs", "--json", "--config", str(config))
+    for text in (result.stdout, result.stderr, failed.stdout, failed.stderr, logged.stdout):
+        assert API_KEY not in text and wrong not in text
+    for path in (p for p in env.parent.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        assert API_KEY.encode() not in data and wrong.encode() not in data, path

@@ -15,6 +15,7 @@ import duckdb
 import pytest
 from netutils.password import encrypt_cisco_type7
 
+from nornir_peering.cli import _masked_traceback
 from nornir_peering.inventory.plugin import PeeringInventory
 from nornir_peering.jobs.payload import one_host, router
 from nornir_peering.lab.datagen import read_dataset
@@ -313,3 +314,14 @@ def test_the_api_key_comes_from_a_file_and_is_never_shown(
     for path in (p for p in env.parent.rglob("*") if p.is_file()):
         data = path.read_bytes()
         assert API_KEY.encode() not in data and wrong.encode() not in data, path
+
+
+def test_a_bugs_traceback_is_masked(capsys: pytest.CaptureFixture[str]) -> None:
+    """The console script's excepthook: what a bug's exception quotes is masked too."""
+    try:
+        raise RuntimeError(f'unexpected line: password "{SECRET}";')
+    except RuntimeError as exc:
+        _masked_traceback(RuntimeError, exc, exc.__traceback__)
+    shown = capsys.readouterr().err
+    assert "Traceback" in shown and f'password "{MASK}" (secret {FP});' in shown
+    assert SECRET not in shown

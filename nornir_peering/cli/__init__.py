@@ -8,6 +8,8 @@ Commands are imported when they are run, so that a nightly
 from __future__ import annotations
 
 import importlib
+import sys
+import traceback
 from typing import Any
 
 import click
@@ -15,6 +17,7 @@ import click
 from nornir_peering import __version__
 from nornir_peering.errors import PeeringError
 from nornir_peering.report import error
+from nornir_peering.secrets import mask
 
 # name → (module, attribute); the second name of a pair is an older one kept
 # for existing cron lines, hidden from --help
@@ -90,4 +93,12 @@ def cli() -> None:
     """BGP peering operations: PeeringDB cache, router configuration, sessions."""
 
 
-main = cli
+def main() -> None:
+    """The console script: :func:`cli`, with the traceback of a bug masked as all output is
+    (:func:`~nornir_peering.secrets.mask`): an exception's text may quote configuration."""
+    sys.excepthook = _masked_traceback
+    cli()
+
+
+def _masked_traceback(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    sys.stderr.write(mask("".join(traceback.format_exception(kind, value, tb))))

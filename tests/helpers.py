@@ -38,6 +38,27 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive loopback TCP ports nobody listens on (yet): the
+    lab's PeeringDB, IRR and Redis take a port each, one above the other."""
+    while True:
+        first = free_port()
+        if first + count > 65536:
+            continue
+        taken = []
+        try:
+            for port in range(first, first + count):
+                sock = socket.socket()
+                taken.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in taken:
+                sock.close()
+
+
 def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> None:
     """Wait until ``condition()`` holds; fail the test after ``seconds``."""
     deadline = time.monotonic() + seconds

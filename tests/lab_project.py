@@ -12,7 +12,7 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.helpers import free_port, run
+from tests.helpers import free_ports, run
 
 REPO = Path(__file__).parent.parent
 
@@ -24,7 +24,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("project")
     shutil.copytree(REPO / "inventory", root / "inventory")
     shutil.copytree(REPO / "templates", root / "templates")
-    port = free_port()
+    port = free_ports(3)  # PeeringDB, IRR, Redis
     config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
     config = config.replace("127.0.0.1:8591", f"127.0.0.1:{port + 1}")  # the lab IRR
     config = config.replace("127.0.0.1:8592", f"127.0.0.1:{port + 2}")  # the lab Redis

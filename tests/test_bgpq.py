@@ -393,9 +393,10 @@ def test_the_empty_and_the_missing_set_are_what_the_lab_says() -> None:
 
 
 def test_an_unknown_source_in_the_object_fails_not_falls_back_bgpq4(irr: IrrServer) -> None:
-    """bgpq4 gets F to !sNOPE, goes on with every source and exits 0: a failure here."""
+    """bgpq4 gets F to !sNOPE, goes on with every source and exits 0: a failure here.
+    (bgpq4 prints what else its read brought after IRRd's answer, which depends on timing.)"""
     result = fetch(65004, IRRObject("AS-TWOPORTS", "NOPE"), 4, config(irr, "bgpq4"))
-    assert result.error == (
+    assert result.error is not None and result.error.startswith(
         "bgpq4: ERROR:Error expanding !sNOPE : F One or more selected sources are unavailable."
     )
     assert result.prefixes == ()

@@ -13,7 +13,7 @@ import pytest
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.rpsl import UNREGISTERED
 from nornir_peering.lab.wait import wait_for
-from tests.helpers import free_port, run
+from tests.helpers import free_ports, run
 
 
 def test_generate_and_evolve(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_serve_refuses_a_non_loopback_address(tmp_path: Path) -> None:
 
 def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    port = str(free_port())
+    port = str(free_ports(3))  # PeeringDB, IRR, Redis
     state = str(tmp_path / "state" / "peering.duckdb")
     try:
         assert run("lab", "up", "--state", state, "--port", port).exit_code == 0

@@ -86,6 +86,9 @@ class PeeringSettings(BaseModel):
     # for a worker and then run
     redis_url: str = "redis://127.0.0.1:6379/0"
     job_timeout: float = Field(900.0, gt=0)
+    # megabytes DuckDB may hold while a sync parses a reply, and while it applies them
+    # (each); past it DuckDB spills to disk beside the state file
+    sync_memory: int = Field(128, ge=32)
 
     @field_validator("peeringdb_url")
     @classmethod

@@ -12,10 +12,11 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
-from nornir_peering.peeringdb import schema
+from nornir_peering.peeringdb import envelope, schema
 
 # A reply is one JSON document; DuckDB's default limit for one is 16 MB.
 MIN_OBJECT_SIZE = 16 << 20
@@ -48,14 +49,20 @@ class Changes:
 class ReplyParser:
     """Parses replies one at a time on a private in-memory DuckDB.
 
-    One at a time keeps the peak memory to that of the largest reply; DuckDB
-    itself uses both cores for it.
+    One at a time, each read as records and not as one document, with DuckDB's
+    memory bounded to ``memory_mb`` (past it, it spills to ``spill``): the peak stays
+    the same whatever the size of a reply. DuckDB itself uses both cores for it.
     """
 
-    def __init__(self) -> None:
-        self._db = duckdb.connect(
-            config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-        )
+    def __init__(self, memory_mb: int = 128, spill: Path | None = None) -> None:
+        config: dict[str, Any] = {
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": f"{memory_mb}MB",
+        }
+        if spill is not None:
+            config["temp_directory"] = str(spill)
+        self._db = duckdb.connect(config=config)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -63,39 +70,68 @@ class ReplyParser:
         self._db.close()
 
     def parse(self, tag: str, reply: Path) -> ParsedReply:
-        """Check ``reply`` and write its objects to ``<reply>.parquet``."""
+        """Check ``reply`` and write its objects to ``<reply>.parquet``.
+
+        The ``data`` list is read on its own, as records (:mod:`.envelope`), which
+        keeps memory to a few buffers; a reply of another shape, or one DuckDB cannot
+        read that way, is read whole, as one document, which gives the exact error."""
         out = reply.with_suffix(".parquet")
-        max_size = max(MIN_OBJECT_SIZE, reply.stat().st_size + 1024)
-        columns = {"meta": "JSON", "data": schema.struct_type(tag) + "[]"}
         with self._lock:
-            db = self._db
             try:
-                db.execute(
-                    "CREATE OR REPLACE TEMP TABLE reply AS SELECT meta, data "
-                    "FROM read_json(?, columns=?, format='unstructured', maximum_object_size=?)",
-                    [str(reply), columns, max_size],
-                )
-                docs = db.execute("SELECT data IS NULL, meta->>'error' FROM reply").fetchall()
-                if len(docs) != 1:
-                    raise ReplyError(f"expected one JSON object, found {len(docs)}")
-                no_data, error = docs[0]
-                if no_data:
-                    raise ReplyError(f"reply has no 'data' list{': ' + error if error else ''}")
-                db.execute(
-                    f"COPY (SELECT unnest(r) FROM (SELECT unnest(data) AS r FROM reply)) "
-                    f"TO '{_sql_path(out)}' (FORMAT parquet)"
-                )
-                [(rows, newest, missing_id)] = db.execute(
+                if not self._parse_list(tag, reply, out):
+                    self._parse_document(tag, reply, out)
+                [(rows, newest, missing_id)] = self._db.execute(
                     f"SELECT count(*), max(updated), count(*) FILTER (WHERE id IS NULL) "
                     f"FROM read_parquet('{_sql_path(out)}')"
                 ).fetchall()
             except duckdb.Error as exc:
                 raise ReplyError(_first_line(exc)) from None
-            finally:
-                db.execute("DROP TABLE IF EXISTS reply")
         if missing_id:
             raise ReplyError(f"{missing_id} object(s) without an id")
         return ParsedReply(tag, out, rows, newest)
+
+    def _parse_list(self, tag: str, reply: Path, out: Path) -> bool:
+        """The reply's ``data`` list to Parquet, read as records; False if it cannot be."""
+        span = envelope.data_span(reply)
+        if span is None:
+            return False
+        listed = reply.with_suffix(".data.json")
+        try:
+            envelope.copy_span(reply, span, listed)
+            self._db.execute(
+                f"COPY (SELECT * FROM read_json(?, columns=?, format='array', "
+                f"maximum_object_size=?)) TO '{_sql_path(out)}' (FORMAT parquet)",
+                [str(listed), schema.columns(tag), MIN_OBJECT_SIZE],
+            )
+        except duckdb.Error:
+            return False
+        finally:
+            listed.unlink(missing_ok=True)
+        return True
+
+    def _parse_document(self, tag: str, reply: Path, out: Path) -> None:
+        """The reply read whole, as one JSON document: checked, its objects to Parquet."""
+        max_size = max(MIN_OBJECT_SIZE, reply.stat().st_size + 1024)
+        columns = {"meta": "JSON", "data": schema.struct_type(tag) + "[]"}
+        db = self._db
+        try:
+            db.execute(
+                "CREATE OR REPLACE TEMP TABLE reply AS SELECT meta, data "
+                "FROM read_json(?, columns=?, format='unstructured', maximum_object_size=?)",
+                [str(reply), columns, max_size],
+            )
+            docs = db.execute("SELECT data IS NULL, meta->>'error' FROM reply").fetchall()
+            if len(docs) != 1:
+                raise ReplyError(f"expected one JSON object, found {len(docs)}")
+            no_data, error = docs[0]
+            if no_data:
+                raise ReplyError(f"reply has no 'data' list{': ' + error if error else ''}")
+            db.execute(
+                f"COPY (SELECT unnest(r) FROM (SELECT unnest(data) AS r FROM reply)) "
+                f"TO '{_sql_path(out)}' (FORMAT parquet)"
+            )
+        finally:
+            db.execute("DROP TABLE IF EXISTS reply")
 
 
 def apply_reply(db: duckdb.DuckDBPyConnection, parsed: ParsedReply, *, full: bool) -> Changes:

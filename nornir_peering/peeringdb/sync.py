@@ -24,18 +24,21 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 from peeringdb.private import PRIVATE_OBJECTS
 
 from nornir_peering.errors import StateBusy, SyncFailed
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
 from nornir_peering.peeringdb import schema
 from nornir_peering.peeringdb.fetch import Cancelled, Download, FetchError, StreamingFetcher
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
 from nornir_peering.pids import alive
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state, transaction
+
+if TYPE_CHECKING:  # the queue (rq, redis) is imported only by a sync that uses it
+    from nornir_peering.jobs.queue import Background, Batch, JobEnd
 
 #: progress(tag, stage, detail): stages are queued, fetching, parsing, fetched, applying, done
 Progress = Callable[[str, str, str], None]
@@ -132,6 +135,8 @@ def sync_peeringdb(
             job.tag: ("nornir_peering.jobs.work.peeringdb", _download_job(job, settings))
             for job in jobs
         }
+        from nornir_peering.jobs.queue import submit
+
         submitted = submit(background, "peeringdb", downloads, _batch_meta(jobs, cursors))
         if submitted.ends is None:
             report.batch = submitted.batch
@@ -181,7 +186,7 @@ def apply_downloads(
         lines = "\n  ".join(failed)
         raise SyncFailed(f"PeeringDB sync failed, the cache is unchanged:\n  {lines}")
     workdir = _workdir(settings.state)
-    parser = ReplyParser()
+    parser = ReplyParser(settings.sync_memory, workdir)
     try:
         for job in jobs:
             found = ends[job.tag].value
@@ -240,19 +245,22 @@ def _apply_and_record(
     started: float,
 ) -> None:
     """Apply every type, the cursors and a run record, in one transaction."""
-    with open_state(settings.state, write=True, wait=lock_wait) as db, transaction(db):
-        if _read_cursors_from(db) != cursors:
-            raise StateBusy(
-                "another peeringdb-sync changed the cache while this one was "
-                "downloading; nothing written (the cache is current)"
+    with open_state(settings.state, write=True, wait=lock_wait) as db:
+        db.execute(f"SET memory_limit = '{settings.sync_memory}MB'")  # spills beyond it
+        with transaction(db):
+            if _read_cursors_from(db) != cursors:
+                raise StateBusy(
+                    "another peeringdb-sync changed the cache while this one was "
+                    "downloading; nothing written (the cache is current)"
+                )
+            _apply_all(db, jobs, settings, notify)
+            report.types = [job.result for job in jobs]
+            report.seconds = time.monotonic() - started
+            db.execute(
+                "INSERT INTO sync_runs (started_at, finished_at, source, summary) "
+                "VALUES (?, ?, ?, ?)",
+                [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
             )
-        _apply_all(db, jobs, settings, notify)
-        report.types = [job.result for job in jobs]
-        report.seconds = time.monotonic() - started
-        db.execute(
-            "INSERT INTO sync_runs (started_at, finished_at, source, summary) VALUES (?, ?, ?, ?)",
-            [report.started_at, _utcnow(), report.source, json.dumps(report.as_dict())],
-        )
 
 
 def flush_peeringdb(settings: PeeringSettings, *, wait: float | None = None) -> dict[str, int]:
@@ -286,7 +294,7 @@ def _fetch_all(
 ) -> None:
     cancel = threading.Event()
     fetcher = StreamingFetcher(settings, workdir, cancel)
-    parser = ReplyParser()
+    parser = ReplyParser(settings.sync_memory, workdir)
 
     def fetch(job: _Job) -> None:
         began = time.monotonic()

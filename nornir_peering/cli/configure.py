@@ -11,7 +11,7 @@ from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
-from nornir_peering.jobs.queue import Background
+from nornir_peering.jobs.batch import Background
 from nornir_peering.report import configure_report, print_json, render_report
 from nornir_peering.runbooks.configure import ConfigureReport, configure_routers
 from nornir_peering.runbooks.render import render_routers

@@ -12,7 +12,7 @@ import click
 
 from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.runlog import Finished, note, recorded
-from nornir_peering.jobs.queue import Background, Batch, connect, recent, redacted, statuses
+from nornir_peering.jobs.batch import Background, Batch
 from nornir_peering.report import out, print_json, print_rows
 from nornir_peering.settings import Settings
 from nornir_peering.store.runs import RunItem
@@ -78,6 +78,7 @@ def worker(settings: Settings, workers: int, burst: bool, heartbeat: int) -> Non
     """Run RQ workers for the --tasks jobs, on this machine or on any other that
     reaches Redis (redis_url, NORNIR_PEERING_REDIS_URL) and the routers, the IRR server
     or PeeringDB. Workers never open the state file."""
+    from nornir_peering.jobs.queue import connect, redacted
     from nornir_peering.jobs.worker import run_workers  # only workers load RQ's worker
 
     url = settings.peering.redis_url
@@ -95,6 +96,8 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
     ctx.obj = settings
     if ctx.invoked_subcommand:
         return
+    from nornir_peering.jobs.queue import connect, recent, statuses  # rq only for jobs
+
     redis = connect(settings.peering.redis_url)
     rows = []
     for batch in recent(redis):

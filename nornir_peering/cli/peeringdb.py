@@ -10,7 +10,7 @@ from nornir_peering.cli.jobs import enqueued, tasks_options
 from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.runlog import Finished, finish, note, recorded
 from nornir_peering.errors import PeeringError
-from nornir_peering.jobs.queue import Background
+from nornir_peering.jobs.batch import Background
 from nornir_peering.peeringdb.schema import TAGS
 from nornir_peering.peeringdb.sync import SyncReport, flush_peeringdb, sync_peeringdb
 from nornir_peering.report import SyncProgress, out, print_json, sync_table

@@ -9,7 +9,7 @@ from nornir_peering.cli.options import settings_options
 from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options
 from nornir_peering.inventory import Selection
-from nornir_peering.jobs.queue import Background
+from nornir_peering.jobs.batch import Background
 from nornir_peering.report import poll_report, print_json
 from nornir_peering.runbooks.poll import ALL, PollReport, poll_bgp_sessions
 from nornir_peering.settings import Settings

@@ -13,7 +13,7 @@ from nornir_peering.cli.runlog import Finished, finish, recorded
 from nornir_peering.cli.selection import selection_options_router
 from nornir_peering.inventory import Selection
 from nornir_peering.irr import IRRObject, PrefixEntry
-from nornir_peering.jobs.queue import Background
+from nornir_peering.jobs.batch import Background
 from nornir_peering.report import err, out, print_json, print_rows
 from nornir_peering.runbooks.lookup import ListAnswer, live_lists, parse_query, stored_lists
 from nornir_peering.runbooks.prefixes import PrefixReport, grab_prefixes

@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,6 +27,7 @@ from rq.registry import StartedJobRegistry
 from rq.serializers import JSONSerializer
 
 from nornir_peering.errors import PeeringError
+from nornir_peering.jobs.batch import Background, Batch, JobEnd
 
 QUEUE = "nornir-peering"
 KEEP = 7 * 86400  # seconds a batch and its jobs' results are kept
@@ -38,41 +39,6 @@ class JobsUnavailable(PeeringError):
     """Redis cannot be reached, or a batch is not there."""
 
     exit_code = 1
-
-
-@dataclass(frozen=True)
-class Background:
-    """``--tasks``: the Redis the jobs go to, how long a job may wait and run, and whether
-    the command waits for its jobs and stores their results (``--no-wait``: ``jobs
-    collect`` does, later)."""
-
-    redis_url: str
-    timeout: float = 900.0
-    wait: bool = True
-
-
-@dataclass(frozen=True)
-class JobEnd:
-    """How one job of a batch ended: ``value`` its return value when ``ok``."""
-
-    item: str
-    job_id: str
-    ok: bool
-    value: Any = None
-    error: str = ""
-
-
-@dataclass
-class Batch:
-    """The jobs of one run: ``items`` maps what each job is for (a router, a batch of
-    AS-SETs, a PeeringDB type) to its job id; ``meta``: what storing the results needs."""
-
-    id: str
-    kind: str  # configure, poll, prefixes, peeringdb
-    items: dict[str, str]
-    meta: dict[str, Any] = field(default_factory=dict)
-    enqueued_at: str = ""
-    collected: bool = False
 
 
 def redacted(url: str) -> str:

@@ -38,7 +38,7 @@ from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state, transaction
 
 if TYPE_CHECKING:  # the queue (rq, redis) is imported only by a sync that uses it
-    from nornir_peering.jobs.queue import Background, Batch, JobEnd
+    from nornir_peering.jobs.batch import Background, Batch, JobEnd
 
 #: progress(tag, stage, detail): stages are queued, fetching, parsing, fetched, applying, done
 Progress = Callable[[str, str, str], None]

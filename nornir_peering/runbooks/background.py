@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nornir_peering.errors import PeeringError
-from nornir_peering.jobs.queue import Batch, connect, ends, load, recent, save
+from nornir_peering.jobs.batch import Batch
+from nornir_peering.jobs.queue import connect, ends, load, recent, save
 from nornir_peering.peeringdb.sync import SyncReport, apply_downloads
 from nornir_peering.runbooks.configure import ConfigureReport, outcomes
 from nornir_peering.runbooks.poll import PollReport, polls, store_polls

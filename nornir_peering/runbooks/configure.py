@@ -28,7 +28,8 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.errors import StateBusy
 from nornir_peering.inventory import Problem, Selection
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
+from nornir_peering.jobs.batch import Background, Batch, JobEnd
+from nornir_peering.jobs.queue import submit
 from nornir_peering.runbooks.fleet import (
     failure,
     nornir_for,

@@ -24,7 +24,8 @@ from nornir.core import Nornir
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.session import canonical
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
+from nornir_peering.jobs.batch import Background, Batch, JobEnd
+from nornir_peering.jobs.queue import submit
 from nornir_peering.neighbors import SessionState
 from nornir_peering.runbooks.fleet import failure, nornir_for, toolkit_data
 from nornir_peering.settings import Settings

@@ -24,7 +24,8 @@ from nornir_peering.irr import Fetched
 from nornir_peering.irr.bgpq import BgpqConfig, Job, fetch_all
 from nornir_peering.irr.query import irr_objects
 from nornir_peering.jobs import payload
-from nornir_peering.jobs.queue import Background, Batch, JobEnd, submit
+from nornir_peering.jobs.batch import Background, Batch, JobEnd
+from nornir_peering.jobs.queue import submit
 from nornir_peering.runbooks.fleet import nornir_for, settings_of, toolkit_data
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state

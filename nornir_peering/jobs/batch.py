@@ -1,0 +1,45 @@
+"""What a batch of background jobs is, as data: imported without Redis Queue, so that a
+command that does not run jobs does not load it (rq and redis cost ~8 MB).
+
+:mod:`.queue` enqueues, waits for and collects them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Background:
+    """``--tasks``: the Redis the jobs go to, how long a job may wait and run, and whether
+    the command waits for its jobs and stores their results (``--no-wait``: ``jobs
+    collect`` does, later)."""
+
+    redis_url: str
+    timeout: float = 900.0
+    wait: bool = True
+
+
+@dataclass(frozen=True)
+class JobEnd:
+    """How one job of a batch ended: ``value`` its return value when ``ok``."""
+
+    item: str
+    job_id: str
+    ok: bool
+    value: Any = None
+    error: str = ""
+
+
+@dataclass
+class Batch:
+    """The jobs of one run: ``items`` maps what each job is for (a router, a batch of
+    AS-SETs, a PeeringDB type) to its job id; ``meta``: what storing the results needs."""
+
+    id: str
+    kind: str  # configure, poll, prefixes, peeringdb
+    items: dict[str, str]
+    meta: dict[str, Any] = field(default_factory=dict)
+    enqueued_at: str = ""
+    collected: bool = False

@@ -27,7 +27,6 @@ from rich.text import Text
 
 from nornir_peering.irr import PrefixEntry
 from nornir_peering.secrets import mask, mask_data
-from nornir_peering.secrets.mask import SECRET_KEYS
 from nornir_peering.store.runs import Run
 
 if TYPE_CHECKING:
@@ -83,11 +82,10 @@ def err() -> Console:
 def print_json(data: Any) -> None:
     """``data`` as indented JSON on stdout; what JSON has no type for is written as text.
     Secrets are masked value by value (a masked diff stays valid JSON)."""
-    text = json.dumps(data, indent=2, default=str, ensure_ascii=False)
-    if mask(text) != text or any(f'"{key}"' in text for key in SECRET_KEYS):
-        # one pass over the text finds nothing in most output; else mask value by value
-        text = json.dumps(mask_data(json.loads(text)), indent=2, ensure_ascii=False)
-    sys.stdout.write(text + "\n")
+    # through JSON first, so that what is written as text (default=str) is masked too;
+    # masked value by value, never as JSON text, where escapes hide a quoted secret
+    plain = json.loads(json.dumps(data, default=str))
+    sys.stdout.write(json.dumps(mask_data(plain), indent=2, ensure_ascii=False) + "\n")
 
 
 def error(message: str) -> None:

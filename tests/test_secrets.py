@@ -20,6 +20,7 @@ from nornir_peering.inventory.plugin import PeeringInventory
 from nornir_peering.jobs.payload import one_host, router
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.rendering import context
+from nornir_peering.report import print_json
 from nornir_peering.secrets import (
     MASK,
     SecretError,
@@ -75,6 +76,14 @@ MASKED = [
         "received": f" neighbor 2001:db8::1 password {MASK} (secret {FP})",
     },
     {"sent": f"password {SECRET}", "received": f"password {MASK} (secret {FP})"},
+    {"sent": f"enable password {SECRET}", "received": f"enable password {MASK} (secret {FP})"},
+    # EOS and IOS-XR take ";{}" in a password: the value runs to the blank
+    {
+        "sent": " neighbor 192.0.2.1 password 0 Tq9;x{y}",
+        "received": f" neighbor 192.0.2.1 password 0 {MASK} (secret {fingerprint('Tq9;x{y}')})",
+    },
+    # a keyword at a line's end is not followed into the next line
+    {"sent": "  password\n  peer-as 65005;", "received": None},
     # prose is left alone; a masked line is not masked again
     {"sent": "the password of AS65005: written in clear", "received": None},
     {"sent": f'password "{MASK}" (secret {FP});', "received": None},
@@ -95,6 +104,26 @@ def test_a_remembered_secret_is_masked_anywhere_and_in_its_encodings() -> None:
     assert shown == f"BIRD: syntax error near {MASK}x, {MASK}, {MASK}"
     data = mask_data({"password": SECRET, "ref": {"env": "X"}, "lines": [text]})
     assert data == {"password": f"{MASK} (secret {FP})", "ref": {"env": "X"}, "lines": [shown]}
+
+
+def test_a_remembered_secret_leaves_no_tail_and_keeps_its_fingerprint() -> None:
+    spaced = "Tq9 spaced secret"  # the syntax rule alone would mask its first word only
+    remember(spaced)
+    assert mask(f"+   neighbor 192.0.2.1 password 0 {spaced}") == (
+        f"+   neighbor 192.0.2.1 password 0 {MASK} (secret {fingerprint(spaced)})"
+    )
+    long_key = "Tq9-" + "k" * 80  # too long for type 7, still encoded by Junos
+    remember(long_key)
+    assert mask(f"key {juniper_password(long_key)};") == f"key {MASK};"
+    assert mask(f'authentication-key "{juniper_password(long_key)}";') == (
+        f'authentication-key "{MASK}" (secret {fingerprint(long_key)});'
+    )
+
+
+def test_a_short_remembered_secret_is_masked_as_a_word_only() -> None:
+    remember("Tq9s")
+    assert mask("near Tq9s; and Tq9s_") == f"near {MASK}; and Tq9s_"
+    assert mask("router Tq9s2 and xTq9s") == "router Tq9s2 and xTq9s"
 
 
 def test_references_resolve_or_fail_naming_themselves(
@@ -121,6 +150,18 @@ def test_references_resolve_or_fail_naming_themselves(
         assert str(raised.value) == f"AS65005's password {message}"
 
 
+def test_json_output_is_masked_value_by_value(capsys: pytest.CaptureFixture[str]) -> None:
+    # in JSON text the quotes of password "x" are escaped: masking decides on the values
+    secret = "Tq9-json-only"  # never remembered: only the syntax rule can find it
+    note = f'bird: syntax error in: password "{secret}";'
+    print_json({"notes": [note], "when": datetime(2026, 1, 1)})
+    shown = json.loads(capsys.readouterr().out)
+    assert secret not in json.dumps(shown)
+    assert shown == {"notes": [mask(note)], "when": "2026-01-01 00:00:00"}
+    print_json({"nested": {"api_key": "k3y"}})
+    assert "k3y" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("written", "error"),
     [
@@ -144,6 +185,23 @@ def test_a_bad_reference_is_an_error_naming_the_line(
     assert result.exit_code == 2
     shown = result.stderr.replace("\n", "")
     assert shown.startswith(f"error: {peering}:36: ") and error in shown
+
+
+@pytest.mark.parametrize("written", ["12345678", "Tq9-" + "x" * 80, "[Tq9-in-a-list]"])
+def test_an_invalid_password_is_never_shown_in_its_error(written: str, tmp_path: Path) -> None:
+    # a number, an over-long key, a list: the error names the key, never the value
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    peering = folder / "peering.yaml"
+    peering.write_text(peering.read_text().replace("password: s3cret", f"password: {written}"))
+    (tmp_path / "config.yaml").write_text("inventory:\n  plugin: PeeringInventory\n")
+    result = run("inventory", "--config", str(tmp_path / "config.yaml"))
+    assert result.exit_code == 2
+    shown = result.stderr.replace("\n", "")
+    assert shown.startswith(f"error: {peering}:36: ixes.lab-ix.peers[2].password")
+    assert written.strip("[]")[:8] not in shown
 
 
 @pytest.mark.parametrize("platform", ["bird", "frr", "junos", "iosxr", "eos"])

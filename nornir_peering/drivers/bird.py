@@ -179,8 +179,8 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if self.has_pending_commit():
             raise CommitError("a commit is waiting for confirmation; confirm or roll it back")
         previous = self._files.read(self.config_file)
-        self._files.write(self._previous, previous or "")
-        self._files.write(self.config_file, _ending(self.candidate))
+        self._files.write(self._previous, previous or "", private=True)
+        self._files.write(self.config_file, _ending(self.candidate), private=True)
         try:
             check = self._bird.command("configure check")
             if not check.ok or check.code != Code.CONFIGURATION_OK:
@@ -374,7 +374,7 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if previous is None:
             self._files.remove(self.config_file)
         else:
-            self._files.write(self.config_file, previous)
+            self._files.write(self.config_file, previous, private=True)
 
     def _settle_expired_commit(self) -> None:
         """BIRD reverted an unconfirmed commit by itself: put the file back too."""

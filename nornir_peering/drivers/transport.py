@@ -9,6 +9,7 @@ hosts apply as they do for ``ssh`` itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -29,8 +30,11 @@ class Files(Protocol):
         """The file's text, or None when it does not exist."""
 
     def write(self, path: str, text: str, *, private: bool = False) -> None:
-        """Replace the file atomically (write beside it, then rename); ``private``:
-        readable by its owner only (it may hold passwords)."""
+        """Replace the file atomically (write beside it, then rename; through a symlink,
+        the file it points to). ``private`` (it may hold passwords): a new file is
+        readable by its owner only, and a replaced one keeps its group and its owner's
+        and group's permissions, never anyone else's (so the daemon that reads it, as
+        BIRD reads ``bird.conf`` through its group, still can)."""
 
     def remove(self, path: str) -> None:
         """Remove the file if it exists."""
@@ -47,15 +51,21 @@ class LocalFiles:
             return None
 
     def write(self, path: str, text: str, *, private: bool = False) -> None:
-        """Replace the file atomically, making its folder if need be; ``private``: owner only."""
-        target = Path(path)
+        """Replace the file atomically, making its folder if need be (see :class:`Files`)."""
+        target = Path(path).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        mode = 0o600 if private else 0o644
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, target)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+                file.write(text)
+                os.fchmod(file.fileno(), _mode(target, private))
+                if private:
+                    _keep_group(file.fileno(), target)
+            os.replace(temporary, target)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
     def remove(self, path: str) -> None:
         """Remove the file if it exists."""
@@ -92,10 +102,19 @@ class SshFiles:
         return done.stdout
 
     def write(self, path: str, text: str, *, private: bool = False) -> None:
-        """Replace the file: ``cat`` into a file beside it, then ``mv``; ``private``: owner only."""
-        quoted, temporary = shlex.quote(path), shlex.quote(f"{path}.nornir-peering.tmp")
-        umask = "umask 077 && " if private else ""
-        done = self._run(f"{umask}cat > {temporary} && mv {temporary} {quoted}", stdin=text)
+        """Replace the file: ``cat`` into a file beside it, then ``mv`` (see :class:`Files`;
+        GNU coreutils' ``--reference`` keeps a replaced file's group and permissions)."""
+        keep = (
+            'chgrp --reference="$p" "$t" 2>/dev/null; chmod --reference="$p" "$t" && chmod o= "$t"'
+            if private
+            else 'chmod --reference="$p" "$t"'
+        )
+        script = (
+            f'p=$(readlink -f {shlex.quote(path)}) && t="$p.nornir-peering.tmp" && '
+            f'{"umask 077" if private else "umask 022"} && cat > "$t" && '
+            f'{{ [ ! -e "$p" ] || {{ {keep}; }}; }} && mv "$t" "$p"'
+        )
+        done = self._run(script, stdin=text)
         if done.returncode != 0:
             raise TransportError(f"cannot write {path} over ssh: {done.stderr.strip()}")
 
@@ -104,6 +123,22 @@ class SshFiles:
         done = self._run(f"rm -f {shlex.quote(path)}")
         if done.returncode != 0:
             raise TransportError(f"cannot remove {path} over ssh: {done.stderr.strip()}")
+
+
+def _mode(target: Path, private: bool) -> int:
+    """The permissions of the file that replaces ``target``: its own, less anyone else's
+    when ``private``; for a new file, the owner's only when ``private``."""
+    try:
+        mode = target.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o600 if private else 0o644
+    return mode & 0o770 if private else mode
+
+
+def _keep_group(descriptor: int, target: Path) -> None:
+    """Give the new file ``target``'s group, if we may (we must be a member of it)."""
+    with contextlib.suppress(FileNotFoundError, PermissionError):
+        os.fchown(descriptor, -1, target.stat().st_gid)
 
 
 def ssh_command(

@@ -19,6 +19,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError
 
 from nornir_peering.errors import ConfigError
+from nornir_peering.secrets.mask import SECRET_KEYS
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -85,7 +86,7 @@ class IntentFile:
             error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             # drop pydantic's names for the branches of a union: not keys of the file
             where = (*loc, *(k for k in error["loc"] if not (isinstance(k, str) and "[" in k)))
-            message = _message(error)
+            message = _message(error, shown=not _secret_at(where))
             raise self.error(where, message) from None
 
     def error(self, loc: Sequence[str | int], message: str) -> ConfigError:
@@ -124,7 +125,17 @@ def dotted(loc: Sequence[str | int]) -> str:
     return text or "(top)"
 
 
-def _message(error: Any) -> str:
+def _secret_at(loc: Sequence[str | int]) -> bool:
+    """Whether ``loc`` is, or is inside, a key whose value may be a secret: an error
+    about it never shows the value.
+
+    >>> _secret_at(("ixes", "lab-ix", "peers", 2, "password")), _secret_at(("asn",))
+    (True, False)
+    """
+    return any(isinstance(key, str) and key in SECRET_KEYS for key in loc)
+
+
+def _message(error: Any, shown: bool = True) -> str:
     kind = error["type"]
     value = error.get("input")
     if kind == "extra_forbidden":
@@ -135,6 +146,6 @@ def _message(error: Any) -> str:
         family = {"ip_v4_address": "an IPv4", "ip_v6_address": "an IPv6"}.get(kind, "an IP")
         return f"{value!r} is not {family} address"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if isinstance(value, str | int | float | bool) or value is None:
+    if shown and (isinstance(value, str | int | float | bool) or value is None):
         return f"{message} (got {value!r})"
     return message

@@ -249,6 +249,8 @@ def peer_password(asn: int) -> str | None:
     if '"' in value or "\\" in value:
         raise ConfigError(f"{variable}: the lab's BIRD peers cannot take a quote or a backslash")
     return value
+
+
 # Our prefixes (inventory/peering.yaml's local_as.prefixes4/6), announced by our edges
 OUR_PREFIXES = ("11.0.0.0/22", "2a0f:11::/44")
 

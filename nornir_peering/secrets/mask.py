@@ -7,7 +7,8 @@ Two rules, applied to any text about to be printed, logged or stored:
   ``password encrypted|clear``, EOS's ``password 0|7|8a``; encoded forms included;
 - the text of every secret this process has seen (:func:`remember`; the inventory
   and :func:`~nornir_peering.secrets.refs.reveal` call it), and its Cisco type 7 and
-  Junos ``$9$`` encodings, is masked anywhere else (an error message, a log line).
+  Junos ``$9$`` encodings, is masked anywhere else (an error message, a log line); one
+  shorter than 8 characters only as a whole word.
 
 The fingerprint is the start of an HMAC of the secret's decoded text under a salt
 drawn once per process: the same secret has the same fingerprint everywhere in one
@@ -23,6 +24,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -37,43 +39,60 @@ from netutils.password import decrypt_cisco_type7, decrypt_juniper_type9
 MASK = "********"
 _SALT = secrets.token_bytes(16)  # one per process: one run
 _SHORTEST = 4  # shorter secrets are masked in configuration syntax only, not as words
+_ANYWHERE = 8  # shorter ones are masked as whole words only ("lab1" is not in "lab10")
 
 # A secret in configuration syntax, never in prose ("the password of AS65005"): quoted
 # after its keyword (BIRD, Junos), after an encoding type (IOS-XR "encrypted|clear", EOS
 # and IOS "0|7|8a"), the word after "neighbor ADDRESS password" (FRR, EOS), or the one
-# word of a "password WORD" line (FRR's own). IOS-XR's "password inheritance-disable"
-# is a keyword, not a value.
+# word of a "[enable] password WORD" line (FRR's own). IOS-XR's "password
+# inheritance-disable" is a keyword, not a value. A value runs to the next blank: EOS and
+# IOS-XR take ";{}" in a password; only Junos ends an unquoted one at ";". Nothing
+# crosses a line end.
 _KEY = r"(?<![\w-])(?:password|authentication-key)"
-_WORD = r'(?!inheritance-disable\b)[^\s;"{}]+'
-_TYPE = r"(?:encrypted|clear|0|5|7|8a)"
+_WORD = r"(?![\"]|inheritance-disable(?!\S))\S+"  # a quoted one is the quoted form
+_TYPE = r"(?:encrypted|clear|0|5|6|7|8|8a|9)"
 _SECRET = re.compile(
-    rf'(?P<quoted_at>{_KEY}\s+)"(?P<quoted>(?:[^"\\\n]|\\.)*)"'
-    rf"|(?P<neighbor_at>\bneighbor\s+\S+\s+password\s+(?:(?P<neighbor_kind>{_TYPE})\s+)?)"
-    rf"(?P<neighbor>{_WORD})"
-    rf"|(?P<typed_at>(?<![\w-])password\s+(?P<typed_kind>{_TYPE})\s+)(?P<typed>{_WORD})"
-    rf"|(?P<key_at>(?<![\w-])authentication-key\s+)(?P<key>{_WORD})"
-    rf"|(?P<line_at>^[+\- ]?[ \t]*password[ \t]+)(?P<line>{_WORD})(?=[ \t]*;?[ \t]*$)",
+    rf'(?P<quoted_at>{_KEY}[ \t]+)"(?P<quoted>(?:[^"\\\n]|\\.)*)"'
+    rf"|(?P<neighbor_at>\bneighbor[ \t]+\S+[ \t]+password[ \t]+"
+    rf"(?:(?P<neighbor_kind>{_TYPE})[ \t]+)?)(?P<neighbor>{_WORD})"
+    rf"|(?P<typed_at>(?<![\w-])password[ \t]+(?P<typed_kind>{_TYPE})[ \t]+)(?P<typed>{_WORD})"
+    rf"|(?P<key_at>(?<![\w-])authentication-key[ \t]+)(?P<key>[^\s;]+)"
+    rf"|(?P<line_at>^[+\- ]?[ \t]*(?:enable[ \t]+)?password[ \t]+)(?P<line>{_WORD})(?=[ \t]*$)",
     re.MULTILINE,
 )
 
-_known: tuple[str, ...] = ()  # longest first: an encoding before its substrings
+# Each secret remembered, and each of its encodings, stands for itself: found in text by
+# _remembered, replaced by a placeholder while the syntax rules run (so a secret in
+# configuration syntax keeps its fingerprint, and one the syntax cuts short, as a blank
+# in it would, leaves no tail), then by the mask.
+_forms: dict[str, str] = {}  # form (the secret or an encoding of it) -> the secret
+_remembered: re.Pattern[str] | None = None
 _lock = threading.Lock()
+_HOLD = "\ue000{}\ue001"  # a placeholder: characters of Unicode's private use area
+_HELD = re.compile("\ue000([0-9]+)\ue001")
 
 
 def remember(secret: str) -> None:
     """Mask ``secret`` (and its encodings) in all text this process shows from now on."""
-    if len(secret) < _SHORTEST:
+    if len(secret) < _SHORTEST or secret in _forms:
         return
-    forms = {secret}
-    try:
-        from nornir_peering.templating.filters import cisco_password, juniper_password
+    from nornir_peering.templating.filters import cisco_password, juniper_password
 
-        forms |= {cisco_password(secret), juniper_password(secret)}
-    except ValueError:  # a secret these encodings refuse never appears encoded
-        pass
-    global _known
+    forms = {secret: secret}
+    for encode in (cisco_password, juniper_password):
+        # a secret an encoding refuses never appears in that form
+        with contextlib.suppress(ValueError):
+            forms[encode(secret)] = secret
+    global _remembered
     with _lock:
-        _known = tuple(sorted({*_known, *forms}, key=len, reverse=True))
+        _forms.update(forms)
+        alternatives = sorted(_forms, key=len, reverse=True)  # an encoding before its parts
+        _remembered = re.compile(
+            "|".join(
+                re.escape(form) if len(form) >= _ANYWHERE else rf"(?<!\w){re.escape(form)}(?!\w)"
+                for form in alternatives
+            )
+        )
 
 
 def fingerprint(secret: str) -> str:
@@ -94,25 +113,31 @@ def mask(text: str) -> str:
     """
     if not text:
         return text
+    held: list[str] = []
+    remembered = _remembered
+    if remembered is not None:
+
+        def hold(match: re.Match[str]) -> str:
+            held.append(match.group(0))
+            return _HOLD.format(len(held) - 1)
+
+        text = remembered.sub(hold, text)
     if "password" in text or "authentication-key" in text:
-        text = _SECRET.sub(_masked, text)
-    for secret in _known:
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return text
+        text = _SECRET.sub(lambda match: _masked(match, held), text)
+    return _HELD.sub(MASK, text) if held else text
 
 
 _FORMS = ("quoted", "neighbor", "typed", "key", "line")
 
 
-def _masked(match: re.Match[str]) -> str:
+def _masked(match: re.Match[str], held: list[str]) -> str:
     where = next(name for name in _FORMS if match.group(name) is not None)
-    value = match.group(where)
+    value = _HELD.sub(lambda found: held[int(found.group(1))], match.group(where))
     if value.startswith(MASK):
         return match.group(0)  # masked already
     shown = f'"{MASK}"' if where == "quoted" else MASK
     kind = match.groupdict().get(f"{where}_kind")
-    secret = _decoded(kind, value)
+    secret = _forms.get(value) or _decoded(kind, value)
     return f"{match.group(where + '_at')}{shown} (secret {fingerprint(secret)})"
 
 

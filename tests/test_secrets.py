@@ -7,7 +7,10 @@ the lab: the MD5 peer's password comes from an environment variable, as in the d
 from __future__ import annotations
 
 import copy
+import grp
 import json
+import os
+import stat
 from datetime import datetime
 from pathlib import Path
 
@@ -284,10 +287,8 @@ def test_a_login_password_reference_is_revealed_for_the_router_run_only(
     assert edge2.get_connection_parameters("napalm").password == "edge2-login"
 
 
-def test_the_migration_masks_what_old_runs_stored(tmp_path: Path) -> None:
-    """A state file whose run log (schema 6) holds a password in a diff: migrated, the
-    text is masked, and the file is copied anew so that not one of its bytes is left."""
-    path = tmp_path / "old.duckdb"
+def old_state(path: Path) -> Path:
+    """A state file at schema 6 whose run log holds a password in two diffs."""
     db = duckdb.connect(str(path))
     db.execute(
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
@@ -306,6 +307,13 @@ def test_the_migration_masks_what_old_runs_stored(tmp_path: Path) -> None:
     )
     db.close()
     assert SECRET.encode() in path.read_bytes()
+    return path
+
+
+def test_the_migration_masks_what_old_runs_stored(tmp_path: Path) -> None:
+    """Migrated, the text is masked, and the file is copied anew so that not one of
+    its bytes is left."""
+    path = old_state(tmp_path / "old.duckdb")
     with open_state(path, write=True) as migrated:
         assert schema_version(migrated) == len(MIGRATIONS)
         stored = one(migrated, 1)
@@ -320,6 +328,39 @@ def test_the_migration_masks_what_old_runs_stored(tmp_path: Path) -> None:
         assert record(migrated, Run("runs", {}, now, now, 0, "", 1, "np")) == 2
     assert SECRET.encode() not in path.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.duckdb", "old.duckdb.lock"]
+
+
+def test_an_interrupted_copy_is_made_at_the_next_open(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = old_state(tmp_path / "old.duckdb")
+
+    def killed(*args: object) -> None:
+        raise OSError("killed before the swap")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("nornir_peering.store.connection.os.replace", killed)
+        with pytest.raises(OSError, match="killed"), open_state(path, write=True):
+            pass
+    marker = tmp_path / "old.duckdb.rewrite-pending"
+    assert marker.exists() and SECRET.encode() in path.read_bytes()  # masked, not yet gone
+    with open_state(path, write=True) as reopened:
+        assert schema_version(reopened) == len(MIGRATIONS)
+    assert not marker.exists() and SECRET.encode() not in path.read_bytes()
+
+
+def test_the_copy_keeps_the_files_permissions_owner_and_symlink(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    real = old_state(tmp_path / "data" / "peering.duckdb")
+    real.chmod(0o640)
+    group = grp.getgrnam("nogroup").gr_gid if os.geteuid() == 0 else real.stat().st_gid
+    os.chown(real, -1, group)
+    link = tmp_path / "peering.duckdb"
+    link.symlink_to(real)
+    with open_state(link, write=True):
+        pass
+    assert link.is_symlink() and SECRET.encode() not in real.read_bytes()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640 and real.stat().st_gid == group
 
 
 def test_the_run_log_stores_no_secret(tmp_path: Path) -> None:

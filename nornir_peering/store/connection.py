@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,11 +100,16 @@ def open_state(
         with writer_lock(path, wait):
             con = _connect_waiting(path, read_only=False, wait=wait)
             try:
-                before = schema_version(con)
+                pending = _rewrite_pending(path)
+                if schema_version(con) == SECRETS_SCRUBBED - 1:
+                    # a run log from before secrets were masked: once masked in place, the
+                    # file is copied anew; until that is done, the marker says it is owed
+                    pending.touch()
+                    _sync_folder(path.parent)
                 migrate(con)
-                if before == SECRETS_SCRUBBED - 1:  # a run log from before secrets were masked
+                if pending.exists():
                     con.close()
-                    _rewrite(path)
+                    _rewrite(path, pending)
                     con = _connect_waiting(path, read_only=False, wait=wait)
                 yield con
             finally:
@@ -124,30 +130,49 @@ def open_state(
         con.close()
 
 
-def _rewrite(path: Path) -> None:
+def _rewrite_pending(path: Path) -> Path:
+    """The marker beside the state file that says it is still to be copied anew."""
+    return path.with_name(path.name + ".rewrite-pending")
+
+
+def _rewrite(path: Path, pending: Path) -> None:
     """Copy the state file into a new one and put it in its place, atomically: what a
     migration masked in place (a secret) may linger in the old file's freed blocks,
-    which DuckDB does not clear. A crash before the swap leaves the old file as it was."""
+    which DuckDB does not clear. The copy keeps the file's permissions and owner, and
+    replaces the file a symlink points to, not the symlink. Interrupted or put off, it
+    is done when the file is next opened for writing: ``pending`` stays until it is."""
     if path.with_name(path.name + ".wal").exists():
         return  # not closed cleanly: DuckDB replays the log onto this file, not a copy
-    fresh = path.with_name(path.name + ".rewrite")
+    target = path.resolve()
+    fresh = target.with_name(target.name + ".rewrite")
     for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)
     copier = duckdb.connect(":memory:", config=_CONFIG)
     try:
-        copier.execute(f"ATTACH {_quoted(path)} AS old (READ_ONLY)")
+        copier.execute(f"ATTACH {_quoted(target)} AS old (READ_ONLY)")
         copier.execute(f"ATTACH {_quoted(fresh)} AS fresh")
         copier.execute("COPY FROM DATABASE old TO fresh")
     finally:
         copier.close()
+    held = target.stat()
+    os.chmod(fresh, stat.S_IMODE(held.st_mode))
+    with contextlib.suppress(PermissionError):  # only root gives a file to another user
+        os.chown(fresh, held.st_uid, held.st_gid)
     with open(fresh, "rb") as file:
         os.fsync(file.fileno())
-    os.replace(fresh, path)
-    directory = os.open(path.parent, os.O_RDONLY)
+    os.replace(fresh, target)
+    _sync_folder(target.parent)
+    pending.unlink(missing_ok=True)
+    _sync_folder(pending.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the files made, renamed or removed in ``folder`` survive a crash."""
+    descriptor = os.open(folder, os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(descriptor)
     finally:
-        os.close(directory)
+        os.close(descriptor)
 
 
 def _quoted(path: Path) -> str:

@@ -88,7 +88,9 @@ def fingerprint(table: str) -> str:
     return str(row["digest"])
 
 
-def test_two_workers_give_the_state_a_direct_run_gives(lab: Lab, workers: Workers) -> None:
+def test_two_workers_give_the_state_a_direct_run_gives(
+    lab: Lab, workers: Workers, redis: Redis
+) -> None:
     workers(2)
     # deploy: the routers end as a direct commit leaves them (nothing more to commit)
     deployed = as_json("configure-routers", "--commit", "--tasks")
@@ -97,6 +99,8 @@ def test_two_workers_give_the_state_a_direct_run_gives(lab: Lab, workers: Worker
         "edge2": True,
         "edge3": True,
     }
+    # the jobs carried rendered configurations (BGP passwords): gone once collected
+    assert job_keys(redis) == []
     again = as_json("configure-routers")
     assert {r["router"]: r["status"] for r in again["routers"]} == {
         "edge1": "unchanged",
@@ -136,7 +140,14 @@ def _settled() -> bool:
     return all(s["state"] == "Established" for s in as_json("sessions") if s["wanted"])
 
 
-def test_no_wait_prints_the_jobs_and_collect_stores_them(lab: Lab, workers: Workers) -> None:
+def job_keys(redis: Redis) -> list[bytes]:
+    """What Redis holds of jobs (RQ's job hashes and result streams)."""
+    return sorted([*redis.scan_iter("rq:job:*"), *redis.scan_iter("rq:results:*")])
+
+
+def test_no_wait_prints_the_jobs_and_collect_stores_them(
+    lab: Lab, workers: Workers, redis: Redis
+) -> None:
     enqueued = as_json("poll-bgp-sessions", "--tasks", "--no-wait")
     batch = enqueued["batch"]
     assert set(enqueued["jobs"]) == {"edge1", "edge2", "edge3"}
@@ -150,13 +161,22 @@ def test_no_wait_prints_the_jobs_and_collect_stores_them(lab: Lab, workers: Work
     assert not_yet.exit_code == 1 and "3 of its 3 jobs have not ended yet" in not_yet.stderr
     [burst] = workers(1, "--burst")
     assert burst.wait(timeout=120) == 0  # a burst worker stops once the queue is empty
+    assert len(job_keys(redis)) == 6  # each job's payload and result, until collected
     collected = run("jobs", "collect", batch)
     assert collected.exit_code == 0, collected.stderr
     assert {s[0] for s in stored_sessions()} == {"edge1", "edge2", "edge3"}
     [log] = as_json("runs", "--last", "1")
     assert log["command"] == "jobs collect"
     assert log["summary"].startswith(f"batch {batch} (poll): 3 routers polled")
-    assert all(j["collected"] for j in as_json("jobs"))
+    # collected, the jobs are gone from Redis; the batch's record still lists them
+    assert job_keys(redis) == []
+    assert {
+        (j["item"], j["status"], j["collected"], bool(j["ended_at"])) for j in as_json("jobs")
+    } == {
+        ("edge1", "finished", True, True),
+        ("edge2", "finished", True, True),
+        ("edge3", "finished", True, True),
+    }
     twice = run("jobs", "collect", batch)
     assert twice.exit_code == 1 and "collected already" in twice.stderr
 

@@ -285,6 +285,11 @@ def test_a_login_password_reference_is_revealed_for_the_router_run_only(
     (tmp_path / "secrets" / "edge2").write_text("edge2-login\n")
     reveal_login(edge2)
     assert edge2.get_connection_parameters("napalm").password == "edge2-login"
+    # a login written in clear travels as it is, and the worker masks it from then on
+    in_clear = {**carried, "password": "Tq9-clear-login", "password_ref": None}
+    assert mask("login Tq9-clear-login failed") != f"login {MASK} failed"
+    one_host(in_clear)
+    assert mask("login Tq9-clear-login failed") == f"login {MASK} failed"
 
 
 def old_state(path: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -96,12 +95,12 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
     ctx.obj = settings
     if ctx.invoked_subcommand:
         return
-    from nornir_peering.jobs.queue import connect, recent, statuses  # rq only for jobs
+    from nornir_peering.jobs.queue import connect, listed, recent  # rq only for jobs
 
     redis = connect(settings.peering.redis_url)
     rows = []
     for batch in recent(redis):
-        for item, (status, job) in statuses(redis, batch).items():
+        for item, (status, ended_at) in listed(redis, batch).items():
             rows.append(
                 {
                     "batch": batch.id,
@@ -110,7 +109,7 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
                     "job": batch.items[item],
                     "status": status,
                     "enqueued_at": batch.enqueued_at,
-                    "ended_at": _utc(job.ended_at) if job is not None and job.ended_at else None,
+                    "ended_at": ended_at,
                     "collected": batch.collected,
                 }
             )
@@ -134,11 +133,6 @@ def jobs(ctx: click.Context, settings: Settings, as_json: bool) -> None:
         ],
         title="jobs",
     )
-
-
-def _utc(when: datetime) -> str:
-    """A time as the run log and the batches write it: UTC, no offset, to the second."""
-    return when.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 @jobs.command()

@@ -43,3 +43,6 @@ class Batch:
     meta: dict[str, Any] = field(default_factory=dict)
     enqueued_at: str = ""
     collected: bool = False
+    #: once collected, each job's status and when it ended (item -> [status, ended_at]),
+    #: kept here because the jobs themselves are deleted then
+    ended: dict[str, list[str | None]] = field(default_factory=dict)

@@ -29,6 +29,7 @@ from nornir_peering.irr import Fetched, IRRObject, PrefixEntry
 from nornir_peering.irr.bgpq import BgpqConfig, Job
 from nornir_peering.neighbors import SessionState
 from nornir_peering.secrets.logins import Unrevealed
+from nornir_peering.secrets.mask import remember
 
 #: the host data keys the tasks read on a worker (deploy_rendered, get_bgp_state)
 HOST_DATA = ("deploy", "owned_prefix")
@@ -65,6 +66,8 @@ def one_host(payload: dict[str, Any]) -> Nornir:
     """A Nornir object holding the router of a job, run serially (one host)."""
     ref = payload.get("password_ref")
     password = Unrevealed(ref) if ref else payload["password"]
+    if isinstance(password, str) and not ref:
+        remember(password)  # a login written in clear: masked in the worker's logs too
     napalm = ConnectionOptions(
         hostname=payload["hostname"],
         username=payload["username"],

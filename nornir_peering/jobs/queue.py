@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import StartedJobRegistry
+from rq.results import Result
 from rq.serializers import JSONSerializer
 
 from nornir_peering.errors import PeeringError
@@ -113,9 +114,38 @@ class Submitted:
     ends: dict[str, JobEnd] | None
 
     def collected(self) -> None:
-        """Mark the batch collected, once its results are stored."""
-        self.batch.collected = True
-        save(self.redis, self.batch)
+        """Mark the batch collected, once its results are stored (:func:`collected`)."""
+        collected(self.redis, self.batch)
+
+
+def collected(redis: Redis, batch: Batch) -> None:
+    """Mark ``batch`` collected, once its results are stored, and delete its jobs: their
+    payloads (a rendered configuration holds its BGP passwords, a login may be written
+    in clear) and results are never needed again. What ``jobs`` lists of each stays in
+    the batch's record (:attr:`Batch.ended`)."""
+    found = statuses(redis, batch)
+    batch.ended = {item: [status, ended_at(job)] for item, (status, job) in found.items()}
+    batch.collected = True
+    save(redis, batch)
+    for _, job in found.values():
+        if job is not None:
+            Result.delete_all(job)  # RQ keeps results apart from the job, which delete leaves
+            job.delete()
+
+
+def listed(redis: Redis, batch: Batch) -> dict[str, list[str | None]]:
+    """Each job's status and when it ended, by item: from Redis, or from the batch's
+    record once collected."""
+    if batch.collected and batch.ended:
+        return batch.ended
+    return {item: [status, ended_at(job)] for item, (status, job) in statuses(redis, batch).items()}
+
+
+def ended_at(job: Job | None) -> str | None:
+    """When a job ended, as the run log and the batches write times (UTC, to the second)."""
+    if job is None or job.ended_at is None:
+        return None
+    return job.ended_at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def submit(

@@ -16,7 +16,7 @@ from typing import Any
 
 from nornir_peering.errors import PeeringError
 from nornir_peering.jobs.batch import Batch
-from nornir_peering.jobs.queue import connect, ends, load, recent, save
+from nornir_peering.jobs.queue import collected, connect, ends, load, recent
 from nornir_peering.peeringdb.sync import SyncReport, apply_downloads
 from nornir_peering.runbooks.configure import ConfigureReport, outcomes
 from nornir_peering.runbooks.poll import PollReport, polls, store_polls
@@ -56,8 +56,7 @@ def collect(settings: Settings, batch_id: str | None = None) -> Collected:
             done.pending.append(batch)
             continue
         done.reports.append((batch, _store(settings, batch, ended)))
-        batch.collected = True
-        save(redis, batch)
+        collected(redis, batch)
     return done
 
 

@@ -114,7 +114,6 @@ def test_the_demo_never_shows_the_password(project: Path, logged: Path, lab_pass
     # the first commit's diff added the password, masked
     assert '+  password \\"********\\" (secret ' in shown["runs show"]
     for name, text in shown.items():
-        assert not forms(lab_password) & set(re.findall(r"[^\s\"';]+", text)), name
         assert all(form not in text for form in forms(lab_password)), name
     # the log was written, and holds none of it
     log = logged.read_text()

@@ -129,15 +129,36 @@ class Measured:
     timed_out: bool = False
 
 
+# The peak RSS the kernel reports for a child (ru_maxrss) includes what it held before
+# it exec'd: a child forked from this process starts as big as this process is (the
+# dataset, DuckDB, httpx loaded), and that floor hid the no-change sync's own peak.
+# So each tool is started by a small Python launcher, which forks and execs it and
+# writes its wall time and ru_maxrss (KiB) to the pipe it is given.
+_LAUNCHER = """
+import os, sys, time
+report, argv = int(sys.argv[1]), sys.argv[2:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    os.execv(argv[0], argv)
+_, status, usage = os.wait4(pid, 0)
+os.write(report, f"{time.perf_counter() - started} {usage.ru_maxrss}".encode())
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(
     argv: list[str], *, env: dict[str, str], cwd: Path, timeout: float, log: Path
 ) -> Measured:
-    """Run ``argv`` to completion; wall time and ``ru_maxrss`` of that child alone."""
+    """Run ``argv`` to completion; wall time and peak RSS of that program alone."""
     out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
+    measured, report = os.pipe()
     with out_path.open("wb") as out, err_path.open("wb") as err:
-        started = time.perf_counter()
         proc = subprocess.Popen(
-            argv,
+            [sys.executable, "-S", "-c", _LAUNCHER, str(report), *argv],
+            pass_fds=(report,),
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,
@@ -145,12 +166,15 @@ def run_measured(
             stderr=err,
             start_new_session=True,
         )
+    os.close(report)
     _children[proc.pid] = None  # reaped by the thread below
     result: dict[str, Any] = {}
 
     def reap() -> None:
-        _, status, usage = os.wait4(proc.pid, 0)
-        result.update(ended=time.perf_counter(), status=status, usage=usage)
+        _, status, _ = os.wait4(proc.pid, 0)
+        with os.fdopen(measured, "rb") as pipe:
+            said = pipe.read().split()
+        result.update(status=status, said=said)
 
     reaper = threading.Thread(target=reap, daemon=True)
     reaper.start()
@@ -168,11 +192,14 @@ def run_measured(
     if "status" not in result:
         raise RuntimeError(f"could not reap {argv[0]} (pid {proc.pid})")
     proc.returncode = os.waitstatus_to_exitcode(result["status"])
+    if len(result["said"]) != 2:  # the launcher itself was killed (a timeout)
+        result["said"] = [b"nan", b"nan"]
+    wall, peak_kib = (float(value) for value in result["said"])
     return Measured(
         argv=argv,
         returncode=proc.returncode,
-        wall=result["ended"] - started,
-        peak_mb=result["usage"].ru_maxrss / 1024,  # KiB on Linux
+        wall=wall,
+        peak_mb=peak_kib * 1024 / 1e6,  # KiB on Linux; MB, as the targets are
         stdout=out_path.read_text(errors="replace"),
         stderr=err_path.read_text(errors="replace"),
         timed_out=timed_out,

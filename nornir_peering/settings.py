@@ -299,15 +299,17 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def _peeringdb_py_settings(env: Mapping[str, str]) -> dict[str, Any]:
     """Settings from peeringdb-py's config file and ``PDB_SYNC_*`` variables."""
-    from peeringdb.config import read_config
-
     found: dict[str, Any] = {}
     conf_dir = str(Path(env.get("HOME", "~")).expanduser() / ".peeringdb")
-    try:
-        found_conf = read_config(conf_dir) if Path(conf_dir).is_dir() else None  # type: ignore[no-untyped-call]
-        conf = found_conf or {}
-    except Exception as exc:  # munge raises whatever its parser raises
-        raise ConfigError(f"{conf_dir}/config: {exc}") from None
+    conf: dict[str, Any] = {}
+    if Path(conf_dir).is_dir():
+        # imported only then: peeringdb-py loads Django and requests (~18 MB, 0.2 s)
+        from peeringdb.config import read_config
+
+        try:
+            conf = read_config(conf_dir) or {}  # type: ignore[no-untyped-call]
+        except Exception as exc:  # munge raises whatever its parser raises
+            raise ConfigError(f"{conf_dir}/config: {exc}") from None
     sync = conf.get("sync") or {}
     if not isinstance(sync, dict):
         raise ConfigError(f"{conf_dir}/config: sync: must be a mapping")

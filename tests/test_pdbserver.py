@@ -10,9 +10,12 @@ from typing import Any
 import httpx
 import pytest
 from peeringdb.fetch import Fetcher
+from peeringdb.private import PRIVATE_OBJECTS
+from peeringdb.resource import RESOURCES_BY_TAG
 
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import LabServer
+from nornir_peering.peeringdb import schema
 from nornir_peering.peeringdb.fetch import StreamingFetcher
 from nornir_peering.settings import PeeringSettings
 from tests.helpers import API_KEY, Datasets
@@ -185,19 +188,43 @@ class TestPeeringdbPy:
         assert fetcher.remote_cache_used
         assert fetcher.get("net", 2, force_fetch=True)["id"] == 2
 
-    def test_streaming_fetcher_keeps_the_interface(
-        self, pdb: LabServer, tmp_path: Path, datasets: Datasets
+    @pytest.mark.parametrize(
+        ("tag", "since", "key"),
+        [
+            ("net", None, None),  # a first full download: the public cache file
+            ("net", 1_700_000_000, None),  # an incremental one: the API
+            ("org", None, API_KEY),  # public data with a key: still the cache file
+            ("poc", None, API_KEY),  # private data with a key: the API
+            ("ixlan", 1_700_000_000, API_KEY),
+        ],
+    )
+    def test_streaming_fetcher_asks_what_peeringdb_py_asks(
+        self, pdb: LabServer, tmp_path: Path, tag: str, since: int | None, key: str | None
     ) -> None:
-        settings = PeeringSettings(peeringdb_url=pdb.api_url, cache_url=pdb.url)
-        fetcher = StreamingFetcher(settings, tmp_path, threading.Event())
+        theirs = Fetcher(
+            pdb.api_url, timeout=10, api_key=key or "", cache_url=pdb.url, cache_dir=str(tmp_path)
+        )
+        pdb.lab.logged(clear=True)
+        theirs.load(tag, since=since or 0, fetch_private=key is not None, delay=0)
+        [asked] = pdb.lab.logged(clear=True)
+        settings = PeeringSettings(peeringdb_url=pdb.api_url, cache_url=pdb.url, api_key=key)
+        ours = StreamingFetcher(settings, tmp_path)
         try:
-            fetcher.load("ixpfx")
-            assert fetcher.files["ixpfx"].exists()
-            day1 = read_dataset(datasets.day1)
-            assert len(fetcher.entries("ixpfx")) == day1.count("ixpfx")
-            assert fetcher.get("org", 5, force_fetch=True)["id"] == 5
+            ours.download(tag, since)
         finally:
-            fetcher.close()
+            ours.close()
+        [we_asked] = pdb.lab.logged(clear=True)
+        assert we_asked["path"] == asked["path"]
+        # depth=0 is the API's default for lists, said outright
+        assert {k: v for k, v in we_asked["query"].items() if k != "depth"} == asked["query"]
+        if asked["authorization"]:
+            assert we_asked["authorization"] == asked["authorization"]
+
+
+def test_the_types_are_peeringdb_pys() -> None:
+    # written out in schema.py, so that a sync need not import peeringdb-py
+    assert tuple(RESOURCES_BY_TAG) == schema.TAGS
+    assert tuple(PRIVATE_OBJECTS) == schema.PRIVATE_TAGS
 
 
 def test_lab_listens_on_loopback_only(datasets: Datasets) -> None:

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-from peeringdb.private import PRIVATE_OBJECTS
 
 from nornir_peering.errors import StateBusy, SyncFailed
 from nornir_peering.peeringdb import schema
@@ -280,7 +279,7 @@ def flush_peeringdb(settings: PeeringSettings, *, wait: float | None = None) -> 
 def _plan(tag: str, cursor: _Cursor | None, settings: PeeringSettings, full: bool) -> _Job:
     authenticated = settings.api_key is not None
     key_changed = (
-        cursor is not None and tag in PRIVATE_OBJECTS and cursor.authenticated != authenticated
+        cursor is not None and tag in schema.PRIVATE_TAGS and cursor.authenticated != authenticated
     )
     if full or cursor is None or cursor.updated is None or key_changed:
         return _Job(tag, None, TypeResult(tag, "full"))

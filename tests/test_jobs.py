@@ -15,7 +15,10 @@ from typing import Any
 
 import pytest
 from redis import Redis
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
+from nornir_peering.jobs.queue import collected, enqueue, listed, load, queue, recent
 from nornir_peering.lab.control import Lab
 from nornir_peering.settings import load_settings
 from tests.helpers import free_port, run, wait_until
@@ -284,3 +287,27 @@ def test_a_failed_download_job_leaves_the_cache_as_it_was(
     assert "lab-key" not in result.stdout + result.stderr
     monkeypatch.delenv("PEERINGDB_API_KEY")
     assert fingerprint("pdb_net") == before
+
+
+def test_a_collected_batch_cancels_what_waits_and_deletes_what_ran_once_it_ends(
+    redis: Redis,
+) -> None:
+    # no worker: edge2 is marked started as a worker marks it, and ended later
+    batch = enqueue(
+        redis,
+        "poll",
+        {name: ("nornir_peering.jobs.work.poll", {}) for name in ("edge1", "edge2")},
+        timeout=60,
+    )
+    running = Job.fetch(batch.items["edge2"], connection=redis, serializer=JSONSerializer)
+    running.set_status(JobStatus.STARTED)
+    collected(redis, batch)
+    assert not redis.exists(f"rq:job:{batch.items['edge1']}")  # cancelled: it never runs
+    assert queue(redis).count == 1 and redis.exists(running.key)  # edge2's, still running
+    assert listed(redis, load(redis, batch.id)) == {
+        "edge1": ["canceled", None],
+        "edge2": ["started", None],
+    }
+    running.set_status(JobStatus.FINISHED)
+    [seen] = recent(redis)
+    assert not redis.exists(running.key) and seen.ended["edge2"][0] == "finished"

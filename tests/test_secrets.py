@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import grp
+import importlib
 import json
 import os
 import stat
@@ -43,8 +44,11 @@ from nornir_peering.templating.filters import cisco_password, juniper_password
 from tests.helpers import API_KEY, Datasets, run, visible_rows
 from tests.test_templates import FIXTURES, REPO
 
+mask_module = importlib.import_module("nornir_peering.secrets.mask")  # the package's
+# name "mask" is the function
 SECRET = "Tq9-unit-secret"  # never shown, wherever it goes
 FP = fingerprint(SECRET)
+FP_OPEN, FP_INNER = fingerprint('"Tq9-open'), fingerprint('"ab"Tq9')  # FRR: quotes are text
 
 MASKED = [
     # BIRD and Junos quote it; the fingerprint is the decoded secret's, whatever the form
@@ -87,6 +91,33 @@ MASKED = [
     },
     # a keyword at a line's end is not followed into the next line
     {"sent": "  password\n  peer-as 65005;", "received": None},
+    # FRR takes a quote as any other character; a quoted value may follow a type
+    {
+        "sent": '- neighbor 192.0.2.1 password "Tq9-open',
+        "received": f"- neighbor 192.0.2.1 password {MASK} (secret {FP_OPEN})",
+    },
+    {
+        "sent": '- neighbor 192.0.2.1 password "ab"Tq9',
+        "received": f"- neighbor 192.0.2.1 password {MASK} (secret {FP_INNER})",
+    },
+    {
+        "sent": f'neighbor 10.0.0.1 password 0 "{SECRET} x"',
+        "received": f'neighbor 10.0.0.1 password 0 "{MASK}" (secret {fingerprint(SECRET + " x")})',
+    },
+    {
+        "sent": f' password clear "{SECRET}"',
+        "received": f' password clear "{MASK}" (secret {FP})',
+    },
+    # text that starts like the mask is no masked value; a placeholder's characters
+    # in the input are never taken for one
+    {
+        "sent": f"password {MASK}{SECRET}",
+        "received": f"password {MASK} (secret {fingerprint(MASK + SECRET)})",
+    },
+    {
+        "sent": "password \ue0003\ue001",
+        "received": f"password {MASK} (secret {fingerprint(chr(0xFFFD) + '3' + chr(0xFFFD))})",
+    },
     # prose is left alone; a masked line is not masked again
     {"sent": "the password of AS65005: written in clear", "received": None},
     {"sent": f'password "{MASK}" (secret {FP});', "received": None},
@@ -121,6 +152,21 @@ def test_a_remembered_secret_leaves_no_tail_and_keeps_its_fingerprint() -> None:
     assert mask(f'authentication-key "{juniper_password(long_key)}";') == (
         f'authentication-key "{MASK}" (secret {fingerprint(long_key)});'
     )
+
+
+def test_a_secret_that_is_a_word_of_the_syntax_leaves_the_syntax_working(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # remembered for this test only: the module's memory is put back after it
+    for name in ("_forms", "_remembered", "_late"):
+        value = getattr(mask_module, name)
+        monkeypatch.setattr(mask_module, name, dict(value) if isinstance(value, dict) else value)
+    remember("password")
+    remember("clear")
+    shown = mask('-  password "Tq9-old-secret";')
+    assert "Tq9-old-secret" not in shown and "password" not in shown
+    assert shown.endswith(f'"{MASK}" (secret {fingerprint("Tq9-old-secret")});')
+    assert "Tq9-old" not in mask(" password clear Tq9-old-secret")
 
 
 def test_a_short_remembered_secret_is_masked_as_a_word_only() -> None:

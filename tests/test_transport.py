@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import grp
 import os
+import pwd
+import shutil
 import stat
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -85,3 +88,36 @@ def test_a_symlink_is_followed_not_replaced(router_files: Files, tmp_path: Path)
     link.symlink_to(real)
     router_files.write(str(link), "new\n", private=True)
     assert link.is_symlink() and real.read_text() == "new\n"
+
+
+def test_a_group_the_writer_is_not_in_is_given_nothing(tmp_path: Path) -> None:
+    # run as nobody: bird.conf's group (root) cannot be kept, so it is not passed on
+    # to nobody's own group either
+    if os.geteuid() != 0:
+        pytest.skip("writing as another user needs root")  # CI runs as root
+    nobody = pwd.getpwnam("nobody")
+    folder = Path(tempfile.mkdtemp(prefix="np-transport-"))  # tmp_path: root's only
+    try:
+        os.chown(folder, nobody.pw_uid, nobody.pw_gid)
+        path = folder / "bird.conf"
+        path.write_text("old\n")
+        os.chown(path, nobody.pw_uid, 0)
+        path.chmod(0o640)
+        child = os.fork()  # the code is loaded already: nobody need not read it
+        if child == 0:
+            written = 1
+            try:
+                os.setgroups([])
+                os.setgid(nobody.pw_gid)
+                os.setuid(nobody.pw_uid)
+                LocalFiles().write(str(path), "new", private=True)
+                written = 0
+            finally:
+                os._exit(written)  # never back into pytest
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        held = path.stat()
+        assert path.read_text() == "new" and held.st_gid == nobody.pw_gid
+        assert stat.S_IMODE(held.st_mode) == 0o600
+    finally:
+        shutil.rmtree(folder)

@@ -9,7 +9,6 @@ hosts apply as they do for ``ssh`` itself.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shlex
 import subprocess
@@ -59,9 +58,10 @@ class LocalFiles:
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                 file.write(text)
-                os.fchmod(file.fileno(), _mode(target, private))
-                if private:
-                    _keep_group(file.fileno(), target)
+                mode = _mode(target, private)
+                if private and not _keep_group(file.fileno(), target):
+                    mode &= 0o700  # the group is the writer's own now, not the daemon's
+                os.fchmod(file.fileno(), mode)
             os.replace(temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -104,13 +104,16 @@ class SshFiles:
     def write(self, path: str, text: str, *, private: bool = False) -> None:
         """Replace the file: ``cat`` into a file beside it, then ``mv`` (see :class:`Files`;
         GNU coreutils' ``--reference`` keeps a replaced file's group and permissions)."""
-        keep = (
-            'chgrp --reference="$p" "$t" 2>/dev/null; chmod --reference="$p" "$t" && chmod o= "$t"'
-            if private
-            else 'chmod --reference="$p" "$t"'
-        )
+        if private:  # the group kept, or else no permission but the owner's
+            keep = (
+                'if chgrp --reference="$p" "$t" 2>/dev/null; then '
+                'chmod --reference="$p" "$t" && chmod o= "$t"; else chmod 600 "$t"; fi'
+            )
+        else:  # best kept: BusyBox has no --reference
+            keep = 'chmod --reference="$p" "$t" 2>/dev/null || :'
         script = (
             f'p=$(readlink -f {shlex.quote(path)}) && t="$p.nornir-peering.tmp" && '
+            f"trap 'rm -f \"$t\"' EXIT && "
             f'{"umask 077" if private else "umask 022"} && cat > "$t" && '
             f'{{ [ ! -e "$p" ] || {{ {keep}; }}; }} && mv "$t" "$p"'
         )
@@ -135,10 +138,16 @@ def _mode(target: Path, private: bool) -> int:
     return mode & 0o770 if private else mode
 
 
-def _keep_group(descriptor: int, target: Path) -> None:
-    """Give the new file ``target``'s group, if we may (we must be a member of it)."""
-    with contextlib.suppress(FileNotFoundError, PermissionError):
+def _keep_group(descriptor: int, target: Path) -> bool:
+    """Give the new file ``target``'s group, if we may (we must be a member of it);
+    whether it has it (or there is no ``target`` to take it from)."""
+    try:
         os.fchown(descriptor, -1, target.stat().st_gid)
+    except FileNotFoundError:
+        return True
+    except PermissionError:
+        return False
+    return True
 
 
 def ssh_command(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -121,16 +121,41 @@ class Submitted:
 def collected(redis: Redis, batch: Batch) -> None:
     """Mark ``batch`` collected, once its results are stored, and delete its jobs: their
     payloads (a rendered configuration holds its BGP passwords, a login may be written
-    in clear) and results are never needed again. What ``jobs`` lists of each stays in
-    the batch's record (:attr:`Batch.ended`)."""
+    in clear) and results are never needed again. A job still queued is cancelled, as
+    its run reported it failed; one still running is deleted once it ends, by the next
+    look at the batches (:func:`recent`). What ``jobs`` lists of each stays in the
+    batch's record (:attr:`Batch.ended`)."""
     found = statuses(redis, batch)
+    for item, (status, job) in found.items():
+        if job is not None and status in _WAITING:
+            job.cancel()
+            found[item] = (JobStatus.CANCELED.value, job)
     batch.ended = {item: [status, ended_at(job)] for item, (status, job) in found.items()}
     batch.collected = True
     save(redis, batch)
-    for _, job in found.values():
-        if job is not None:
+    _delete_ended(found.values())
+
+
+def _delete_ended(jobs: Iterable[tuple[str, Job | None]]) -> None:
+    for status, job in jobs:
+        if job is not None and status in _ENDED:
             Result.delete_all(job)  # RQ keeps results apart from the job, which delete leaves
             job.delete()
+
+
+def _tidy(redis: Redis, batch: Batch) -> None:
+    """Delete the jobs of a collected batch that were still running when it was
+    collected, once they have ended."""
+    running = {item for item, (status, _) in batch.ended.items() if status not in _ENDED}
+    if not running:
+        return
+    found = statuses(redis, Batch(batch.id, batch.kind, {i: batch.items[i] for i in running}))
+    ended = {item: seen for item, seen in found.items() if seen[0] in _ENDED}
+    if ended:
+        for item, (status, job) in ended.items():
+            batch.ended[item] = [status, ended_at(job)]
+        save(redis, batch)
+        _delete_ended(ended.values())
 
 
 def listed(redis: Redis, batch: Batch) -> dict[str, list[str | None]]:
@@ -157,6 +182,7 @@ def submit(
     """Enqueue ``jobs`` on ``background``'s Redis as one batch (:func:`enqueue`) and,
     unless ``--no-wait``, wait for them (:func:`wait`)."""
     redis = connect(background.redis_url)
+    recent(redis)  # which deletes what is left of the jobs of batches collected before
     batch = enqueue(redis, kind, jobs, timeout=background.timeout, meta=meta)
     ends = wait(redis, batch, timeout=background.timeout) if background.wait else None
     return Submitted(redis, batch, ends)
@@ -184,7 +210,10 @@ def recent(redis: Redis) -> list[Batch]:
         name = raw.decode() if isinstance(raw, bytes) else str(raw)
         found = redis.get(_BATCH + name)
         if found is not None:
-            batches.append(Batch(**json.loads(found)))
+            batch = Batch(**json.loads(found))
+            if batch.collected:
+                _tidy(redis, batch)
+            batches.append(batch)
     return batches
 
 
@@ -203,6 +232,7 @@ def statuses(redis: Redis, batch: Batch) -> dict[str, tuple[str, Job | None]]:
 
 _ENDED = {JobStatus.FINISHED.value, JobStatus.FAILED.value, JobStatus.STOPPED.value}
 _ENDED |= {JobStatus.CANCELED.value, "expired"}
+_WAITING = {JobStatus.QUEUED.value, JobStatus.DEFERRED.value, JobStatus.SCHEDULED.value}
 
 
 def ends(redis: Redis, batch: Batch) -> dict[str, JobEnd]:

@@ -45,28 +45,36 @@ _ANYWHERE = 8  # shorter ones are masked as whole words only ("lab1" is not in "
 # after its keyword (BIRD, Junos), after an encoding type (IOS-XR "encrypted|clear", EOS
 # and IOS "0|7|8a"), the word after "neighbor ADDRESS password" (FRR, EOS), or the one
 # word of a "[enable] password WORD" line (FRR's own). IOS-XR's "password
-# inheritance-disable" is a keyword, not a value. A value runs to the next blank: EOS and
-# IOS-XR take ";{}" in a password; only Junos ends an unquoted one at ";". Nothing
-# crosses a line end.
+# inheritance-disable" is a keyword, not a value. A value is quoted (to its closing
+# quote, then a blank, ";" or the line's end) or runs to the next blank: EOS, IOS-XR
+# and FRR take ';{}"' in a password; only Junos ends an unquoted one at ";". Nothing
+# crosses a line end, and a type once read is never taken back as the value.
 _KEY = r"(?<![\w-])(?:password|authentication-key)"
-_WORD = r"(?![\"]|inheritance-disable(?!\S))\S+"  # a quoted one is the quoted form
+_QUOTED = r'"(?:[^"\\\n]|\\.)*"(?=[ \t;]|$)'
+_WORD = r"(?!inheritance-disable(?!\S))\S+"
 _TYPE = r"(?:encrypted|clear|0|5|6|7|8|8a|9)"
 _SECRET = re.compile(
-    rf'(?P<quoted_at>{_KEY}[ \t]+)"(?P<quoted>(?:[^"\\\n]|\\.)*)"'
-    rf"|(?P<neighbor_at>\bneighbor[ \t]+\S+[ \t]+password[ \t]+"
-    rf"(?:(?P<neighbor_kind>{_TYPE})[ \t]+)?)(?P<neighbor>{_WORD})"
-    rf"|(?P<typed_at>(?<![\w-])password[ \t]+(?P<typed_kind>{_TYPE})[ \t]+)(?P<typed>{_WORD})"
+    rf"(?P<neighbor_at>\bneighbor[ \t]+\S+[ \t]+password[ \t]+"
+    rf"(?>(?P<neighbor_kind>{_TYPE})[ \t]+)?)(?P<neighbor>{_QUOTED}|{_WORD})"
+    rf"|(?P<typed_at>(?<![\w-])password[ \t]+(?P<typed_kind>{_TYPE})[ \t]+)"
+    rf"(?P<typed>{_QUOTED}|{_WORD})"
+    rf"|(?P<quoted_at>{_KEY}[ \t]+)(?P<quoted>{_QUOTED})"
     rf"|(?P<key_at>(?<![\w-])authentication-key[ \t]+)(?P<key>[^\s;]+)"
-    rf"|(?P<line_at>^[+\- ]?[ \t]*(?:enable[ \t]+)?password[ \t]+)(?P<line>{_WORD})(?=[ \t]*$)",
+    rf"|(?P<line_at>^[+\- ]?[ \t]*(?:enable[ \t]+)?password[ \t]+)"
+    rf"(?P<line>{_QUOTED}|{_WORD})(?=[ \t]*;?[ \t]*$)",
     re.MULTILINE,
 )
+# the words the rules above read: a secret that is one of them is masked after them
+_SYNTAX = frozenset({"password", "authentication-key", "neighbor", "enable", "encrypted"})
+_SYNTAX |= {"clear", "inheritance-disable"}
 
 # Each secret remembered, and each of its encodings, stands for itself: found in text by
 # _remembered, replaced by a placeholder while the syntax rules run (so a secret in
 # configuration syntax keeps its fingerprint, and one the syntax cuts short, as a blank
 # in it would, leaves no tail), then by the mask.
 _forms: dict[str, str] = {}  # form (the secret or an encoding of it) -> the secret
-_remembered: re.Pattern[str] | None = None
+_remembered: re.Pattern[str] | None = None  # the forms held while the syntax rules run
+_late: re.Pattern[str] | None = None  # those masked after them: words of the syntax
 _lock = threading.Lock()
 _HOLD = "\ue000{}\ue001"  # a placeholder: characters of Unicode's private use area
 _HELD = re.compile("\ue000([0-9]+)\ue001")
@@ -83,16 +91,24 @@ def remember(secret: str) -> None:
         # a secret an encoding refuses never appears in that form
         with contextlib.suppress(ValueError):
             forms[encode(secret)] = secret
-    global _remembered
+    global _remembered, _late
     with _lock:
         _forms.update(forms)
-        alternatives = sorted(_forms, key=len, reverse=True)  # an encoding before its parts
-        _remembered = re.compile(
-            "|".join(
-                re.escape(form) if len(form) >= _ANYWHERE else rf"(?<!\w){re.escape(form)}(?!\w)"
-                for form in alternatives
-            )
+        _remembered = _found([form for form in _forms if form not in _SYNTAX])
+        _late = _found([form for form in _forms if form in _SYNTAX])
+
+
+def _found(forms: list[str]) -> re.Pattern[str] | None:
+    """One pattern finding any of ``forms``, longest first (an encoding before its
+    parts); one shorter than :data:`_ANYWHERE` only as a whole word."""
+    if not forms:
+        return None
+    return re.compile(
+        "|".join(
+            re.escape(form) if len(form) >= _ANYWHERE else rf"(?<!\w){re.escape(form)}(?!\w)"
+            for form in sorted(forms, key=len, reverse=True)
         )
+    )
 
 
 def fingerprint(secret: str) -> str:
@@ -113,8 +129,10 @@ def mask(text: str) -> str:
     """
     if not text:
         return text
+    if "\ue000" in text or "\ue001" in text:  # never taken for a placeholder
+        text = text.replace("\ue000", "\ufffd").replace("\ue001", "\ufffd")
     held: list[str] = []
-    remembered = _remembered
+    remembered, late = _remembered, _late
     if remembered is not None:
 
         def hold(match: re.Match[str]) -> str:
@@ -124,7 +142,9 @@ def mask(text: str) -> str:
         text = remembered.sub(hold, text)
     if "password" in text or "authentication-key" in text:
         text = _SECRET.sub(lambda match: _masked(match, held), text)
-    return _HELD.sub(MASK, text) if held else text
+    if held:
+        text = _HELD.sub(MASK, text)
+    return late.sub(MASK, text) if late is not None else text
 
 
 _FORMS = ("quoted", "neighbor", "typed", "key", "line")
@@ -133,9 +153,12 @@ _FORMS = ("quoted", "neighbor", "typed", "key", "line")
 def _masked(match: re.Match[str], held: list[str]) -> str:
     where = next(name for name in _FORMS if match.group(name) is not None)
     value = _HELD.sub(lambda found: held[int(found.group(1))], match.group(where))
-    if value.startswith(MASK):
+    quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+    if quoted:
+        value = re.sub(r"\\(.)", r"\1", value[1:-1])
+    if value == MASK:
         return match.group(0)  # masked already
-    shown = f'"{MASK}"' if where == "quoted" else MASK
+    shown = f'"{MASK}"' if quoted else MASK
     kind = match.groupdict().get(f"{where}_kind")
     secret = _forms.get(value) or _decoded(kind, value)
     return f"{match.group(where + '_at')}{shown} (secret {fingerprint(secret)})"
@@ -177,7 +200,7 @@ def mask_data(data: Any) -> Any:
         return mask(data)
     if isinstance(data, Mapping):
         return {
-            key: hidden(value)
+            (mask(key) if isinstance(key, str) else key): hidden(value)
             if key in SECRET_KEYS and isinstance(value, str) and value
             else mask_data(value)
             for key, value in data.items()

@@ -155,9 +155,15 @@ def _rewrite(path: Path, pending: Path) -> None:
     finally:
         copier.close()
     held = target.stat()
-    os.chmod(fresh, stat.S_IMODE(held.st_mode))
-    with contextlib.suppress(PermissionError):  # only root gives a file to another user
-        os.chown(fresh, held.st_uid, held.st_gid)
+    mode = stat.S_IMODE(held.st_mode)
+    try:
+        os.chown(fresh, held.st_uid, held.st_gid)  # as root
+    except PermissionError:
+        try:
+            os.chown(fresh, -1, held.st_gid)  # as a member of the file's group
+        except PermissionError:
+            mode &= 0o700  # the group is the writer's own now: it gets nothing
+    os.chmod(fresh, mode)
     with open(fresh, "rb") as file:
         os.fsync(file.fileno())
     os.replace(fresh, target)

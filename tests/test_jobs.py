@@ -292,22 +292,31 @@ def test_a_failed_download_job_leaves_the_cache_as_it_was(
 def test_a_collected_batch_cancels_what_waits_and_deletes_what_ran_once_it_ends(
     redis: Redis,
 ) -> None:
-    # no worker: edge2 is marked started as a worker marks it, and ended later
+    # no worker: edge2 is marked started as a worker marks it, edge3 taken off the
+    # queue as a worker takes it (its status not yet changed), and both ended later
+    names = ("edge1", "edge2", "edge3")
     batch = enqueue(
-        redis,
-        "poll",
-        {name: ("nornir_peering.jobs.work.poll", {}) for name in ("edge1", "edge2")},
-        timeout=60,
+        redis, "poll", {name: ("nornir_peering.jobs.work.poll", {}) for name in names}, timeout=60
     )
-    running = Job.fetch(batch.items["edge2"], connection=redis, serializer=JSONSerializer)
+    running, taken = (
+        Job.fetch(batch.items[name], connection=redis, serializer=JSONSerializer)
+        for name in ("edge2", "edge3")
+    )
     running.set_status(JobStatus.STARTED)
+    assert queue(redis).remove(taken) == 1
     collected(redis, batch)
     assert not redis.exists(f"rq:job:{batch.items['edge1']}")  # cancelled: it never runs
-    assert queue(redis).count == 1 and redis.exists(running.key)  # edge2's, still running
+    assert queue(redis).count == 1 and redis.exists(running.key) and redis.exists(taken.key)
     assert listed(redis, load(redis, batch.id)) == {
         "edge1": ["canceled", None],
         "edge2": ["started", None],
+        "edge3": ["started", None],
     }
+    collected(redis, load(redis, batch.id))  # a second collect leaves the record alone
+    assert load(redis, batch.id).ended["edge3"] == ["started", None]
     running.set_status(JobStatus.FINISHED)
+    taken.set_status(JobStatus.FAILED)
     [seen] = recent(redis)
-    assert not redis.exists(running.key) and seen.ended["edge2"][0] == "finished"
+    assert not redis.exists(running.key) and not redis.exists(taken.key)
+    assert seen.ended["edge2"][0] == "finished after collection"
+    assert seen.ended["edge3"][0] == "failed after collection"

@@ -10,6 +10,7 @@ import copy
 import grp
 import importlib
 import json
+import logging
 import os
 import stat
 from datetime import datetime
@@ -30,12 +31,14 @@ from nornir_peering.secrets import (
     SecretError,
     SecretRef,
     fingerprint,
+    hidden,
     mask,
     mask_data,
     remember,
     reveal,
 )
 from nornir_peering.secrets.logins import Unrevealed, reveal_login
+from nornir_peering.secrets.mask import MaskingFilter
 from nornir_peering.store import open_state
 from nornir_peering.store.migrations import MIGRATIONS, SECRETS_SCRUBBED, migrate, schema_version
 from nornir_peering.store.runs import Run, RunItem, one, record
@@ -48,6 +51,7 @@ mask_module = importlib.import_module("nornir_peering.secrets.mask")  # the pack
 # name "mask" is the function
 SECRET = "Tq9-unit-secret"  # never shown, wherever it goes
 FP = fingerprint(SECRET)
+FP_MORE = fingerprint(SECRET + " and more")
 FP_OPEN, FP_INNER = fingerprint('"Tq9-open'), fingerprint('"ab"Tq9')  # FRR: quotes are text
 
 MASKED = [
@@ -108,6 +112,17 @@ MASKED = [
         "sent": f' password clear "{SECRET}"',
         "received": f' password clear "{MASK}" (secret {FP})',
     },
+    # a line end of CRLF; IOS's OSPF key after its type; blanks after a clear type
+    {"sent": f"password {SECRET}\r", "received": f"password {MASK} (secret {FP})\r"},
+    {"sent": f'+password "{SECRET}"\r', "received": f'+password "{MASK}" (secret {FP})\r'},
+    {
+        "sent": f"ip ospf authentication-key 7 {cisco_password(SECRET)}",
+        "received": f"ip ospf authentication-key 7 {MASK} (secret {FP})",
+    },
+    {
+        "sent": f"neighbor 192.0.2.1 password 0 {SECRET} and more",
+        "received": f"neighbor 192.0.2.1 password 0 {MASK} (secret {FP_MORE})",
+    },
     # text that starts like the mask is no masked value; a placeholder's characters
     # in the input are never taken for one
     {
@@ -154,19 +169,32 @@ def test_a_remembered_secret_leaves_no_tail_and_keeps_its_fingerprint() -> None:
     )
 
 
-def test_a_secret_that_is_a_word_of_the_syntax_leaves_the_syntax_working(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # remembered for this test only: the module's memory is put back after it
-    for name in ("_forms", "_remembered", "_late"):
-        value = getattr(mask_module, name)
-        monkeypatch.setattr(mask_module, name, dict(value) if isinstance(value, dict) else value)
+@pytest.fixture
+def own_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a test remembers is forgotten after it."""
+    monkeypatch.setattr(mask_module, "_forms", dict(mask_module._forms))
+    monkeypatch.setattr(mask_module, "_known", mask_module._known)
+
+
+@pytest.mark.usefixtures("own_memory")
+def test_a_secret_that_is_a_word_of_the_syntax_leaves_the_syntax_working() -> None:
     remember("password")
     remember("clear")
     shown = mask('-  password "Tq9-old-secret";')
     assert "Tq9-old-secret" not in shown and "password" not in shown
     assert shown.endswith(f'"{MASK}" (secret {fingerprint("Tq9-old-secret")});')
     assert "Tq9-old" not in mask(" password clear Tq9-old-secret")
+
+
+@pytest.mark.usefixtures("own_memory")
+def test_masking_twice_changes_nothing_and_escaped_forms_are_masked() -> None:
+    remember("secret")  # the word before every fingerprint
+    once = mask(f'password "{SECRET}";')
+    assert once == f'password "{MASK}" (secret {FP});' and mask(once) == once
+    escaped = 'Tq9\\x"y'
+    remember(escaped)
+    assert mask(json.dumps(escaped)) == f'"{MASK}"'
+    assert mask(repr(escaped)) == f"'{MASK}'"
 
 
 def test_a_short_remembered_secret_is_masked_as_a_word_only() -> None:
@@ -197,6 +225,21 @@ def test_references_resolve_or_fail_naming_themselves(
         with pytest.raises(SecretError) as raised:
             reveal(value, "AS65005's password")
         assert str(raised.value) == f"AS65005's password {message}"
+
+
+def test_data_under_a_secret_key_is_hidden_whatever_its_type() -> None:
+    data = {"password": 12345678, "api_key": ["Tq9-k1"], "ref": {"password": {"env": "X"}}}
+    assert mask_data(data) == {
+        "password": hidden("12345678"),
+        "api_key": hidden("['Tq9-k1']"),
+        "ref": {"password": {"env": "X"}},  # a reference is no secret
+    }
+
+
+def test_a_log_record_with_a_bad_format_is_still_masked() -> None:
+    record = logging.LogRecord("np", logging.WARNING, "x.py", 1, "%d %s", ("x", SECRET), None)
+    remember(SECRET)
+    assert MaskingFilter().filter(record) and SECRET not in record.getMessage()
 
 
 def test_json_output_is_masked_value_by_value(capsys: pytest.CaptureFixture[str]) -> None:

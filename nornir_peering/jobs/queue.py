@@ -125,11 +125,17 @@ def collected(redis: Redis, batch: Batch) -> None:
     its run reported it failed; one still running is deleted once it ends, by the next
     look at the batches (:func:`recent`). What ``jobs`` lists of each stays in the
     batch's record (:attr:`Batch.ended`)."""
+    stored = redis.get(_BATCH + batch.id)
+    if stored is not None and json.loads(stored).get("collected"):
+        batch.collected = True
+        return  # by another collect meanwhile, whose record stands
     found = statuses(redis, batch)
+    target = queue(redis)
     for item, (status, job) in found.items():
         if job is not None and status in _WAITING:
-            job.cancel()
-            found[item] = (JobStatus.CANCELED.value, job)
+            # cancelled only if taken off the queue before a worker took it
+            taken_off = target.remove(job) == 1
+            found[item] = (JobStatus.CANCELED.value if taken_off else "started", job)
     batch.ended = {item: [status, ended_at(job)] for item, (status, job) in found.items()}
     batch.collected = True
     save(redis, batch)
@@ -146,14 +152,15 @@ def _delete_ended(jobs: Iterable[tuple[str, Job | None]]) -> None:
 def _tidy(redis: Redis, batch: Batch) -> None:
     """Delete the jobs of a collected batch that were still running when it was
     collected, once they have ended."""
-    running = {item for item, (status, _) in batch.ended.items() if status not in _ENDED}
+    running = {item for item, (status, _) in batch.ended.items() if status == "started"}
     if not running:
         return
     found = statuses(redis, Batch(batch.id, batch.kind, {i: batch.items[i] for i in running}))
     ended = {item: seen for item, seen in found.items() if seen[0] in _ENDED}
     if ended:
         for item, (status, job) in ended.items():
-            batch.ended[item] = [status, ended_at(job)]
+            # what it answered came too late to be stored
+            batch.ended[item] = [f"{status} after collection", ended_at(job)]
         save(redis, batch)
         _delete_ended(ended.values())
 
@@ -182,7 +189,10 @@ def submit(
     """Enqueue ``jobs`` on ``background``'s Redis as one batch (:func:`enqueue`) and,
     unless ``--no-wait``, wait for them (:func:`wait`)."""
     redis = connect(background.redis_url)
-    recent(redis)  # which deletes what is left of the jobs of batches collected before
+    try:
+        recent(redis)  # which deletes what is left of the jobs of batches collected before
+    except RedisError as exc:
+        raise JobsUnavailable(f"cannot read the batches on Redis: {exc}") from None
     batch = enqueue(redis, kind, jobs, timeout=background.timeout, meta=meta)
     ends = wait(redis, batch, timeout=background.timeout) if background.wait else None
     return Submitted(redis, batch, ends)
@@ -191,7 +201,7 @@ def submit(
 def save(redis: Redis, batch: Batch) -> None:
     """Store the batch's record (again: ``collected`` changes)."""
     redis.set(_BATCH + batch.id, json.dumps(asdict(batch)), ex=KEEP)
-    redis.zadd(_BATCHES, {batch.id: time.time()})
+    redis.zadd(_BATCHES, {batch.id: time.time()}, nx=True)  # ordered as enqueued
 
 
 def load(redis: Redis, batch_id: str) -> Batch:
@@ -232,7 +242,7 @@ def statuses(redis: Redis, batch: Batch) -> dict[str, tuple[str, Job | None]]:
 
 _ENDED = {JobStatus.FINISHED.value, JobStatus.FAILED.value, JobStatus.STOPPED.value}
 _ENDED |= {JobStatus.CANCELED.value, "expired"}
-_WAITING = {JobStatus.QUEUED.value, JobStatus.DEFERRED.value, JobStatus.SCHEDULED.value}
+_WAITING = {JobStatus.QUEUED.value}
 
 
 def ends(redis: Redis, batch: Batch) -> dict[str, JobEnd]:

@@ -29,6 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from nornir_peering.peeringdb.schema import TAGS
+
 Row = dict[str, Any]
 
 PRODUCTION: dict[str, int] = {
@@ -321,21 +323,9 @@ class _Generator:
         self.names: set[tuple[str, str]] = set()
 
     def run(self) -> Dataset:
-        for tag in (
-            "org",
-            "campus",
-            "fac",
-            "net",
-            "ix",
-            "carrier",
-            "carrierfac",
-            "ixfac",
-            "ixlan",
-            "netfac",
-            "netixlan",
-            "poc",
-        ):
-            getattr(self, f"_{tag}")(self.counts[tag])
+        for tag in TAGS:  # parents before children; an ixlan's prefixes come with it
+            if tag != "ixpfx":
+                getattr(self, f"_{tag}")(self.counts[tag])
         self._delete_some()
         return Dataset(self.rows, BASE_TIME.timestamp())
 

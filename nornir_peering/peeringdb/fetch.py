@@ -82,7 +82,6 @@ class StreamingFetcher:
         self.settings = settings
         self.workdir = workdir
         self.cancel = cancel or threading.Event()
-        self.files: dict[str, Path] = {}
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
@@ -111,7 +110,6 @@ class StreamingFetcher:
         path = self.workdir / f"{tag}.json"
         started = time.monotonic()
         size = self._stream(tag, url, params, path)
-        self.files[tag] = path
         return Download(tag, url, path, size, time.monotonic() - started)
 
     def fetch_url(self, tag: str, url: str, path: Path, max_bytes: int | None = None) -> int:

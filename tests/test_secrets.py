@@ -254,6 +254,18 @@ def test_json_output_is_masked_value_by_value(capsys: pytest.CaptureFixture[str]
     assert "k3y" not in capsys.readouterr().out
 
 
+def intent_with_password(tmp_path: Path, written: str) -> Path:
+    """The test inventory in ``tmp_path/inventory``, its MD5 peer's password (line 36 of
+    peering.yaml) written as ``written``."""
+    folder = tmp_path / "inventory"
+    folder.mkdir()
+    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
+        (folder / name).write_text((FIXTURES / name).read_text())
+    peering = folder / "peering.yaml"
+    peering.write_text(peering.read_text().replace("password: s3cret", f"password: {written}"))
+    return folder
+
+
 @pytest.mark.parametrize(
     ("written", "error"),
     [
@@ -266,12 +278,7 @@ def test_json_output_is_masked_value_by_value(capsys: pytest.CaptureFixture[str]
 def test_a_bad_reference_is_an_error_naming_the_line(
     written: str, error: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "inventory"
-    folder.mkdir()
-    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
-        (folder / name).write_text((FIXTURES / name).read_text())
-    peering = folder / "peering.yaml"
-    peering.write_text(peering.read_text().replace("password: s3cret", f"password: {written}"))
+    peering = intent_with_password(tmp_path, written) / "peering.yaml"
     (tmp_path / "config.yaml").write_text("inventory:\n  plugin: PeeringInventory\n")
     result = run("inventory", "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 2
@@ -282,12 +289,7 @@ def test_a_bad_reference_is_an_error_naming_the_line(
 @pytest.mark.parametrize("written", ["12345678", "Tq9-" + "x" * 80, "[Tq9-in-a-list]"])
 def test_an_invalid_password_is_never_shown_in_its_error(written: str, tmp_path: Path) -> None:
     # a number, an over-long key, a list: the error names the key, never the value
-    folder = tmp_path / "inventory"
-    folder.mkdir()
-    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
-        (folder / name).write_text((FIXTURES / name).read_text())
-    peering = folder / "peering.yaml"
-    peering.write_text(peering.read_text().replace("password: s3cret", f"password: {written}"))
+    peering = intent_with_password(tmp_path, written) / "peering.yaml"
     (tmp_path / "config.yaml").write_text("inventory:\n  plugin: PeeringInventory\n")
     result = run("inventory", "--config", str(tmp_path / "config.yaml"))
     assert result.exit_code == 2
@@ -302,14 +304,7 @@ def test_every_platforms_template_is_masked(
 ) -> None:
     """The session's password from a variable reaches the configuration in the platform's
     form, and masking the configuration leaves nothing of it, in any form."""
-    folder = tmp_path / "inventory"
-    folder.mkdir()
-    for name in ("hosts.yaml", "groups.yaml", "defaults.yaml", "peering.yaml"):
-        (folder / name).write_text((FIXTURES / name).read_text())
-    peering = folder / "peering.yaml"
-    peering.write_text(
-        peering.read_text().replace("password: s3cret", "password: {env: NP_TEST_BGP}")
-    )
+    folder = intent_with_password(tmp_path, "{env: NP_TEST_BGP}")
     monkeypatch.setenv("NP_TEST_BGP", SECRET)
     host = PeeringInventory(inventory_dir=str(folder), state=str(small_state)).load().hosts["edge1"]
     # the inventory holds the reference, never the text

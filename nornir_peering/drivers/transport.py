@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import stat
 import subprocess
 import tempfile
 import time
@@ -58,10 +59,7 @@ class LocalFiles:
         try:
             with os.fdopen(descriptor, "w", encoding="utf-8") as file:
                 file.write(text)
-                mode = _mode(target, private)
-                if private and not _keep_group(file.fileno(), target):
-                    mode &= 0o700  # the group is the writer's own now, not the daemon's
-                os.fchmod(file.fileno(), mode)
+                os.fchmod(file.fileno(), _replacing(target, file.fileno(), private))
             os.replace(temporary, target)
         except BaseException:
             temporary.unlink(missing_ok=True)
@@ -128,26 +126,23 @@ class SshFiles:
             raise TransportError(f"cannot remove {path} over ssh: {done.stderr.strip()}")
 
 
-def _mode(target: Path, private: bool) -> int:
-    """The permissions of the file that replaces ``target``: its own, less anyone else's
-    when ``private``; for a new file, the owner's only when ``private``."""
+def _replacing(target: Path, descriptor: int, private: bool) -> int:
+    """The permissions of the new file (``descriptor``) that replaces ``target``: its
+    own, less anyone else's when ``private``; then the new file takes ``target``'s group
+    if we may (we must be a member of it), or else has no group permissions either. A
+    new file is its owner's only when ``private``."""
     try:
-        mode = target.stat().st_mode & 0o777
+        held = target.stat()
     except FileNotFoundError:
         return 0o600 if private else 0o644
-    return mode & 0o770 if private else mode
-
-
-def _keep_group(descriptor: int, target: Path) -> bool:
-    """Give the new file ``target``'s group, if we may (we must be a member of it);
-    whether it has it (or there is no ``target`` to take it from)."""
+    mode = stat.S_IMODE(held.st_mode)
+    if not private:
+        return mode
     try:
-        os.fchown(descriptor, -1, target.stat().st_gid)
-    except FileNotFoundError:
-        return True
+        os.fchown(descriptor, -1, held.st_gid)
     except PermissionError:
-        return False
-    return True
+        return mode & 0o700  # the group is the writer's own now, not the daemon's
+    return mode & 0o770
 
 
 def ssh_command(

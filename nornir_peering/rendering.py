@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.inventory import Host
 
 from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
+from nornir_peering.deploy.replace import check_base
 from nornir_peering.errors import PeeringError
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.secrets import mask, reveal
@@ -76,8 +77,10 @@ def revealed(sessions: list[Any]) -> list[Any]:
 
 
 def deploy_mode(host: Host) -> str:
-    """``merge`` (only nornir-peering's objects change) or ``replace`` (the whole configuration)."""
-    return str(host.get("deploy") or "merge")
+    """``merge`` (only nornir-peering's objects change) or ``replace`` (the whole
+    configuration): the router's own data only, never a group's or the defaults' (one line
+    there would switch every router of the group to replacing its whole configuration)."""
+    return str(host.data.get("deploy") or "merge")
 
 
 def owned_prefix(host: Host) -> str:
@@ -95,11 +98,13 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
     config = render_template(env, str(template), context(host))
     if host.platform == "bird":
         check_bird(config)
-    if deploy_mode(host) == "merge":
-        try:
+    try:
+        if deploy_mode(host) == "merge":
             check_rendered(str(host.platform), config, owned_prefix(host))
-        except DeployRefused as exc:
-            raise DeployRefused(f"{template}: {exc}") from None
+        else:
+            check_base(str(host.platform), config)
+    except DeployRefused as exc:
+        raise DeployRefused(f"{template}: {exc}") from None
     return Rendered(host.name, str(template), config)
 
 

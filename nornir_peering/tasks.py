@@ -31,6 +31,7 @@ from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
 
 from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
 from nornir_peering.deploy.guard import RemovalGuard
+from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
@@ -65,12 +66,18 @@ def deploy_config(
     commit_check: bool = True,
     revert_in: int | None = None,
     guard: RemovalGuard | None = None,
+    allow_replace: bool = False,
+    force: bool = False,
 ) -> Result:
     """Render, load, diff, and commit unless ``task.is_dry_run(dry_run)``.
 
     The candidate changes only what nornir-peering owns on the router (a merge,
     with the removals worked out from its running configuration), or the whole
-    configuration when the router's data says ``deploy: replace``.
+    configuration when the router's own data (never a group's) says ``deploy: replace``:
+    then a commit needs ``allow_replace`` too, and the guard refuses one that removes
+    interfaces or top-level stanzas. A neighbor or group of ours that someone shut down
+    or deactivated on the router, and the template does not, stays so (the result's note
+    says which) unless ``force``.
     ``Result.diff`` is the router's own diff and ``Result.changed`` whether its
     configuration changes (would change, in a dry run), so ``print_result``
     shows every router's diff; ``Result.committed`` says whether it was
@@ -99,6 +106,8 @@ def deploy_config(
             commit_check=commit_check,
             revert_in=revert_in,
             guard=guard,
+            allow_replace=allow_replace,
+            force=force,
         )
 
 
@@ -110,6 +119,8 @@ def deploy_rendered(
     commit_check: bool = True,
     revert_in: int | None = None,
     guard: RemovalGuard | None = None,
+    allow_replace: bool = False,
+    force: bool = False,
 ) -> Result:
     """:func:`deploy_config` for a configuration rendered elsewhere (a background job's):
     the same merge plan, diff, guard and commit, without the templates. One run at a
@@ -122,7 +133,15 @@ def deploy_rendered(
         refusal = commit_confirm_refusal(str(host.platform), revert_in)
         if refusal:
             raise DeployRefused(refusal)
-    return _deploy(task, config, dry, commit_check, revert_in, guard)
+    replace = deploy_mode(host) == "replace"
+    if replace:
+        check_base(str(host.platform), config)
+        if not dry and not allow_replace:
+            raise DeployRefused(
+                "deploy: replace: the commit would replace the router's whole configuration; "
+                "give --replace to do that (nothing was loaded)"
+            )
+    return _deploy(task, config, dry, commit_check, revert_in, guard, replace, force)
 
 
 def get_bgp_state(task: Task) -> Result:
@@ -149,26 +168,40 @@ def _deploy(
     commit_check: bool,
     revert_in: int | None,
     guard: RemovalGuard | None,
+    replace: bool,
+    force: bool,
 ) -> Result:
     """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
     host = task.host
+    platform = str(host.platform)
     device = _connection(task)
-    candidate, note, replace = rendered, "", deploy_mode(host) == "replace"
-    if not replace:
-        platform = str(host.platform)
+    candidate, note, stanzas = rendered, "", []
+    if replace:
+        running = device.get_config(retrieve="running")["running"]
+        stanzas = removed_stanzas(platform, running, rendered)
+        if dry:
+            note = "deploy: replace: the whole configuration is replaced; a commit needs --replace"
+            if stanzas:
+                note += f" (and --force: {RemovalGuard.stanza_refusal(stanzas)})"
+    else:
         running = (
             device.get_config(retrieve="running")["running"] if needs_running(platform) else ""
         )
-        plan = plan_merge(platform, rendered, running, owned_prefix(host))
-        candidate = plan.config
-        if plan.kept:
-            note = "kept, no longer wanted: " + "; ".join(plan.kept)
+        plan = plan_merge(platform, rendered, running, owned_prefix(host), force=force)
+        candidate, note = plan.config, plan.notes
     refusal = None
     if dry:
         diff = _preview(task, candidate, replace)
     else:
         diff, refusal = _commit(
-            device, candidate, replace, commit_check, revert_in, guard, len(host["sessions"])
+            device,
+            candidate,
+            replace,
+            commit_check,
+            revert_in,
+            guard,
+            len(host["sessions"]),
+            stanzas,
         )
     diff = mask(diff)  # from here on the diff is shown, stored, sent back: no secret in it
     if refusal:
@@ -226,10 +259,12 @@ def _commit(
     revert_in: int | None,
     guard: RemovalGuard | None,
     sessions: int,
+    stanzas: list[str],
 ) -> tuple[str, str | None]:
     """Load, compare, and commit unless the diff is empty (and ``commit_check``) or the
-    guard refuses it (``sessions``: the router's once committed): ``(diff, refusal)``.
-    A failure or a refusal discards the candidate.
+    guard refuses it (``sessions``: the router's once committed; ``stanzas``: what a
+    replace removes of its configuration): ``(diff, refusal)``. A failure or a refusal
+    discards the candidate.
 
     This is nornir_napalm's napalm_configure with a decision between compare_config and
     commit_config: napalm_configure commits as soon as it has compared, so neither the
@@ -240,7 +275,11 @@ def _commit(
     try:
         load(config=candidate)
         diff = str(device.compare_config())
-        refusal = guard.refusal(diff, sessions) if guard is not None else None
+        refusal = (
+            guard.stanza_refusal(stanzas) or guard.refusal(diff, sessions)
+            if guard is not None
+            else None
+        )
         if refusal or (commit_check and not diff):
             device.discard_config()
             return diff, refusal

@@ -14,6 +14,7 @@ from nornir_peering.deploy import (
     OwnershipError,
     check_rendered,
     commit_confirm_refusal,
+    junos,
     needs_running,
     plan_merge,
 )
@@ -104,7 +105,7 @@ def test_frr_candidate_negates_sends_the_changes_and_removes() -> None:
     """FRR gets exactly what changes: the stale lines of ours negated, the new lines (an
     overwritten one, such as the local preference, is simply sent anew), then the
     objects of ours no longer wanted: neighbors, then groups, then policies and lists."""
-    plan = plan_merge("frr", FRR_RENDERED, FRR_RUNNING, "NP_")
+    plan = plan_merge("frr", FRR_RENDERED, FRR_RUNNING, "NP_", force=True)
     assert commands(plan.config) == [
         "route-map NP_IN permit 10",
         "no set metric 10",
@@ -489,7 +490,7 @@ router bgp 64500
 
 
 def test_iosxr_candidate() -> None:
-    plan = plan_merge("iosxr", IOSXR_RENDERED, IOSXR_RUNNING, "NP_")
+    plan = plan_merge("iosxr", IOSXR_RENDERED, IOSXR_RUNNING, "NP_", force=True)
     sent = commands(plan.config)
     assert sent[:3] == ["router bgp 64500", "neighbor 127.0.1.11", "no shutdown"]
     assert "no maximum-prefix 22 90 restart 30" not in sent  # overwritten by 30
@@ -964,3 +965,162 @@ def test_junos_vrf_session_merges_into_the_operators_routing_instance() -> None:
     assert_operators_vrf_untouched(plan.config)
     # no tag on the instance or its protocols: only our groups are replaced or deleted
     assert lines.count("replace:") == 1 and lines.count("delete:") == 1
+
+
+# -- what someone did by hand on the router, and what still uses our objects ------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "rendered", "running", "undo"),
+    [
+        ("frr", FRR_RENDERED, FRR_RUNNING, "no neighbor 127.0.1.11 shutdown"),
+        ("iosxr", IOSXR_RENDERED, IOSXR_RUNNING, "no shutdown"),
+        (
+            "eos",
+            EOS_RENDERED,
+            EOS_RUNNING.replace(
+                "   neighbor 127.0.1.11 maximum-routes 12000\n",
+                "   neighbor 127.0.1.11 maximum-routes 12000\n   neighbor 127.0.1.11 shutdown\n",
+            ),
+            "no neighbor 127.0.1.11 shutdown",
+        ),
+    ],
+)
+def test_a_neighbor_shut_down_by_hand_stays_shut_down_unless_forced(
+    platform: str, rendered: str, running: str, undo: str
+) -> None:
+    """An engineer's emergency shutdown of one of our neighbors is not undone by the next
+    run: the plan leaves it and says so; --force undoes it."""
+    held = plan_merge(platform, rendered, running, "NP_")
+    assert undo not in commands(held.config)
+    assert held.held and "127.0.1.11" in held.held[0] and "shutdown" in held.held[0]
+    assert "left shut down as on the router (--force enables them)" in held.notes
+    forced = plan_merge(platform, rendered, running, "NP_", force=True)
+    assert undo in commands(forced.config) and forced.held == ()
+
+
+JUNOS_HELD = """protocols {
+    bgp {
+        group NP_LAB_IX_V4 {
+            type external;
+            inactive: neighbor 127.0.1.11 { peer-as 65001; }
+            neighbor 127.0.1.12 { peer-as 65002; shutdown; }
+            neighbor 127.0.1.13 { peer-as 65003; }
+        }
+        inactive: group NP_LAB_IX_V6 { type external; neighbor fd00::11 { peer-as 65001; } }
+    }
+}
+"""
+JUNOS_HELD_RENDERED = """protocols {
+    bgp {
+        group NP_LAB_IX_V4 {
+            type external;
+            neighbor 127.0.1.11 { peer-as 65001; description "Peer One"; }
+            neighbor 127.0.1.12 { peer-as 65002; }
+            neighbor 127.0.1.13 { peer-as 65003; }
+        }
+        group NP_LAB_IX_V6 { type external; neighbor fd00::11 { peer-as 65001; } }
+    }
+}
+"""
+
+
+def test_junos_keeps_what_was_deactivated_or_shut_down_by_hand() -> None:
+    """A neighbor or group of ours deactivated (inactive:) or shut down on the router is
+    replaced with the new configuration but stays inactive or shut down."""
+    plan = plan_merge("junos", JUNOS_HELD_RENDERED, JUNOS_HELD, "NP_")
+    bgp = junos.parse(plan.config).child("protocols").child("bgp")
+    v4, v6 = bgp.children
+    assert v6.tags == ["replace:", "inactive:"]
+    one, two, three = v4.children[1:]
+    assert one.tags == ["inactive:"] and one.child("description") is not None
+    assert two.child("shutdown") is not None
+    assert three.tags == [] and three.child("shutdown") is None
+    assert len(plan.held) == 3
+    forced = plan_merge("junos", JUNOS_HELD_RENDERED, JUNOS_HELD, "NP_", force=True)
+    assert "inactive:" not in forced.config and "shutdown" not in forced.config
+
+
+def test_junos_keeps_stale_objects_still_used_and_what_they_use() -> None:
+    """An operator's group imports our policy, which the template no longer renders:
+    deleting it would fail the commit ("referenced but not defined"). It is kept, and so
+    is the community it uses; what nothing uses goes."""
+    running = """policy-options {
+    policy-statement NP_OLD_IMPORT { term a { from community NP_OLD_TAG; then accept; } }
+    policy-statement NP_UNUSED { then reject; }
+    community NP_OLD_TAG members 64500:7;
+    community NP_OTHER members 64500:8;
+}
+protocols {
+    bgp {
+        group TRANSIT { type external; import [ NP_OLD_IMPORT TRANSIT-IN ]; neighbor 192.0.2.1; }
+    }
+}
+"""
+    plan = plan_merge("junos", JUNOS_RENDERED, running, "NP_")
+    assert plan.removed == ("policy-statement NP_UNUSED", "community NP_OTHER")
+    assert plan.kept == (
+        "policy-statement NP_OLD_IMPORT (the router's own 'import [ NP_OLD_IMPORT TRANSIT-IN ]' "
+        "uses it)",
+        "community NP_OLD_TAG (policy-statement NP_OLD_IMPORT, kept, uses it)",
+    )
+    assert "NP_OLD_IMPORT" not in plan.config and "NP_OLD_TAG" not in plan.config
+
+
+@pytest.mark.parametrize(
+    ("platform", "running", "user"),
+    [
+        (
+            "eos",
+            "ip prefix-list NP_OLD_LIST\n   seq 10 permit 12.0.0.0/8\n!\n"
+            "ip as-path access-list NP_OLD_PATH permit _65001$ any\n"
+            "route-map NP_OLD permit 10\n   match ip address prefix-list NP_OLD_LIST\n!\n"
+            "route-map NP_OLD permit 20\n   match as-path NP_OLD_PATH\n!\n"
+            "route-map NP_UNUSED permit 10\n!\n"
+            "router bgp 64500\n   neighbor 192.0.2.1 remote-as 65100\n"
+            "   neighbor 192.0.2.1 route-map NP_OLD in\n",
+            "neighbor 192.0.2.1 route-map NP_OLD in",
+        ),
+        (
+            "iosxr",
+            "prefix-set NP_OLD_LIST\n  12.0.0.0/8\nend-set\n!\n"
+            "as-path-set NP_OLD_PATH\n  ios-regex '_65001$'\nend-set\n!\n"
+            "route-policy NP_OLD\n  if destination in NP_OLD_LIST and as-path in NP_OLD_PATH "
+            "then\n    pass\n  endif\nend-policy\n!\n"
+            "route-policy NP_UNUSED\n  drop\nend-policy\n!\n"
+            "route-policy TRANSIT-IN\n  apply NP_OLD\nend-policy\n!\n",
+            "apply NP_OLD",
+        ),
+        (
+            "frr",
+            "ip prefix-list NP_OLD_LIST seq 5 permit 12.0.0.0/8\n"
+            "bgp as-path access-list NP_OLD_PATH seq 5 permit _65001$\n"
+            "route-map NP_OLD permit 10\n match ip address prefix-list NP_OLD_LIST\n"
+            "route-map NP_OLD permit 20\n match as-path NP_OLD_PATH\n"
+            "route-map NP_UNUSED permit 10\n"
+            "route-map TRANSIT-IN permit 10\n call NP_OLD\n",
+            "call NP_OLD",
+        ),
+    ],
+)
+def test_what_a_kept_object_uses_is_kept_too(platform: str, running: str, user: str) -> None:
+    """The operator uses our route-map/route-policy, which the template no longer renders:
+    it is kept, and so is every list it matches (removing them would fail the commit on
+    IOS-XR, and on EOS leave the kept map matching a list that does not exist)."""
+    plan = plan_merge(platform, "", running, "NP_")
+    kept = {k.split(" (")[0]: k for k in plan.kept}
+    policy = "route-policy NP_OLD" if platform == "iosxr" else "route-map NP_OLD"
+    assert set(kept) == {
+        policy,
+        *{
+            "eos": ["ip as-path access-list NP_OLD_PATH", "ip prefix-list NP_OLD_LIST"],
+            "iosxr": ["as-path-set NP_OLD_PATH", "prefix-set NP_OLD_LIST"],
+            "frr": ["bgp as-path access-list NP_OLD_PATH", "ip prefix-list NP_OLD_LIST"],
+        }[platform],
+    }
+    assert kept[policy].endswith(f"(the router's own '{user}' uses it)")
+    assert all(k.endswith(f"({policy}, kept, uses it)") for n, k in kept.items() if n != policy)
+    removed = "route-policy NP_UNUSED" if platform == "iosxr" else "route-map NP_UNUSED"
+    assert plan.removed == (removed,)
+    for name in ("NP_OLD", "NP_OLD_LIST", "NP_OLD_PATH"):
+        assert not re.search(rf"no .*\b{name}\b", plan.config), name

@@ -396,17 +396,126 @@ def test_only_merge_with_our_objects_and_removals(
     assert [method for method, _ in loads] == ["load_merge_candidate"] * 2
 
 
+# a whole configuration, for deploy: replace: the platform's base stanzas, then the example
+# template's BGP and policy
+WHOLE = {
+    "junos": "system {\n    host-name core1;\n}\ninterfaces {\n    ge-0/0/0 {\n"
+    "        unit 0;\n    }\n}\n",
+    "iosxr": "hostname core1\ninterface GigabitEthernet0/0/0/0\n ipv4 address 192.0.2.9 "
+    "255.255.255.0\n!\n",
+    "eos": "hostname core1\ninterface Ethernet1\n   no switchport\n!\n",
+}
+
+
+def whole_template(project: Path, platform: str) -> None:
+    """core1's group renders a whole configuration: WHOLE, then the example template."""
+    (project / "templates" / platform / "whole.j2").write_text(
+        WHOLE[platform] + f'{{% include "{platform}/peering.j2" %}}\n'
+    )
+    groups = project / "inventory" / "groups.yaml"
+    groups.write_text(groups.read_text().replace("/peering.j2", "/whole.j2"))
+
+
+def configure(small_state: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    """``configure-routers --limit core1 --json ARGS``: the exit code and core1's outcome."""
+    result = run(
+        "configure-routers", "--state", str(small_state), "--limit", "core1", "--json", *args
+    )
+    assert result.exit_code in (0, 1), result.stderr
+    return result.exit_code, json.loads(result.stdout)["routers"][0]
+
+
 @pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
-def test_replace_only_when_the_router_says_so(
+def test_replace_only_when_the_router_says_so_and_the_command_line_too(
     mock_project: Path, small_state: Path, loads: list[tuple[str, str]], platform: str
 ) -> None:
+    """A router whose own data says deploy: replace gets NAPALM's replace: a dry run shows
+    its diff, a commit needs --replace."""
     as_platform(mock_project, platform, "    deploy: replace\n")
-    mock_responses(mock_project / "mock", diff="+ x", running="")
-    result = run("configure-routers", "--state", str(small_state), "--limit", "core1", "--json")
-    assert result.exit_code == 0, result.stderr
+    whole_template(mock_project, platform)
+    mock_responses(mock_project / "mock", diff="+ x", running=WHOLE[platform])
+    code, dry = configure(small_state)
+    assert code == 0 and dry["status"] == "changed", dry
+    assert "a commit needs --replace" in dry["note"]
     [(method, candidate)] = loads
     assert method == "load_replace_candidate"
     assert candidate == rendered_for(mock_project, small_state, platform)
+    code, refused = configure(small_state, "--commit")
+    assert code == 1 and refused["status"] == "failed" and not refused["committed"]
+    assert "give --replace" in refused["note"]
+    assert len(loads) == 1  # nothing loaded for the refused commit
+    code, committed = configure(small_state, "--commit", "--replace")
+    assert code == 0 and committed["committed"] is True, committed
+    assert [method for method, _ in loads] == ["load_replace_candidate"] * 2
+
+
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
+def test_replace_with_a_template_written_for_merge_is_refused_before_any_router(
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]], platform: str
+) -> None:
+    """The example templates render only BGP and policy: as a replace candidate they
+    would wipe interfaces and management. Refused at render, whatever the command line."""
+    as_platform(mock_project, platform, "    deploy: replace\n")
+    mock_responses(mock_project / "mock", diff="+ x", running=WHOLE[platform])
+    for args in ((), ("--commit", "--replace", "--force")):
+        code, core1 = configure(small_state, *args)
+        assert code == 1 and core1["status"] == "failed"
+        assert "which every whole" in core1["note"] and "nothing was loaded" in core1["note"]
+    assert loads == []
+    rendered_text = run("render", "--state", str(small_state), "--limit", "core1")
+    assert rendered_text.exit_code == 1 and "which every whole" in rendered_text.stderr
+
+
+@pytest.mark.parametrize("platform", ["junos", "iosxr", "eos"])
+def test_a_replace_that_removes_an_interface_is_refused_unless_forced(
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]], platform: str
+) -> None:
+    """The guard counts what a replace removes of the router's own stanzas: an interface
+    the template does not render is refused with the diff, --force commits it."""
+    as_platform(mock_project, platform, "    deploy: replace\n")
+    whole_template(mock_project, platform)
+    extra = {
+        "junos": WHOLE["junos"].replace(
+            "interfaces {\n", "interfaces {\n    ge-0/0/9 {\n        unit 0;\n    }\n"
+        ),
+        "iosxr": WHOLE["iosxr"] + "interface GigabitEthernet0/0/0/9\n shutdown\n!\n",
+        "eos": WHOLE["eos"] + "interface Ethernet9\n   no switchport\n!\n",
+    }[platform]
+    mock_responses(mock_project / "mock", diff="- x", running=extra)
+    code, refused = configure(small_state, "--commit", "--replace")
+    assert code == 1 and refused["status"] == "failed" and not refused["committed"]
+    interface = {
+        "junos": "interfaces ge-0/0/9",
+        "iosxr": "interface GigabitEthernet0/0/0/9",
+        "eos": "interface Ethernet9",
+    }[platform]
+    assert (
+        f"the replace would remove 1 stanza of the router's configuration ('{interface}')"
+        in (refused["note"])
+    )
+    assert refused["diff"] == "- x"
+    code, forced = configure(small_state, "--commit", "--replace", "--force")
+    assert code == 0 and forced["committed"] is True
+
+
+@pytest.mark.parametrize("where", ["groups.yaml", "defaults.yaml"])
+def test_replace_is_never_inherited(mock_project: Path, small_state: Path, where: str) -> None:
+    """One line in a group or the defaults would switch every router below it to replace:
+    refused with the file, the line and the key."""
+    path = mock_project / "inventory" / where
+    text = path.read_text()
+    if where == "groups.yaml":
+        text = text.replace(
+            "core-routers:\n  data:\n", "core-routers:\n  data:\n    deploy: replace\n"
+        )
+    else:
+        text = text.replace("data:\n", "data:\n  deploy: replace\n")
+    path.write_text(text)
+    result = run("configure-routers", "--state", str(small_state), "--limit", "core1")
+    assert result.exit_code == 2
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "deploy: replace" in t)
+    assert f"inventory/{where}:{line}: " in result.stderr
+    assert "data.deploy: 'replace' is set on a router in hosts.yaml" in result.stderr
 
 
 def rendered_for(project: Path, small_state: Path, platform: str) -> str:

@@ -77,6 +77,12 @@ def render(
     help="With --commit: commit even what removes more sessions than max_removed_sessions "
     "or max_removed_share allow.",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="With --commit: replace the whole configuration of the routers whose own data says "
+    "'deploy: replace' (without it they are refused).",
+)
 @tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure(
@@ -87,6 +93,7 @@ def configure(
     commit_check: bool,
     confirm: int | None,
     force: bool,
+    replace: bool,
     as_json: bool,
 ) -> None:
     """Render, show the diff and — with --commit — deploy, router by router in parallel.
@@ -102,7 +109,11 @@ def configure(
         raise click.UsageError("--confirm goes with --commit")
     if force and not commit:
         raise click.UsageError("--force goes with --commit")
-    _configure(settings, selection, commit, commit_check, confirm, force, as_json, background)
+    if replace and not commit:
+        raise click.UsageError("--replace goes with --commit")
+    _configure(
+        settings, selection, commit, commit_check, confirm, force, replace, as_json, background
+    )
 
 
 @click.command("configure_routers", hidden=True)
@@ -122,6 +133,12 @@ def configure(
     help="Commit even what removes more sessions than max_removed_sessions "
     "or max_removed_share allow.",
 )
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Replace the whole configuration of the routers whose own data says "
+    "'deploy: replace' (without it they are refused).",
+)
 @tasks_options
 @click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 def configure_routers_as_peering_manager(
@@ -130,13 +147,14 @@ def configure_routers_as_peering_manager(
     background: Background | None,
     commit_check: bool,
     force: bool,
+    replace: bool,
     as_json: bool,
 ) -> None:
     """Peering Manager's command, as its crontab writes it: render and deploy
     (``configure-routers --commit``); ``--no-commit-check`` commits an empty diff too,
     ``--limit r1,r2`` picks routers, ``--tasks`` deploys as background jobs. The guards
     on commits apply."""
-    _configure(settings, selection, True, commit_check, None, force, as_json, background)
+    _configure(settings, selection, True, commit_check, None, force, replace, as_json, background)
 
 
 def _configure(
@@ -146,6 +164,7 @@ def _configure(
     commit_check: bool,
     confirm: int | None,
     force: bool,
+    replace: bool,
     as_json: bool,
     background: Background | None,
 ) -> None:
@@ -156,6 +175,7 @@ def _configure(
         commit_check=commit_check,
         confirm=confirm,
         force=force,
+        replace=replace,
         background=background,
     )
     finish(configure_finished(report, as_json))

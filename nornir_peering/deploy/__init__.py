@@ -59,14 +59,17 @@ def check_rendered(platform: str, rendered: str, prefix: str) -> None:
         )
 
 
-def plan_merge(platform: str, rendered: str, running: str, prefix: str) -> MergePlan:
-    """The merge candidate for ``platform``: ours as rendered, the rest untouched."""
+def plan_merge(
+    platform: str, rendered: str, running: str, prefix: str, *, force: bool = False
+) -> MergePlan:
+    """The merge candidate for ``platform``: ours as rendered, the rest untouched; a
+    neighbor of ours that was shut down on the router stays so, unless ``force``."""
     if platform in MANAGED_FILE:
         return MergePlan(rendered, ())
     if platform == "junos":
-        return junos.plan_merge(rendered, running, prefix)
+        return junos.plan_merge(rendered, running, prefix, force=force)
     check_rendered(platform, rendered, prefix)
-    return cisco.plan_merge(cisco.DIALECTS[platform], rendered, running, prefix)
+    return cisco.plan_merge(cisco.DIALECTS[platform], rendered, running, prefix, force=force)
 
 
 # NAPALM drivers and commit-confirm (revert_in), from their code (NAPALM 5.2):

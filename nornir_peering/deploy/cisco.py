@@ -32,6 +32,7 @@ from typing import Literal
 
 from nornir_peering.deploy.errors import OwnershipError
 from nornir_peering.deploy.frrstate import predict
+from nornir_peering.deploy.keep import StaleObject, still_used
 from nornir_peering.deploy.lines import (
     FRR_OVERWRITES,
     OVERWRITES,
@@ -212,6 +213,9 @@ def _eos_negation(path: Path, line: str) -> tuple[Path, str]:
 DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}
 
 VRF = re.compile(r"^vrf (?P<vrf>\S+)$")
+# a neighbor or group shut down: what an engineer does by hand in an emergency (IOS-XR: the
+# line in the neighbor's block; FRR and EOS: a neighbor line, with a message or a reason)
+SHUTDOWN = re.compile(r"^(?:neighbor \S+ )?shutdown(?: .*)?$")
 ADDRESS_FAMILY = re.compile(r"^address-family \S+")
 NEIGHBOR_LINE = re.compile(r"^(?:no )?neighbor (?P<who>\S+)(?: .*)?$")
 NEIGHBOR_BLOCK = re.compile(r"^neighbor (?P<who>\S+)$")
@@ -374,6 +378,19 @@ class MergePlan:
     config: str  # what load_merge_candidate gets
     removed: tuple[str, ...]  # our objects on the router that this removes
     kept: tuple[str, ...] = ()  # ours, no longer wanted, but the router's own lines use them
+    held: tuple[str, ...] = ()  # ours, shut down on the router by hand: left so (not --force)
+
+    @property
+    def notes(self) -> str:
+        """What the run's note says of the plan: what it keeps and what it holds."""
+        parts = []
+        if self.kept:
+            parts.append("kept, no longer wanted: " + "; ".join(self.kept))
+        if self.held:
+            parts.append(
+                "left shut down as on the router (--force enables them): " + "; ".join(self.held)
+            )
+        return "; ".join(parts)
 
 
 def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
@@ -415,8 +432,13 @@ def _check_children(node: Node, dialect: Dialect) -> None:
         _check_children(child, dialect)
 
 
-def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> MergePlan:
-    """The merge candidate that leaves the router holding exactly ``rendered`` of what is ours.
+def plan_merge(
+    dialect: Dialect, rendered: str, running: str, prefix: str, *, force: bool = False
+) -> MergePlan:
+    """The merge candidate that leaves the router holding exactly ``rendered`` of what is ours,
+    but for a neighbor or group of ours that someone shut down on the router and the
+    template does not: it stays shut down (an emergency's doing), and the plan says so,
+    unless ``force``.
 
     >>> plan = plan_merge(FRR, "route-map NP_IN permit 10\\n set metric 5\\n", "", "NP_")
     >>> plan.config.splitlines()
@@ -441,18 +463,25 @@ def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> Me
             )
     negations: list[tuple[Path, str]] = []
     late: list[tuple[Path, str]] = []  # a match goes once its replacement is in
+    held: list[str] = []
     for key, owned in have.owned.items():
         if key in want.owned and not owned.atomic:
             for path, command in _stale(owned, want.owned[key], dialect):
+                if not force and SHUTDOWN.match(negate(command)):
+                    held.append(f"{_label(key)}: '{negate(command)}' on the router")
+                    continue
                 (late if command.startswith("no match ") else negations).append((path, command))
-    used = _foreign_lines(have_tree, have)
-    gone, kept = [], []
-    for key in sorted(have.owned.keys() - want.owned.keys(), key=_removal_order):
-        user = next((line for line in used if _names(line, key[2])), None)
-        if key[0] != "neighbor" and user is not None:
-            kept.append(f"{_label(key)} (the router's own '{user}' uses it)")
-        else:
-            gone.append(key)
+    stale = sorted(have.owned.keys() - want.owned.keys(), key=_removal_order)
+    still = still_used(
+        [
+            StaleObject(key, key[2].split()[-1], _label(key), _texts(have.owned[key]))
+            for key in stale
+            if key[0] != "neighbor"  # nothing names a neighbor of ours: it goes
+        ],
+        _foreign_lines(have_tree, have),
+    )
+    gone = [key for key in stale if key not in still]
+    kept = [f"{_label(key)} ({still[key]})" for key in stale if key in still]
     if dialect.changes_only:  # send what changes, once the negations have taken effect
         after = predict(have_tree, _tree(negations))
         rendered_part = dump(_missing(want_tree.children, after), indent=dialect.indent)
@@ -463,7 +492,7 @@ def plan_merge(dialect: Dialect, rendered: str, running: str, prefix: str) -> Me
         rendered_part,
         _commands(late + [have.owned[key].removal for key in gone], dialect),
     ]
-    return MergePlan("".join(parts), tuple(_label(key) for key in gone), tuple(kept))
+    return MergePlan("".join(parts), tuple(_label(key) for key in gone), tuple(kept), tuple(held))
 
 
 def _label(key: Key) -> str:
@@ -487,10 +516,13 @@ def _foreign_lines(tree: Node, have: Holdings) -> list[str]:
     return lines
 
 
-def _names(line: str, name: str) -> bool:
-    """Whether ``line`` names the object ``name`` (its last word, for a qualified name)."""
-    word = name.split()[-1]
-    return re.search(rf"(?<![\w.:-]){re.escape(word)}(?![\w.:-])", line) is not None
+def _texts(owned: Owned) -> tuple[str, ...]:
+    """Every line of one of our objects, nested ones included."""
+    return tuple(
+        line
+        for _path, entry in owned.entries
+        for line in (entry.text, *(node.text for _, node in entry.walk()))
+    )
 
 
 def _tree(commands: list[tuple[Path, str]]) -> Node:

@@ -1,5 +1,6 @@
 """The guard on commits: a commit that would tear down many of a router's BGP sessions
-is refused (an unattended run after a bad sync must not be how an outage happens).
+is refused (an unattended run after a bad sync must not be how an outage happens), and so
+is a whole-configuration replace that would remove interfaces or top-level stanzas.
 
 Sessions are counted in the router's own diff, whatever the platform: a removed or
 added line that declares a BGP neighbor (BIRD's ``protocol bgp NAME {``; ``neighbor
@@ -51,6 +52,22 @@ refused, --force commits it'
         return (
             f"the commit would remove {removed} of {before} BGP sessions "
             f"({'; '.join(limits)}); refused, --force commits it"
+        )
+
+    @staticmethod
+    def stanza_refusal(removed: list[str]) -> str | None:
+        """Why a replace that removes ``removed`` (interfaces, top-level stanzas) is refused.
+
+        >>> RemovalGuard.stanza_refusal(["interface Ethernet1", "management api http-commands"])
+        "the replace would remove 2 stanzas of the router's configuration ('interface \
+Ethernet1', 'management api http-commands'); refused, --force commits it"
+        """
+        if not removed:
+            return None
+        shown = ", ".join(repr(s) for s in removed[:5]) + (", ..." if len(removed) > 5 else "")
+        return (
+            f"the replace would remove {len(removed)} stanza{'s' if len(removed) > 1 else ''} "
+            f"of the router's configuration ({shown}); refused, --force commits it"
         )
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from nornir_peering.deploy.cisco import MergePlan
 from nornir_peering.deploy.errors import OwnershipError
+from nornir_peering.deploy.keep import StaleObject, still_used
 
 TAGS = frozenset({"replace:", "delete:", "inactive:", "active:", "protect:", "unprotect:"})
 POLICY_OBJECTS = frozenset(
@@ -69,6 +70,10 @@ class Statement:
     def child(self, first: str) -> Statement | None:
         """The first child whose first word is ``first``."""
         return next((c for c in self.children or [] if c.words[:1] == [first]), None)
+
+    def child_named(self, words: list[str]) -> Statement | None:
+        """The first child whose words are ``words``."""
+        return next((c for c in self.children or [] if c.words == words), None)
 
 
 def parse(text: str) -> Statement:
@@ -212,8 +217,10 @@ def _key(place: Place, statement: Statement) -> tuple[Place, str, str]:
     return place, statement.words[0], statement.words[1]
 
 
-def plan_merge(rendered: str, running: str, prefix: str) -> MergePlan:
-    """The rendered objects, each tagged ``replace:``, and ``delete:`` for the stale ones."""
+def plan_merge(rendered: str, running: str, prefix: str, *, force: bool = False) -> MergePlan:
+    """The rendered objects, each tagged ``replace:``, and ``delete:`` for the stale ones
+    that nothing on the router still uses (:mod:`~nornir_peering.deploy.keep`). A group
+    or neighbor of ours deactivated or shut down on the router stays so, unless ``force``."""
     want_root = parse(rendered)
     want = list(owned_objects(want_root, prefix, strict=True))
     for _place, statement in want:
@@ -223,20 +230,87 @@ def plan_merge(rendered: str, running: str, prefix: str) -> MergePlan:
                 "works out the removals itself"
             )
         statement.tags = ["replace:", *(t for t in statement.tags if t != "replace:")]
-    wanted = {_key(place, s) for place, s in want}
-    gone = [
-        (place, s)
-        for place, s in owned_objects(parse(running), prefix, strict=False)
-        if _key(place, s) not in wanted
-    ]
+    wanted = {_key(place, s): s for place, s in want}
+    have_root = parse(running)
+    have = list(owned_objects(have_root, prefix, strict=False))
+    held = [] if force else _hold(have, wanted)
+    stale = [(place, s) for place, s in have if _key(place, s) not in wanted]
+    ours = {id(s) for _place, s in have}
+    still = still_used(
+        [StaleObject(_key(place, s), _name(s), _label(s), tuple(_texts(s))) for place, s in stale],
+        _foreign_texts(have_root, ours),
+    )
+    gone = [(place, s) for place, s in stale if _key(place, s) not in still]
     for place, statement in gone:
         container = _container(want_root, place)
         assert container.children is not None
         container.children.append(Statement(statement.words[:2], None, ["delete:"]))
     return MergePlan(
         dump(want_root.children or []),
-        tuple(f"{s.words[0]} {s.words[1]}" for _place, s in gone),
+        tuple(_label(s) for _place, s in gone),
+        tuple(f"{_label(s)} ({still[_key(p, s)]})" for p, s in stale if _key(p, s) in still),
+        tuple(held),
     )
+
+
+def _hold(
+    have: list[tuple[Place, Statement]], wanted: dict[tuple[Place, str, str], Statement]
+) -> list[str]:
+    """Keep in the candidate what someone did by hand to our groups and neighbors on the
+    router (``deactivate``: the ``inactive:`` tag; ``shutdown``) where the template does
+    not: an emergency's doing is not undone by the next run. What it kept, as notes."""
+    held = []
+    for place, statement in have:
+        target = wanted.get(_key(place, statement))
+        if target is None or statement.words[0] != "group":
+            continue
+        if "inactive:" in statement.tags and "inactive:" not in target.tags:
+            target.tags.append("inactive:")
+            held.append(f"{_label(statement)}: 'inactive:' on the router")
+        held += _hold_disabled(statement, target, _label(statement))
+        for neighbor in statement.children or []:
+            if neighbor.words[:1] != ["neighbor"]:
+                continue
+            twin = target.child_named(neighbor.words)
+            if twin is not None:
+                label = f"{_label(statement)} {neighbor.text}"
+                if "inactive:" in neighbor.tags and "inactive:" not in twin.tags:
+                    twin.tags.append("inactive:")
+                    held.append(f"{label}: 'inactive:' on the router")
+                held += _hold_disabled(neighbor, twin, label)
+    return held
+
+
+def _hold_disabled(have: Statement, want: Statement, label: str) -> list[str]:
+    """``shutdown;`` on the router's ``have`` and not in ``want``: added to ``want``."""
+    if have.child_named(["shutdown"]) is None or want.child_named(["shutdown"]) is not None:
+        return []
+    assert want.children is not None
+    want.children.append(Statement(["shutdown"]))
+    return [f"{label}: 'shutdown' on the router"]
+
+
+def _name(statement: Statement) -> str:
+    return statement.words[1].strip('"')
+
+
+def _label(statement: Statement) -> str:
+    return f"{statement.words[0]} {statement.words[1]}"
+
+
+def _texts(statement: Statement) -> Iterator[str]:
+    """The statement's own text and every statement below it."""
+    yield statement.text
+    for child in statement.children or []:
+        yield from _texts(child)
+
+
+def _foreign_texts(root: Statement, ours: set[int]) -> Iterator[str]:
+    """Every statement of the configuration that is not in one of our objects."""
+    for child in root.children or []:
+        if id(child) not in ours:
+            yield child.text
+            yield from _foreign_texts(child, ours)
 
 
 def _container(root: Statement, place: Place) -> Statement:

@@ -57,8 +57,25 @@ def read_intent(
     defaults = defaults_f.validate(Defaults, defaults_f.mapping())
     peering = peering_f.validate(PeeringIntent, peering_f.mapping())
     intent = Intent(hosts, groups, defaults, peering, hosts_f, groups_f, peering_f, defaults_f)
+    _check_deploy(intent)
     _check_references(intent)
     return intent
+
+
+def _check_deploy(intent: Intent) -> None:
+    """``deploy: replace`` only on a router itself: in a group or the defaults, one line
+    would switch every router below it to replacing its whole configuration."""
+    inherited: list[tuple[IntentFile, tuple[str, ...], Defaults | InventoryEntry]] = [
+        (intent.defaults_file, (), intent.defaults),
+        *((intent.groups_file, (name,), group) for name, group in intent.groups.items()),
+    ]
+    for source, loc, entry in inherited:
+        if entry.data.deploy == "replace":
+            raise source.error(
+                (*loc, "data", "deploy"),
+                "'replace' is set on a router in hosts.yaml, never for a group or the "
+                "defaults: every router below would have its whole configuration replaced",
+            )
 
 
 def _check_references(intent: Intent) -> None:

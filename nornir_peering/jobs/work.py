@@ -61,6 +61,8 @@ def deploy(job: dict[str, Any]) -> dict[str, Any]:
             commit_check=job["commit_check"],
             revert_in=job["revert_in"],
             guard=guard,
+            allow_replace=bool(job.get("allow_replace")),
+            force=bool(job.get("force")),
             on_failed=True,
         )
     finally:

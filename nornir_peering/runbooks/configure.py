@@ -7,11 +7,12 @@ own fails the router before it is contacted), connect with NAPALM, load the
 candidate, compare. The candidate is a merge of nornir-peering's own objects,
 with the removal of those no longer wanted worked out from the router's
 running configuration (:mod:`nornir_peering.deploy`); NAPALM's replace only
-for a router whose data says ``deploy: replace``. A dry run discards the
-candidate. ``commit`` commits routers whose diff is not empty (all of them
-with ``commit_check=False``); ``confirm=N`` commits with an automatic revert
-after N seconds and confirms only once the router still answers, and is
-refused before anything is loaded on a platform that cannot revert.
+for a router whose own data says ``deploy: replace``, and then a commit needs
+``replace=True`` too. A dry run discards the candidate. ``commit`` commits
+routers whose diff is not empty (all of them with ``commit_check=False``);
+``confirm=N`` commits with an automatic revert after N seconds and confirms
+only once the router still answers, and is refused before anything is loaded
+on a platform that cannot revert.
 """
 
 from __future__ import annotations
@@ -132,21 +133,25 @@ def configure_routers(
     commit_check: bool = True,
     confirm: int | None = None,
     force: bool = False,
+    replace: bool = False,
     background: Background | None = None,
 ) -> ConfigureReport:
     """Run :func:`~nornir_peering.tasks.deploy_config` on every router of ``target`` (an
     engineer's Nornir object, or the settings and the command line's selection), in
     parallel; a dry run unless ``commit``. A commit that would remove more of a router's
     BGP sessions than ``max_removed_sessions`` or ``max_removed_share`` allow fails that
-    router, unless ``force``. With ``background``, each router is rendered here and
-    deployed by an RQ worker (:func:`~nornir_peering.tasks.deploy_rendered`)."""
+    router, and a neighbor shut down on the router by hand stays so, unless ``force``; a
+    commit that replaces a router's whole configuration (``deploy: replace`` in its data)
+    fails it unless ``replace``. With ``background``, each
+    router is rendered here and deployed by an RQ worker
+    (:func:`~nornir_peering.tasks.deploy_rendered`)."""
     nr = nornir_for(target, selection)
     guard = None
     if commit and not force:
         peering = (target if isinstance(target, Settings) else settings_of(nr)).peering
         guard = RemovalGuard(peering.max_removed_sessions, peering.max_removed_share)
     if background is not None:
-        return _in_background(nr, background, commit, commit_check, confirm, guard)
+        return _in_background(nr, background, commit, commit_check, confirm, guard, replace, force)
     try:
         results = nr.run(
             task=deploy_config,
@@ -155,6 +160,8 @@ def configure_routers(
             commit_check=commit_check,
             revert_in=confirm,
             guard=guard,
+            allow_replace=replace,
+            force=force,
             on_failed=True,
         )
     finally:
@@ -195,6 +202,8 @@ def _in_background(
     commit_check: bool,
     confirm: int | None,
     guard: RemovalGuard | None,
+    replace: bool,
+    force: bool,
 ) -> ConfigureReport:
     """Render here, deploy on the workers: one job per router with a configuration."""
     report = ConfigureReport(commit=commit, problems=problems(nr))
@@ -217,6 +226,8 @@ def _in_background(
                     "commit_check": commit_check,
                     "revert_in": confirm,
                     "guard": [guard.max_sessions, guard.max_share] if guard else None,
+                    "allow_replace": replace,
+                    "force": force,
                     "lock_wait": float(data["lock_wait"]),
                     "timeout": background.timeout,
                 },

@@ -30,6 +30,12 @@ from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
 
 from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
+from nornir_peering.deploy.commit import (
+    DEPLOY_OPTIONAL_ARGS,
+    NO_EMPTY_COMMIT,
+    SAVES_RUNNING,
+    unsaved_refusal,
+)
 from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
@@ -174,37 +180,65 @@ def _deploy(
     """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
     host = task.host
     platform = str(host.platform)
-    device = _connection(task)
-    candidate, note, stanzas = rendered, "", []
-    if replace:
-        running = device.get_config(retrieve="running")["running"]
-        stanzas = removed_stanzas(platform, running, rendered)
-        if dry:
-            note = "deploy: replace: the whole configuration is replaced; a commit needs --replace"
-            if stanzas:
-                note += f" (and --force: {RemovalGuard.stanza_refusal(stanzas)})"
-    else:
-        running = (
-            device.get_config(retrieve="running")["running"] if needs_running(platform) else ""
+    device = _connection(task, deploy=True)
+    try:
+        return _deploy_on(
+            task, device, rendered, dry, commit_check, revert_in, guard, replace, force
         )
-        plan = plan_merge(platform, rendered, running, owned_prefix(host), force=force)
-        candidate, note = plan.config, plan.notes
-    refusal = None
-    if dry:
-        diff = _preview(task, candidate, replace)
+    finally:
+        if platform in DEPLOY_OPTIONAL_ARGS:  # its lock is held until the connection closes
+            host.close_connection("napalm")
+
+
+def _deploy_on(
+    task: Task,
+    device: Any,
+    rendered: str,
+    dry: bool,
+    commit_check: bool,
+    revert_in: int | None,
+    guard: RemovalGuard | None,
+    replace: bool,
+    force: bool,
+) -> Result:
+    host = task.host
+    platform = str(host.platform)
+    configs = (
+        device.get_config(retrieve="all" if platform in SAVES_RUNNING else "running")
+        if replace or needs_running(platform)
+        else {}
+    )
+    running = str(configs.get("running") or "")
+    candidate, notes, held_back = rendered, [], []
+    if replace:
+        notes.append("deploy: replace: the whole configuration is replaced")
+        held_back.append(RemovalGuard.stanza_refusal(removed_stanzas(platform, running, rendered)))
     else:
-        diff, refusal = _commit(
+        plan = plan_merge(platform, rendered, running, owned_prefix(host), force=force)
+        candidate = plan.config
+        notes.append(plan.notes)
+    if platform in SAVES_RUNNING:
+        held_back.append(unsaved_refusal(str(configs.get("startup") or ""), running))
+    refused = None if dry or force else next((r for r in held_back if r), None)
+    if dry:
+        diff, committed = _preview(task, candidate, replace), False
+        notes += [f"a commit would be refused: {r}" for r in held_back if r]
+        if replace:
+            notes.append("a commit needs --replace")
+    else:
+        diff, refused, committed = _commit(
             device,
             candidate,
             replace,
-            commit_check,
+            commit_check or platform in NO_EMPTY_COMMIT,
             revert_in,
             guard,
             len(host["sessions"]),
-            stanzas,
+            refused,
         )
     diff = mask(diff)  # from here on the diff is shown, stored, sent back: no secret in it
-    if refusal:
+    note = "; ".join(n for n in notes if n)
+    if refused:
         return Result(
             host,
             result="refused",
@@ -212,9 +246,8 @@ def _deploy(
             changed=False,
             failed=True,
             committed=False,
-            note=refusal,
+            note=refused,
         )
-    committed = not dry and (bool(diff) or not commit_check)
     if committed and revert_in:
         if not _answers(device):
             return Result(
@@ -227,7 +260,8 @@ def _deploy(
                 note=f"no answer after the commit: left unconfirmed, the router reverts in "
                 f"{revert_in}s",
             )
-        task.run(task=napalm_confirm_commit, severity_level=logging.DEBUG)
+        # dry_run given: the confirm must not follow a global dry run the commit did not
+        task.run(task=napalm_confirm_commit, dry_run=False, severity_level=logging.DEBUG)
     result = "committed" if committed else ("dry run" if dry else "nothing to commit")
     return Result(
         host, result=result, diff=diff, changed=bool(diff), committed=committed, note=note
@@ -259,12 +293,12 @@ def _commit(
     revert_in: int | None,
     guard: RemovalGuard | None,
     sessions: int,
-    stanzas: list[str],
-) -> tuple[str, str | None]:
-    """Load, compare, and commit unless the diff is empty (and ``commit_check``) or the
-    guard refuses it (``sessions``: the router's once committed; ``stanzas``: what a
-    replace removes of its configuration): ``(diff, refusal)``. A failure or a refusal
-    discards the candidate.
+    refused: str | None,
+) -> tuple[str, str | None, bool]:
+    """Load, compare, and commit unless the diff is empty (and ``commit_check``), the
+    commit was ``refused`` already (for what the router holds) or the guard refuses it
+    (``sessions``: the router's once committed): ``(diff, refusal, committed)``. A failure
+    or a refusal discards the candidate.
 
     This is nornir_napalm's napalm_configure with a decision between compare_config and
     commit_config: napalm_configure commits as soon as it has compared, so neither the
@@ -275,25 +309,31 @@ def _commit(
     try:
         load(config=candidate)
         diff = str(device.compare_config())
-        refusal = (
-            guard.stanza_refusal(stanzas) or guard.refusal(diff, sessions)
-            if guard is not None
-            else None
-        )
+        refusal = refused or (guard.refusal(diff, sessions) if guard is not None else None)
         if refusal or (commit_check and not diff):
             device.discard_config()
-            return diff, refusal
+            return diff, refusal, False
         device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
     except BaseException:
         device.discard_config()
         raise
-    return diff, None
+    return diff, None, True
 
 
-def _connection(task: Task) -> Any:
-    """The host's NAPALM connection, its login password revealed first if a reference."""
-    reveal_login(task.host)
-    return task.host.get_connection("napalm", task.nornir.config)
+def _connection(task: Task, *, deploy: bool = False) -> Any:
+    """The host's NAPALM connection, its login password revealed first if a reference; for
+    a deploy, opened with the platform's :data:`~nornir_peering.deploy.commit.
+    DEPLOY_OPTIONAL_ARGS` (Junos: the configuration lock held from open to close)."""
+    host = task.host
+    reveal_login(host)
+    extra = DEPLOY_OPTIONAL_ARGS.get(str(host.platform)) if deploy else None
+    if extra:
+        if "napalm" in host.connections:  # opened by another task, without the lock
+            host.close_connection("napalm")
+        extras = dict(host.get_connection_parameters("napalm").extras or {})
+        extras["optional_args"] = {**(extras.get("optional_args") or {}), **extra}
+        host.open_connection("napalm", task.nornir.config, extras=extras)
+    return host.get_connection("napalm", task.nornir.config)
 
 
 def _answers(device: Any) -> bool:

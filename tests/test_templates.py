@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from napalm.base.mock import MockDriver
 from netutils.password import decrypt_juniper_type9, decrypt_type7
+from nornir import InitNornir
 from pydantic import ValidationError
 
 from nornir_peering.deploy import check_rendered, junos, plan_merge
@@ -33,6 +34,7 @@ from nornir_peering.rendering import (
     render_router,
 )
 from nornir_peering.settings import PeeringSettings
+from nornir_peering.tasks import deploy_config
 from nornir_peering.templating import TemplateFailed, environment, render_template
 from tests.helpers import run
 from tests.test_deploy_plan import (
@@ -276,12 +278,19 @@ def test_core1_merges_into_the_operators_vrf(loaded: LoadedInventory, platform: 
 
 
 def mock_responses(
-    directory: Path, *, diff: str, running: str, commit: dict[str, Any] | None = None
+    directory: Path,
+    *,
+    diff: str,
+    running: str,
+    commit: dict[str, Any] | None = None,
+    startup: str | None = None,
 ) -> Path:
-    """Recorded NAPALM answers, as the mock driver reads them."""
+    """Recorded NAPALM answers, as the mock driver reads them; the startup configuration
+    is the running one unless given."""
     directory.mkdir(parents=True, exist_ok=True)
+    saved = running if startup is None else startup
     for name, body in (
-        ("get_config.1", {"running": running, "candidate": "", "startup": ""}),
+        ("get_config.1", {"running": running, "candidate": "", "startup": saved}),
         ("load_merge_candidate.1", {}),
         ("load_replace_candidate.1", {}),
         ("compare_config.1", {"diff": diff}),
@@ -544,6 +553,115 @@ def test_confirm_is_refused_before_anything_is_loaded(
     [core1] = json.loads(result.stdout)["routers"]
     assert "NAPALM's IOS-XR driver cannot commit with an automatic revert" in core1["note"]
     assert loads == []
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
+    """Every call the mock driver answers, in order: (method, its optional_args for open)."""
+    seen: list[tuple[str, Any]] = []
+    for method in ("open", "close", "commit_config", "confirm_commit", "discard_config"):
+        original = getattr(MockDriver, method)
+
+        def record(
+            self: MockDriver,
+            *args: Any,
+            _original: Any = original,
+            _method: str = method,
+            **kwargs: Any,
+        ) -> Any:
+            seen.append((_method, getattr(self, "optional_args", None)))
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(MockDriver, method, record)
+    original_init = MockDriver.__init__
+
+    def init(self: MockDriver, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.optional_args = dict(kwargs.get("optional_args") or {})
+
+    monkeypatch.setattr(MockDriver, "__init__", init)
+    return seen
+
+
+def test_eos_refuses_a_commit_that_would_save_unsaved_changes(
+    mock_project: Path, small_state: Path, calls: list[tuple[str, Any]]
+) -> None:
+    """NAPALM's EOS commit ends in write memory: while the running configuration holds
+    changes not saved to startup, a commit would save them too. Refused with the diff;
+    --force commits (and saves) anyway."""
+    as_platform(mock_project, "eos")
+    running = RUNNING["eos"]
+    mock_responses(
+        mock_project / "mock",
+        diff="+ x",
+        running=running,
+        startup=running.replace("route-map TRANSIT-OUT permit 10\n", ""),
+    )
+    code, dry = configure(small_state)
+    assert code == 0 and "a commit would be refused" in dry["note"]
+    assert "'+route-map TRANSIT-OUT permit 10'" in dry["note"]
+    code, refused = configure(small_state, "--commit")
+    assert code == 1 and refused["status"] == "failed" and refused["diff"] == "+ x"
+    assert "1 line(s) not saved to startup-config" in refused["note"]
+    assert "commit_config" not in [method for method, _ in calls]
+    code, forced = configure(small_state, "--commit", "--force")
+    assert code == 0 and forced["committed"] is True
+
+
+def test_eos_confirm_of_a_day_or_more_is_refused(
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
+) -> None:
+    """NAPALM writes EOS's commit timer as a time of day: 86400 s would be 00:00:00."""
+    as_platform(mock_project, "eos")
+    mock_responses(mock_project / "mock", diff="+ x", running=RUNNING["eos"])
+    code, refused = configure(small_state, "--commit", "--confirm", "86400")
+    assert code == 1 and "wraps at 24 hours" in refused["note"] and loads == []
+    code, confirmed = configure(small_state, "--commit", "--confirm", "86399")
+    assert code == 0 and confirmed["committed"] is True
+
+
+def test_iosxr_never_commits_an_empty_candidate(
+    mock_project: Path, small_state: Path, calls: list[tuple[str, Any]]
+) -> None:
+    """pyIOSXR fails a commit of nothing ("The target configuration buffer is empty."):
+    with --no-commit-check an unchanged IOS-XR router is left alone, not failed."""
+    as_platform(mock_project, "iosxr")
+    empty = {
+        "exception": "napalm.base.exceptions.CommitError",
+        "args": ["The target configuration buffer is empty."],
+        "kwargs": {},
+    }
+    mock_responses(
+        mock_project / "mock",
+        diff="",
+        running=IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+        commit=empty,
+    )
+    code, core1 = configure(small_state, "--commit", "--no-commit-check")
+    assert code == 0, core1
+    assert (core1["status"], core1["committed"]) == ("unchanged", False)
+    assert "commit_config" not in [method for method, _ in calls]
+
+
+def test_junos_deploys_under_the_configuration_lock(
+    mock_project: Path, small_state: Path, calls: list[tuple[str, Any]]
+) -> None:
+    """A Junos deploy opens its connection with config_lock (the lock from open to close:
+    no discard or confirm ever runs on a candidate someone else may be editing), closes
+    it once done, and confirms a commit even under an engineer's global dry run."""
+    mock_responses(mock_project / "mock", diff="+ x", running=JUNOS_RUNNING)
+    config = mock_project / "config.yaml"
+    config.write_text(config.read_text() + f"    state: {small_state}\n")
+    nr = InitNornir(config_file=str(config), dry_run=True, logging={"enabled": False})
+    core1 = nr.filter(name="core1")
+    result = core1.run(task=deploy_config, dry_run=False, revert_in=120)
+    assert not result.failed, result["core1"][0].exception
+    assert result["core1"][0].committed is True
+    methods = [method for method, _ in calls]
+    assert methods == ["open", "commit_config", "confirm_commit", "close"]
+    opened = calls[0][1]
+    assert (opened["config_lock"], opened["lock_disable"]) == (True, False)
+    assert "napalm" not in nr.inventory.hosts["core1"].connections
 
 
 def test_junos_reverts_after_whole_minutes(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from nornir_peering.deploy import cisco, junos
 from nornir_peering.deploy.cisco import MergePlan
+from nornir_peering.deploy.commit import commit_confirm_refusal
 from nornir_peering.deploy.errors import DeployRefused, OwnershipError
 
 __all__ = [
@@ -70,23 +71,3 @@ def plan_merge(
         return junos.plan_merge(rendered, running, prefix, force=force)
     check_rendered(platform, rendered, prefix)
     return cisco.plan_merge(cisco.DIALECTS[platform], rendered, running, prefix, force=force)
-
-
-# NAPALM drivers and commit-confirm (revert_in), from their code (NAPALM 5.2):
-# junos takes whole minutes (junos.py commit_config raises CommitConfirmException
-# otherwise), eos takes any time (a session commit timer), both iosxr drivers
-# raise NotImplementedError; the bird and frr drivers are this project's.
-_NO_REVERT = {
-    "iosxr": "NAPALM's IOS-XR driver cannot commit with an automatic revert",
-    "iosxr_netconf": "NAPALM's IOS-XR NETCONF driver cannot commit with an automatic revert",
-    "frr": "FRR has no commit with an automatic revert",
-}
-
-
-def commit_confirm_refusal(platform: str, seconds: int) -> str | None:
-    """Why ``--confirm seconds`` cannot work on ``platform``, or None when it can."""
-    if platform in _NO_REVERT:
-        return f"--confirm: {_NO_REVERT[platform]} (platform {platform}); commit without it"
-    if platform == "junos" and seconds % 60:
-        return f"--confirm {seconds}: Junos reverts after whole minutes; give a multiple of 60"
-    return None

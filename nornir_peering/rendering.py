@@ -51,7 +51,6 @@ def context(host: Host) -> dict[str, Any]:
             "router_id": host.get("router_id"),
             "deploy": deploy_mode(host),
             "owned_prefix": owned_prefix(host),
-            "update_source": host.get("update_source"),
             "vars": dict(host.get("vars") or {}),
         },
         "local_as": host["local_as"],

@@ -118,11 +118,13 @@ def prefixes(routes: str) -> set[str]:
 @pytest.mark.parametrize(
     ("family", "address"), [("ipv4", "127.0.1.15"), ("ipv6", "fd00:7f8:1::15")]
 )
-def test_imports_drop_bogons_our_prefixes_and_too_specifics(
+def test_imports_drop_bogons_ours_the_default_too_specific_and_too_short(
     lab: Lab, family: str, address: str
 ) -> None:
-    """In each family, the hostile peer announces two prefixes of its own, a bogon, one of
-    ours and one too specific (a /25, a /64): BIRD and FRR take its two, nothing else."""
+    """In each family, the hostile peer (no IRR list: the other filters alone decide)
+    announces two prefixes of its own, a bogon, one of ours, one too specific (a /25, a
+    /64), the default route and one too short (a /6, a /12): BIRD and FRR take its two,
+    nothing else."""
     assert run("configure-routers", "--commit", "--limit", "edge1,edge3").exit_code == 0
     version = 4 if family == "ipv4" else 6
     hostile = {p for p in HOSTILE[65004] if ip_network(p).version == version}
@@ -140,7 +142,7 @@ def test_imports_drop_bogons_our_prefixes_and_too_specifics(
     assert bird_routes() == frr_routes()
     assert {ip_network(p).version for p in bird_routes()} == {version}
     assert not bird_routes() & hostile
-    # the peer did send them: BIRD's sessions in that family saw its five routes
+    # the peer did send them: BIRD's sessions in that family saw its seven routes
     sent = birdc(
         lab,
         "as65004-127.0.1.15",

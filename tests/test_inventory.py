@@ -65,6 +65,8 @@ class TestSessions:
             "relationship": "peer",
             "local_asn": 64500,
             "local_address": "127.0.1.1",
+            "update_source": None,
+            "accept_default": False,
             "vrf": "global",
             "remote_asn": 65001,
             "remote_address": "127.0.1.11",
@@ -390,7 +392,8 @@ class TestValidation:
                 "hosts.yaml",
                 "    poll: false",
                 "    update_source: 10.0.0.1",
-                "hosts.yaml:14: edge2.data.update_source: String should match pattern",
+                "hosts.yaml:14: edge2.data.update_source: update_source is no longer a "
+                "router's: set it on the BGP group or the session in peering.yaml",
             ),
             (
                 "hosts.yaml",
@@ -427,6 +430,19 @@ class TestValidation:
                 "  lab-ix:\n",
                 "  lab-ix:\n  lab-ix:\n",
                 "peering.yaml:23: found duplicate key",
+            ),
+            (
+                "peering.yaml",
+                '        remote_address: "2001:db8::1"\n',
+                '        remote_address: "2001:db8::1"\n        accept_default: true\n',
+                "bgp_groups.transit.sessions[1].accept_default: only a transit session may "
+                "take the default route (this one is 'customer')",
+            ),
+            (
+                "peering.yaml",
+                "    import_policy: transit-in\n",
+                "    import_policy: transit-in\n    update_source: 'Loopback0; x'\n",
+                "bgp_groups.transit.update_source: String should match pattern",
             ),
             ("peering.yaml", "ixes:", "ixes: [", "peering.yaml:"),
             (

@@ -844,8 +844,8 @@ AGGREGATED = {
         (
             "iosxr",
             [
-                "as-path-set NP_ASPATH_AS65001\n  originates-from '65001',\n"
-                "  originates-from '65200'\nend-set",
+                "as-path-set NP_ASPATH_AS65001\n  ios-regex '_65001$',\n"
+                "  ios-regex '_65200$'\nend-set",
                 "  if not as-path in NP_ASPATH_AS65001 then\n    drop\n  endif",
             ],
         ),
@@ -911,7 +911,8 @@ def test_aggregated_irr_entries_keep_their_lower_bound(
             ],
         ),
         ("eos", ["ip prefix-list NP_IRR_AS65001_V4\n   seq 10 deny 0.0.0.0/0 le 32\n"]),
-        ("iosxr", ["  delete", "    drop\n  endif\n  drop\n"]),
+        # nothing after the drop: the policy is the drop alone
+        ("iosxr", ["route-policy NP_IMPORT_IX_IN_V4_AS65001\n  drop\nend-policy\n"]),
         ("junos", ["policy-statement NP_IRR_AS65001_V4 {\n        then reject;\n    }"]),
     ],
 )
@@ -1127,3 +1128,177 @@ def test_routers_with_polling_off_are_not_polled(mock_project: Path, small_state
     result = run("poll-bgp-sessions", "--state", str(small_state), "--exclude", "edge1", "--json")
     assert result.exit_code == 0, result.stderr
     assert [r["router"] for r in json.loads(result.stdout)["routers"]] == ["core1"]
+
+
+# -- the second vendor review: default route, customer origin, update-source, EOS families ---
+
+
+def core1_rendered(loaded: LoadedInventory, platform: str, **session_changes: Any) -> str:
+    """core1's configuration for ``platform``, its sessions changed by address first:
+    ``{"192.0.2.1": {"accept_default": True}}``. Checked by BIRD itself, or within the
+    ownership rule."""
+    sessions = [dict(s) for s in context(loaded.inventory.hosts["core1"])["sessions"]]
+    for session in sessions:
+        session.update(session_changes.get(session["remote_address"], {}))
+    config = rendered(loaded, platform, "core1", sessions=sessions)
+    if platform == "bird":
+        check_bird(config)
+    else:
+        check_rendered(platform, config, "NP_")
+    return config
+
+
+def block(config: str, start: str, end: str) -> str:
+    """The text from the line that starts with ``start`` to the next line ``end``."""
+    begin = config.index(start)
+    return config[begin : config.index(end, begin + len(start))]
+
+
+# what a platform writes for "shorter than /8, the default route too" and "shorter than
+# /8 but not the default route", and where an import policy of that name starts and ends
+SHORT_FORMS = {
+    "bird": ("if net.len < 8 then reject;", "if net.len > 0 && net.len < 8 then reject;"),
+    "frr": (
+        "match ip address prefix-list NP_TOO_SHORT_V4",
+        "match ip address prefix-list NP_SHORT_V4",
+    ),
+    "eos": (
+        "match ip address prefix-list NP_TOO_SHORT_V4",
+        "match ip address prefix-list NP_SHORT_V4",
+    ),
+    "iosxr": ("destination in NP_TOO_SHORT_V4", "destination in NP_SHORT_V4"),
+    "junos": (
+        "route-filter 0.0.0.0/0 upto /7;",
+        "route-filter 0.0.0.0/0 prefix-length-range /1-/7;",
+    ),
+}
+LISTS = {
+    "frr": (
+        "ip prefix-list NP_TOO_SHORT_V4 seq 5 permit 0.0.0.0/0 le 7",
+        "ip prefix-list NP_SHORT_V4 seq 5 permit 0.0.0.0/0 ge 1 le 7",
+    ),
+    "eos": (
+        "ip prefix-list NP_TOO_SHORT_V4\n   seq 10 permit 0.0.0.0/0 le 7",
+        "ip prefix-list NP_SHORT_V4\n   seq 10 permit 0.0.0.0/0 ge 1 le 7",
+    ),
+    "iosxr": (
+        "prefix-set NP_TOO_SHORT_V4\n  0.0.0.0/0 le 7\nend-set",
+        "prefix-set NP_SHORT_V4\n  0.0.0.0/0 ge 1 le 7\nend-set",
+    ),
+}
+POLICY_BLOCK = {
+    "bird": ("filter {name}\n", "\n}}"),
+    "frr": ("route-map {name} deny 10", "route-map {name} permit 50"),
+    "eos": ("route-map {name} deny 10", "route-map {name} permit 50"),
+    "iosxr": ("route-policy {name}\n", "end-policy"),
+    "junos": ("    policy-statement {name} {{", "\n    }}\n"),
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_ebgp_import_rejects_the_default_and_too_short_prefixes(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """0.0.0.0/0, ::/0 and anything shorter than /8 or /16 are rejected on every eBGP
+    import (a bogon list of 0.0.0.0/8 and longer does not cover them); a transit session
+    that asks for it takes the default route, and still nothing else that short."""
+    plain = core1_rendered(loaded, platform)
+    with_default = core1_rendered(loaded, platform, **{"192.0.2.1": {"accept_default": True}})
+    too_short, short = SHORT_FORMS[platform]
+    start, end = POLICY_BLOCK[platform]
+    imports = re.findall(r"NP_IMPORT_[A-Z0-9_]+_V4(?:_[A-Z0-9_]+)?", plain)
+    for name in set(imports) - {n for n in imports if n.endswith("IBGP")}:
+        body = block(plain, start.format(name=name), end.format(name=name))
+        assert too_short in body and short not in body, (name, body)
+    transit = "NP_IMPORT_TRANSIT_IN_V4_DEFAULT"
+    body = block(with_default, start.format(name=transit), end.format(name=transit))
+    assert short in body and too_short not in body, body
+    assert "_DEFAULT" not in plain and short not in plain
+    if platform in LISTS:
+        assert LISTS[platform][0] in plain and LISTS[platform][1] in with_default
+        assert LISTS[platform][1] not in plain
+    six = {
+        "bird": "if net.len < 16 then reject;",
+        "frr": "::/0 le 15",
+        "eos": "::/0 le 15",
+        "iosxr": "::/0 le 15",
+        "junos": "route-filter ::/0 upto /15;",
+    }[platform]
+    assert six in plain
+
+
+CUSTOMER_LIST = {"prefixes": ["2a0f:9900::/32", "2a0f:9900:8000::/33"], "asns": [65100]}
+CUSTOMER_EXPORT = {
+    "bird": "return (64500, 0, 1) ~ bgp_large_community && net ~ NP_CUSTOMER_PREFIXES_V6;",
+    "frr": " match large-community NP_CUSTOMER_ROUTES\n match ipv6 address prefix-list "
+    "NP_CUSTOMER_PREFIXES_V6\n",
+    "eos": "   match large-community NP_CUSTOMER_ROUTES\n   match ipv6 address prefix-list "
+    "NP_CUSTOMER_PREFIXES_V6\n",
+    "iosxr": "(large-community matches-any NP_CUSTOMER_ROUTES and destination in "
+    "NP_CUSTOMER_PREFIXES_V6)",
+    "junos": "                community NP_CUSTOMER_ROUTES;\n"
+    "                route-filter 2a0f:9900::/32 upto /48;\n            }",
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_exports_take_a_customer_tag_only_with_the_customers_prefixes(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """The customer tag alone could come from any eBGP session the operator runs outside
+    nornir-peering: an export takes a tagged route only if it is also in a customer's
+    IRR list. Without any customer list, no tagged route is exported at all."""
+    plain = core1_rendered(loaded, platform)
+    assert "NP_CUSTOMER_PREFIXES" not in plain
+    assert "matches-any" not in plain and "match large-community" not in plain
+    config = core1_rendered(loaded, platform, **{"2001:db8::1": {"prefix_list": CUSTOMER_LIST}})
+    assert CUSTOMER_EXPORT[platform] in config
+    assert "2a0f:9900:8000::/33" not in config  # the /32's range covers it
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_update_source_is_a_sessions_own(loaded: LoadedInventory, platform: str) -> None:
+    """update-source comes from the session (or its BGP group) in peering.yaml, never the
+    router: IX and single-hop sessions keep their own address. Junos and BIRD source a
+    session from an address only: an interface without local_address fails the router."""
+    changes = {"2001:db8::1": {"update_source": "Loopback0"}}
+    if platform in ("bird", "junos"):
+        with pytest.raises(TemplateFailed, match="give local_address"):
+            core1_rendered(loaded, platform, **changes)
+        return
+    config = core1_rendered(loaded, platform, **changes)
+    lines = [
+        line.strip()
+        for line in config.splitlines()
+        if "update-source" in line and "fd00:" not in line  # FRR: an IX session's address
+    ]
+    expected = {
+        "frr": [
+            "neighbor 192.0.2.1 update-source 192.0.2.2",
+            "neighbor 2001:db8::1 update-source Loopback0",
+        ],
+        "eos": ["neighbor 2001:db8::1 update-source Loopback0"],
+        "iosxr": ["update-source Loopback0"],
+    }[platform]
+    assert lines == expected
+    if platform == "iosxr":
+        assert "update-source Loopback0" in block(config, "neighbor 2001:db8::1\n", " !\n!")
+
+
+def test_eos_activates_each_neighbor_in_its_own_family_only(loaded: LoadedInventory) -> None:
+    """A route-map on an EOS neighbor applies in every family it is active in, and
+    'bgp default ipv4-unicast transport ipv6' activates IPv6 neighbors for IPv4: every
+    neighbor is activated in its family and explicitly deactivated in the other."""
+    config = rendered(loaded, "eos", "edge1")
+    families = {
+        4: block(config, "   address-family ipv4\n", "   !"),
+        6: block(config, "   address-family ipv6\n", "router bgp")
+        if False
+        else config[config.index("   address-family ipv6\n") :],
+    }
+    sessions = context(loaded.inventory.hosts["edge1"])["sessions"]
+    for session in sessions:
+        address, family = session["remote_address"], session["family"]
+        other = 6 if family == 4 else 4
+        assert f"      neighbor {address} activate\n" in families[family]
+        assert f"      no neighbor {address} activate\n" in families[other]

@@ -48,12 +48,23 @@ class RouterData(Strict):
     # names of the objects nornir-peering owns start with it (default NP_); it ends in "_"
     # or "-", so that a prefix "R" cannot make the operator's "RR-CLIENTS" ours
     owned_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9]{0,14}[_-]$")
-    # the interface direct (non-IX) sessions are sourced from, on IOS-XR and EOS
-    update_source: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")
+    # no longer here: a router-wide update-source broke single-hop eBGP sessions (see
+    # _moved); it is a BGP group's or a direct session's in peering.yaml
+    update_source: Any = None
     # the most entries one IRR list may have on this router (default: the platform's,
     # the prefix_list_limits setting); a longer one fails the router at render
     prefix_list_limit: int | None = Field(default=None, ge=1)
     vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
+
+    @field_validator("update_source")
+    @classmethod
+    def _moved(cls, value: Any) -> None:
+        if value is not None:
+            raise ValueError(
+                "update_source is no longer a router's: set it on the BGP group or the "
+                "session in peering.yaml that needs it (iBGP, multihop), since a "
+                "router-wide update-source keeps single-hop eBGP sessions from coming up"
+            )
 
 
 class ConnectionOptions(Strict):
@@ -196,6 +207,10 @@ class IX(Strict):
         return self
 
 
+# an interface name, as the platforms write one (Loopback0, lo, ae0.100, Ethernet1/1)
+Interface = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")]
+
+
 class DirectSession(Overrides):
     """A session outside any IX: transit, customer, private interconnect."""
 
@@ -203,6 +218,12 @@ class DirectSession(Overrides):
     remote_asn: ASN
     remote_address: IPvAnyAddress
     local_address: IPvAnyAddress | None = None
+    # the interface the session is sourced from (IOS-XR, EOS, FRR: update-source), for a
+    # session that is not single-hop eBGP (iBGP, multihop); default: the group's
+    update_source: Interface | None = None
+    # a transit session that asks for the default route (default: the group's); every
+    # other import rejects it, with every prefix shorter than /8 or /16
+    accept_default: bool | None = None
     name: str | None = None
     relationship: Relationship | None = None  # default: the group's
     vrf: Name = "global"
@@ -215,6 +236,8 @@ class BGPGroup(Strict):
     import_policy: Name | None = None
     export_policy: Name | None = None
     password: Secret | None = None  # its sessions' TCP MD5 key, unless a session has its own
+    update_source: Interface | None = None  # its sessions', unless a session has its own
+    accept_default: bool = False  # transit only: its sessions take the default route
     sessions: list[DirectSession] = Field(default_factory=list)
 
 

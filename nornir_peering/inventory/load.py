@@ -138,6 +138,21 @@ def _check_references(intent: Intent) -> None:
                     f"{local} and remote_address {session.remote_address} "
                     "are of different families",
                 )
+            relationship = session.relationship or group.relationship
+            if session.accept_default and relationship != "transit":
+                raise source.error(
+                    ("bgp_groups", name, "sessions", index, "accept_default"),
+                    f"only a transit session may take the default route (this one is "
+                    f"{relationship!r})",
+                )
+        if group.accept_default and any(
+            (s.relationship or group.relationship) != "transit" and s.accept_default is not False
+            for s in group.sessions
+        ):
+            raise source.error(
+                ("bgp_groups", name, "accept_default"),
+                "only transit sessions may take the default route (the group has others)",
+            )
 
 
 def _known(names: Iterable[str]) -> str:

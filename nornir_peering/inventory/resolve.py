@@ -118,6 +118,12 @@ def resolve(
                     net=net,
                     overrides=direct,
                     password=direct.password if direct.password is not None else group.password,
+                    update_source=direct.update_source or group.update_source,
+                    accept_default=(
+                        direct.accept_default
+                        if direct.accept_default is not None
+                        else group.accept_default
+                    ),
                     headroom=headroom,
                     import_policy=direct.import_policy or group.import_policy,
                     export_policy=direct.export_policy or group.export_policy,
@@ -206,6 +212,8 @@ def _session(
     net: NetInfo | None,
     overrides: Overrides,
     password: Secret | None,
+    update_source: str | None = None,
+    accept_default: bool = False,
     headroom: int,
     import_policy: str | None,
     export_policy: str | None,
@@ -230,6 +238,8 @@ def _session(
         "relationship": relationship,
         "local_asn": local_asn,
         "local_address": str(local) if local is not None else None,
+        "update_source": update_source,
+        "accept_default": accept_default,
         "vrf": vrf,
         "remote_asn": remote_asn,
         "remote_address": str(remote),

@@ -72,6 +72,8 @@ class Session(TypedDict):
     relationship: str  # peer, route-server, transit, customer, pni, internal
     local_asn: int
     local_address: str | None
+    update_source: str | None  # the interface a direct session is sourced from, if any
+    accept_default: bool  # a transit session that takes the default route
     vrf: str  # "global" for the default table (the inventory's default)
     remote_asn: int
     remote_address: str

@@ -217,15 +217,20 @@ ANNOUNCES = {
     65200: 3,
 }
 # What a hostile peer announces besides its own, in each family: a bogon, one of our
-# prefixes, and one longer than /24 (/48). Every import policy must drop all of them.
+# prefixes, one longer than /24 (/48), the default route and one shorter than /8 (/16).
+# Every import policy must drop all of them (it has no IRR list to do it for them).
 HOSTILE = {
     65004: (
         "10.66.0.0/24",
         "11.0.0.0/24",
         "12.99.0.128/25",
+        "0.0.0.0/0",
+        "4.0.0.0/6",
         "fd00:dead::/48",
         "2a0f:11::/48",
         "2a0f:1299:0:1::/64",
+        "::/0",
+        "2a00::/12",
     )
 }
 # The environment variables holding the TCP MD5 keys the lab's peers expect: lab up

@@ -30,8 +30,10 @@ Filters (Peering Manager's jobs, under these names):
 - ``bgp_plan(sessions)``: the example templates' groups, policies and names
   (:mod:`nornir_peering.templating.policy`).
 
-Data: ``bogons`` (NLNOG BGP Filter Guide's IPv4 and IPv6 bogon prefixes, by family)
-and ``max_length`` (the longest prefix accepted from a peer: /24 and /48).
+Data: ``bogons`` (NLNOG BGP Filter Guide's IPv4 and IPv6 bogon prefixes, by family),
+``max_length`` (the longest prefix accepted from a peer: /24 and /48) and
+``min_length`` (the shortest: /8 and /16; the default route only from a transit session
+that asks for it).
 
 >>> render_string("{{ name | safe_string }}", name='Evil "Net" }; x {')
 'Evil Net x'
@@ -56,6 +58,7 @@ from nornir_peering.errors import PeeringError
 from nornir_peering.templating.filters import (
     BOGONS,
     MAX_LENGTH,
+    MIN_LENGTH,
     as_path_list,
     bgp_password,
     cisco_password,
@@ -119,7 +122,12 @@ FILTERS = {
     "prefix_range": prefix_range,
     "bgp_plan": bgp_plan,
 }
-GLOBALS = {"refuse": refuse, "bogons": BOGONS, "max_length": MAX_LENGTH}
+GLOBALS = {
+    "refuse": refuse,
+    "bogons": BOGONS,
+    "max_length": MAX_LENGTH,
+    "min_length": MIN_LENGTH,
+}
 
 
 def environment(directory: Path | None = None) -> SandboxedEnvironment:

@@ -28,7 +28,8 @@ from netutils.password import (
 from nornir_peering.deploy import OWNED_PREFIX
 from nornir_peering.irr import PrefixEntry
 
-_UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>]")
+# "?" too: the EOS and IOS-XR command lines take it for a call for help
+_UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>?]")
 
 
 def safe_string(value: Any, max_length: int = 80) -> str:
@@ -260,6 +261,9 @@ def community_value(value: str) -> str:
 
 
 MAX_LENGTH = {4: 24, 6: 48}
+# the shortest prefix accepted from an eBGP session: nothing shorter than /8 (IPv4) or /16
+# (IPv6), the default route included, unless a transit session asks for the default
+MIN_LENGTH = {4: 8, 6: 16}
 
 
 def prefix_range(entry: PrefixEntry | str) -> dict[str, Any]:

@@ -13,14 +13,18 @@ router needs and their names (all nornir-peering's: see
   session's ``vrf`` of ``""`` or ``"global"`` is the default table; any other must
   be a safe name (what ``peering.yaml`` accepts), or the router fails;
 - ``imports``: for every eBGP session, reject bogons, prefixes longer than /24
-  (IPv4) or /48 (IPv6) and our own prefixes; with an IRR prefix list, reject
+  (IPv4) or /48 (IPv6), prefixes shorter than /8 or /16 (the default route
+  among them, unless the session is a transit one that asks for it:
+  ``accept_default``) and our own prefixes; with an IRR prefix list, reject
   what it does not cover (an empty one: everything), and with the AS-path list
   of the peer's AS-SET (``as_paths``), routes whose origin AS is not in it;
   strip our own communities; then apply the
   session's import policy. Routes from a customer that its IRR list filtered
   are tagged with the large community ``LOCAL_AS:0:1`` (``customer_tag``);
 - ``exports``: our own prefixes (``local_as.prefixes4/6`` and their
-  more-specifics up to /24 and /48) and the routes tagged ``customer_tag``;
+  more-specifics up to /24 and /48) and the routes tagged ``customer_tag`` that
+  are also in one of our customers' IRR lists (``customer_prefixes``: a tag
+  alone could come from any session the operator runs outside nornir-peering);
   to customers and iBGP sessions, every route; never an AS-path prepend
   towards iBGP. Nothing else, so routes
   learned from peers or transit never reach peers or transit;
@@ -43,6 +47,7 @@ from jinja2.runtime import Context
 from nornir_peering.inventory.intent import NAME_MAX, NAME_PATTERN
 from nornir_peering.templating.filters import (
     BOGONS,
+    MIN_LENGTH,
     as_path_list,
     community_type,
     community_value,
@@ -124,9 +129,19 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         "strip_asns": asns,
         "strip_asns_standard": [asn for asn in asns if asn <= 0xFFFF],
         "customer_tag": f"{int(local_as['asn'])}:0:1",
+        "min_length": MIN_LENGTH,
+        "accept_default": {4: False, 6: False},  # some import of the family takes it
+        "customer_prefixes": {4: [], 6: []},  # the customers' IRR entries, merged below
         "names": {
             "bogons": {4: name("BOGONS_V4"), 6: name("BOGONS_V6")},
             "too_specific": {4: name("TOO_SPECIFIC_V4"), 6: name("TOO_SPECIFIC_V6")},
+            # shorter than MIN_LENGTH: the default route too, or all but the default
+            "too_short": {4: name("TOO_SHORT_V4"), 6: name("TOO_SHORT_V6")},
+            "short": {4: name("SHORT_V4"), 6: name("SHORT_V6")},
+            "customer_prefixes": {
+                4: name("CUSTOMER_PREFIXES_V4"),
+                6: name("CUSTOMER_PREFIXES_V6"),
+            },
             "own": {4: name("OWN_V4"), 6: name("OWN_V6")},
             "own_any": {4: name("OWN_ANY_V4"), 6: name("OWN_ANY_V6")},
             "own_communities": name("OWN_COMMUNITIES"),
@@ -178,6 +193,10 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "as_path": path_name,
             }
         tag = relationship == "customer" and filtered
+        if tag:
+            plan["customer_prefixes"][family].extend(prefix_list(session))
+        accept_default = bool(session.get("accept_default"))
+        plan["accept_default"][family] |= accept_default
         import_name = name(
             "IMPORT",
             session["import_policy"],
@@ -185,12 +204,14 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
             f"AS{session['remote_asn']}" if filtered else "",
             "CUSTOMER" if tag else "",
             "IBGP" if relationship == "internal" else "",
+            "DEFAULT" if accept_default else "",
         )
         if import_name not in plan["imports"]:
             plan["imports"][import_name] = {
                 "name": import_name,
                 "family": family,
                 "ibgp": relationship == "internal",
+                "accept_default": accept_default,
                 "irr": irr_name,
                 "as_path": path_name,
                 "tag_customer": tag,
@@ -221,6 +242,8 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         entry_group["sessions"].append(entry)
         table["sessions"].append(entry)
         plan["sessions"].append(entry)
+    for family, entries in plan["customer_prefixes"].items():
+        plan["customer_prefixes"][family] = prefix_ranges(entries)
     plan["families"].sort()
     plan["vrf_families"].sort()
     for table in tables.values():

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.inventory import Host
 
 from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
+from nornir_peering.deploy.cisco import RPL_PLATFORMS, rpl_lines
 from nornir_peering.deploy.replace import check_base
 from nornir_peering.errors import PeeringError
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
@@ -93,10 +94,13 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
     template = host.get("template")
     if not template:
         return Rendered(host.name, None)
-    check_list_lengths(host)
+    if host.platform not in RPL_PLATFORMS:
+        check_list_lengths(host)
     config = render_template(env, str(template), context(host))
     if host.platform == "bird":
         check_bird(config)
+    if host.platform in RPL_PLATFORMS:
+        check_rpl_lines(host, rpl_lines(config), "the rendered routing policy")
     try:
         if deploy_mode(host) == "merge":
             check_rendered(str(host.platform), config, owned_prefix(host))
@@ -108,8 +112,9 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
 
 
 def prefix_list_limit(host: Host) -> int | None:
-    """The most entries one IRR list may have on ``host``: its own ``prefix_list_limit``,
-    else its platform's (the ``prefix_list_limits`` setting, :data:`PREFIX_LIST_LIMITS`)."""
+    """The most entries one IRR list may have on ``host`` (on IOS-XR: the most lines of
+    routing policy it holds in all): its own ``prefix_list_limit``, else its platform's
+    (the ``prefix_list_limits`` setting, :data:`PREFIX_LIST_LIMITS`)."""
     own = host.get("prefix_list_limit")
     if own:
         return int(own)
@@ -178,3 +183,16 @@ def _context(config: str, message: str) -> str:
         for n in range(max(1, number - 2), min(len(lines), number + 2) + 1)
     ]
     return "\n" + "\n".join(shown)
+
+
+def check_rpl_lines(host: Host, lines: int, what: str) -> None:
+    """Fail an IOS-XR router whose routing policy would hold more than ``rpl maximum
+    lines`` allows (every route-policy and set together: ``lines``, counted in ``what``);
+    the router would refuse the commit."""
+    limit = prefix_list_limit(host)
+    if limit is not None and lines > limit:
+        raise ConfigRejected(
+            f"{what} has {lines} lines, more than the {limit} lines of routing policy "
+            f"{host.platform} holds in all (rpl maximum lines; prefix_list_limit in the "
+            "router's data, prefix_list_limits in config.yaml); nothing was deployed"
+        )

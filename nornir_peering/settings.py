@@ -34,17 +34,22 @@ DEFAULT_CONFIG = Path("config.yaml")
 # Nornir's own top-level sections (nornir.core.configuration.Config); anything
 # else in config.yaml is a typo that Nornir would silently ignore.
 NORNIR_SECTIONS = frozenset({"core", "runner", "inventory", "ssh", "logging", "user_defined"})
-# The most entries one IRR prefix list may have per platform (README, "Platform limits"):
-# a longer list fails the router at render, never a truncated filter. Junos documents
-# 85,325 prefixes per prefix-list (route-filters, which the template writes, have no
-# documented cap); IOS-XR prefix-sets are reported to stop at 300,001 entries; EOS and FRR
-# document none, but load a config line by line (FRR took 42 s of CPU for 26,000 lines,
-# FRRouting/frr#6658); BIRD keeps prefix sets in a trie and is bounded by memory.
+# The most entries one IRR prefix list may have per platform (README, "What a commit may
+# change": limits): a longer list fails the router at render, never a truncated filter.
+# Junos documents 85,325 prefixes per prefix-list (route-filters, which the template
+# writes, have no documented cap); EOS and FRR document none, but load a config line by
+# line (FRR took 42 s of CPU for 26,000 lines, FRRouting/frr#6658); BIRD keeps prefix sets
+# in a trie and is bounded by memory. IOS-XR counts differently: its limit is the total of
+# routing-policy lines, every route-policy and set of the router together, ours and the
+# operator's ("rpl maximum lines"; 131,072 unless configured, Cisco's YANG model
+# Cisco-IOS-XR-policy-repository-cfg, limits/maximum-lines-of-policy): for iosxr and
+# iosxr_netconf the number is that total.
 PREFIX_LIST_LIMITS = {
     "bird": 500_000,
     "eos": 100_000,
     "frr": 100_000,
-    "iosxr": 250_000,
+    "iosxr": 131_072,
+    "iosxr_netconf": 131_072,
     "junos": 85_000,
 }
 

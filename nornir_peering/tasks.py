@@ -30,6 +30,7 @@ from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
 
 from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
+from nornir_peering.deploy.cisco import RPL_PLATFORMS, rpl_lines
 from nornir_peering.deploy.commit import (
     DEPLOY_OPTIONAL_ARGS,
     NO_EMPTY_COMMIT,
@@ -40,7 +41,7 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
-from nornir_peering.rendering import deploy_mode, owned_prefix, render_router
+from nornir_peering.rendering import check_rpl_lines, deploy_mode, owned_prefix, render_router
 from nornir_peering.secrets import mask
 from nornir_peering.secrets.logins import reveal_login
 from nornir_peering.store import router_lock
@@ -217,6 +218,9 @@ def _deploy_on(
         plan = plan_merge(platform, rendered, running, owned_prefix(host), force=force)
         candidate = plan.config
         notes.append(plan.notes)
+        if platform in RPL_PLATFORMS:  # the operator's policy shares the router's budget
+            total = rpl_lines(running, skip_prefix=owned_prefix(host)) + rpl_lines(rendered)
+            check_rpl_lines(host, total, "the router's routing policy with ours")
     if platform in SAVES_RUNNING:
         held_back.append(unsaved_refusal(str(configs.get("startup") or ""), running))
     refused = None if dry or force else next((r for r in held_back if r), None)

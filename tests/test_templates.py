@@ -20,6 +20,7 @@ from nornir import InitNornir
 from pydantic import ValidationError
 
 from nornir_peering.deploy import check_rendered, junos, plan_merge
+from nornir_peering.deploy.cisco import rpl_lines
 from nornir_peering.deploy.tree import Node
 from nornir_peering.deploy.tree import parse as parse_cisco
 from nornir_peering.inventory import PeeringInventory
@@ -955,6 +956,60 @@ def test_a_list_longer_than_the_platform_holds_fails_the_router(small_state: Pat
     with pytest.raises(ConfigRejected, match="more than the 1 one list may have on bird"):
         render_router(env, edge1)
     assert prefix_list_limit(edge1) == 1
+
+
+def test_iosxr_counts_every_line_of_routing_policy_together(small_state: Path) -> None:
+    """IOS-XR's limit is the total of routing-policy lines, every set and policy together
+    (rpl maximum lines), not one list's length: three lists of 40 entries each fit a
+    per-list limit of 100, and not a total of 100 lines."""
+    loaded = PeeringInventory(
+        inventory_dir=str(FIXTURES), state=str(small_state)
+    ).load_with_problems()
+    core1 = loaded.inventory.hosts["core1"]
+    core1.platform = "iosxr"
+    core1.data["template"] = "iosxr/peering.j2"
+    forty = {"prefixes": [f"12.{i}.0.0/16" for i in range(40)], "asns": [65001]}
+    for session in core1["sessions"]:
+        session["prefix_list"] = forty
+    env = environment(REPO / "templates")
+    total = rpl_lines(render_router(env, core1).config)
+    assert total > 3 * 40
+    core1.data["prefix_list_limit"] = total - 1
+    with pytest.raises(ConfigRejected) as failed:
+        render_router(env, core1)
+    assert str(failed.value).startswith(
+        f"the rendered routing policy has {total} lines, more than the {total - 1} lines of "
+        "routing policy iosxr holds in all (rpl maximum lines;"
+    )
+    core1.data["prefix_list_limit"] = total
+    assert render_router(env, core1).config
+    assert PeeringSettings().prefix_list_limit("iosxr_netconf") == 131_072
+
+
+def test_iosxr_operators_policy_shares_the_budget(
+    mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
+) -> None:
+    """At deploy, the operator's own routing policy counts too: ours fits alone, not
+    with theirs, and nothing is loaded."""
+    as_platform(mock_project, "iosxr")
+    rendered_text = rendered_for(mock_project, small_state, "iosxr")
+    ours = rpl_lines(rendered_text)
+    theirs = "".join(f"prefix-set OPERATOR_{i}\n  192.0.2.0/24\nend-set\n" for i in range(10))
+    running = IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501")
+    hosts = mock_project / "inventory" / "hosts.yaml"
+    limit = ours + rpl_lines(running, skip_prefix="NP_") + 15
+    hosts.write_text(
+        hosts.read_text().replace(
+            "    local_asn: 64501\n", f"    local_asn: 64501\n    prefix_list_limit: {limit}\n"
+        )
+    )
+    mock_responses(mock_project / "mock", diff="+ x", running=running + theirs)
+    code, core1 = configure(small_state)
+    assert code == 1 and "the router's routing policy with ours has" in core1["note"]
+    assert loads == []
+    mock_responses(mock_project / "mock", diff="+ x", running=running)
+    code, core1 = configure(small_state)
+    assert code == 0, core1
 
 
 def test_prefix_list_limits_setting() -> None:

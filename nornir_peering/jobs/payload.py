@@ -28,7 +28,7 @@ from nornir.plugins.runners import SerialRunner
 from nornir_peering.irr import Fetched, IRRObject, PrefixEntry
 from nornir_peering.irr.bgpq import BgpqConfig, Job
 from nornir_peering.neighbors import SessionState
-from nornir_peering.rendering import deploy_mode
+from nornir_peering.rendering import deploy_mode, prefix_list_limit
 from nornir_peering.secrets.logins import Unrevealed
 from nornir_peering.secrets.mask import remember
 
@@ -41,13 +41,14 @@ SESSION_KEYS = ("vrf", "remote_address", "remote_asn", "max_prefix")
 def router(host: Host) -> dict[str, Any]:
     """``host`` as a job carries it: NAPALM's connection parameters (the inventory's,
     groups and defaults merged), the data keys of :data:`HOST_DATA`, its deploy mode (its
-    own data's) and its sessions' :data:`SESSION_KEYS`. A login password given as a
-    reference travels as the reference, which the worker reveals from its own
-    environment or files."""
+    own data's), its list limit (resolved) and its sessions' :data:`SESSION_KEYS`. A
+    login password given as a reference travels as the reference, which the worker
+    reveals from its own environment or files."""
     params = host.get_connection_parameters("napalm")
     ref = params.password.ref if isinstance(params.password, Unrevealed) else None
     data = {key: host.get(key) for key in HOST_DATA if host.get(key) is not None}
     data["deploy"] = deploy_mode(host)  # the router's own, never a group's
+    data["prefix_list_limit"] = prefix_list_limit(host)  # the settings' too, resolved
     data["sessions"] = [
         {key: session.get(key) for key in SESSION_KEYS} for session in host["sessions"]
     ]

@@ -37,6 +37,7 @@ from nornir_peering.deploy.commit import (
     SAVES_RUNNING,
     unsaved_refusal,
 )
+from nornir_peering.deploy.exposure import unstripped
 from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
@@ -218,6 +219,7 @@ def _deploy_on(
         plan = plan_merge(platform, rendered, running, owned_prefix(host), force=force)
         candidate = plan.config
         notes.append(plan.notes)
+        notes.append(_exposure(platform, running, host))
         if platform in RPL_PLATFORMS:  # the operator's policy shares the router's budget
             total = rpl_lines(running, skip_prefix=owned_prefix(host)) + rpl_lines(rendered)
             check_rpl_lines(host, total, "the router's routing policy with ours")
@@ -269,6 +271,19 @@ def _deploy_on(
     result = "committed" if committed else ("dry run" if dry else "nothing to commit")
     return Result(
         host, result=result, diff=diff, changed=bool(diff), committed=committed, note=note
+    )
+
+
+def _exposure(platform: str, running: str, host: Any) -> str:
+    """A note naming the operator's eBGP neighbors whose import keeps our customer tag."""
+    asn = int(host["local_as"]["asn"])
+    exposed = unstripped(platform, running, owned_prefix(host), asn)
+    if not exposed:
+        return ""
+    return (
+        f"eBGP neighbors outside nornir-peering whose import keeps our communities (a route "
+        f"they pass on tagged {asn}:0:1 inside a customer's IRR list would be exported to "
+        f"peers and transits; strip {asn}:*:* on their import): {', '.join(exposed)}"
     )
 
 

@@ -18,6 +18,7 @@ from nornir_peering.deploy import (
     needs_running,
     plan_merge,
 )
+from nornir_peering.deploy.exposure import unstripped
 from nornir_peering.deploy.frrstate import predict
 from nornir_peering.deploy.tree import parse
 
@@ -1124,3 +1125,166 @@ def test_what_a_kept_object_uses_is_kept_too(platform: str, running: str, user: 
     assert plan.removed == (removed,)
     for name in ("NP_OLD", "NP_OLD_LIST", "NP_OLD_PATH"):
         assert not re.search(rf"no .*\b{name}\b", plan.config), name
+
+
+# -- the operator's eBGP neighbors that could pass on our customer tag ------------------------
+
+EXPOSURE = {
+    "eos": """\
+ip large-community-list regexp OURS permit ^64500:
+ip large-community-list OTHERS permit 65000:1:1
+route-map STRIP permit 10
+   set large-community large-community-list OURS delete
+route-map WRONG permit 10
+   set large-community large-community-list OTHERS delete
+route-map VIA permit 10
+   sub-route-map STRIP
+router bgp 64500
+   neighbor NP_IX peer group
+   neighbor TRANSIT peer group
+   neighbor TRANSIT remote-as 65100
+   neighbor TRANSIT route-map STRIP in
+   neighbor 192.0.2.1 peer group TRANSIT
+   neighbor 192.0.2.2 remote-as 65200
+   neighbor 192.0.2.3 remote-as 65300
+   neighbor 192.0.2.3 route-map WRONG in
+   neighbor 192.0.2.4 remote-as 65400
+   neighbor 192.0.2.4 route-map VIA in
+   neighbor 10.0.0.2 remote-as 64500
+   neighbor 127.0.1.11 peer group NP_IX
+   neighbor 127.0.1.11 remote-as 65001
+   vrf CUST
+      neighbor 10.9.0.1 remote-as 65300
+""",
+    "frr": """\
+bgp large-community-list standard OURS seq 5 permit 64500:0:1
+bgp large-community-list expanded OTHERS seq 5 permit ^65000:
+route-map STRIP permit 10
+ set large-comm-list OURS delete
+route-map WRONG permit 10
+ set large-comm-list OTHERS delete
+route-map VIA permit 10
+ call NONE
+route-map NONE permit 10
+ set large-community none
+router bgp 64500
+ neighbor TRANSIT peer-group
+ neighbor TRANSIT remote-as external
+ neighbor 192.0.2.1 peer-group TRANSIT
+ neighbor 192.0.2.2 remote-as 65200
+ neighbor 192.0.2.3 remote-as 65300
+ neighbor 192.0.2.4 remote-as 65400
+ neighbor 10.0.0.2 remote-as internal
+ address-family ipv4 unicast
+  neighbor TRANSIT route-map STRIP in
+  neighbor 192.0.2.3 route-map WRONG in
+  neighbor 192.0.2.4 route-map VIA in
+ exit-address-family
+router bgp 64500 vrf CUST
+ neighbor 10.9.0.1 remote-as 65300
+""",
+    "iosxr": """\
+large-community-set OURS
+  64500:*:*
+end-set
+!
+large-community-set OTHERS
+  65000:[0..10]:1
+end-set
+!
+route-policy STRIP
+  delete large-community in OURS
+  pass
+end-policy
+!
+route-policy WRONG
+  delete large-community in OTHERS
+  pass
+end-policy
+!
+route-policy VIA
+  apply STRIP
+end-policy
+!
+router bgp 64500
+ neighbor-group TRANSIT
+  remote-as 65100
+  address-family ipv4 unicast
+   route-policy STRIP in
+  !
+ !
+ neighbor 192.0.2.1
+  use neighbor-group TRANSIT
+ !
+ neighbor 192.0.2.2
+  remote-as 65200
+ !
+ neighbor 192.0.2.3
+  remote-as 65300
+  address-family ipv4 unicast
+   route-policy WRONG in
+  !
+ !
+ neighbor 192.0.2.4
+  remote-as 65400
+  address-family ipv4 unicast
+   route-policy VIA in
+  !
+ !
+ neighbor 10.0.0.2
+  remote-as 64500
+ !
+ vrf CUST
+  neighbor 10.9.0.1
+   remote-as 65300
+  !
+ !
+!
+""",
+    "junos": """\
+routing-options { autonomous-system 64500; }
+policy-options {
+    policy-statement STRIP { term a { then { community delete OURS; } } }
+    policy-statement WRONG { term a { then { community delete OTHERS; } } }
+    policy-statement RESET { then { community set CLEAN; accept; } }
+    community OURS members large:64500:*:*;
+    community OTHERS members [ "^65000:.*$" large:65000:.*:.* ];
+    community CLEAN members 65000:1;
+}
+protocols {
+    bgp {
+        import STRIP;
+        group TRANSIT { type external; neighbor 192.0.2.1 { peer-as 65100; } }
+        group CUSTOMERS {
+            type external;
+            import WRONG;
+            neighbor 192.0.2.2 { peer-as 65200; import [ WRONG RESET ]; }
+            neighbor 192.0.2.3 { peer-as 65300; }
+        }
+        group IBGP { type internal; neighbor 10.0.0.2; }
+        group NP_LAB_IX_V4 { type external; neighbor 127.0.1.11 { peer-as 65001; } }
+    }
+}
+routing-instances {
+    CUST { protocols { bgp { group C { neighbor 10.9.0.1 { peer-as 65300; } } } } }
+}
+""",
+}
+
+
+@pytest.mark.parametrize(
+    ("platform", "exposed"),
+    [
+        ("eos", ["192.0.2.2 (AS65200)", "192.0.2.3 (AS65300)", "10.9.0.1 (AS65300, vrf CUST)"]),
+        ("frr", ["192.0.2.2 (AS65200)", "192.0.2.3 (AS65300)", "10.9.0.1 (AS65300, vrf CUST)"]),
+        ("iosxr", ["192.0.2.2 (AS65200)", "192.0.2.3 (AS65300)", "10.9.0.1 (AS65300, vrf CUST)"]),
+        ("junos", ["192.0.2.3 (AS65300)", "10.9.0.1 (AS65300, vrf CUST)"]),
+    ],
+)
+def test_the_operators_ebgp_neighbors_that_keep_our_communities(
+    platform: str, exposed: list[str]
+) -> None:
+    """Reported: an eBGP neighbor of the operator's with no import, or one that deletes
+    someone else's communities. Not reported: one whose import (or a policy it calls)
+    deletes ours or replaces every community, iBGP neighbors, and our own neighbors."""
+    assert unstripped(platform, EXPOSURE[platform], "NP_", 64500) == exposed

@@ -33,7 +33,7 @@ from nornir_peering.secrets.logins import Unrevealed
 from nornir_peering.secrets.mask import remember
 
 #: the host data keys the tasks read on a worker (deploy_rendered, get_bgp_state)
-HOST_DATA = ("owned_prefix",)
+HOST_DATA = ("owned_prefix", "local_as")
 #: what they read of each session (the guard counts them, polling matches them)
 SESSION_KEYS = ("vrf", "remote_address", "remote_asn", "max_prefix")
 

@@ -1288,3 +1288,22 @@ def test_the_operators_ebgp_neighbors_that_keep_our_communities(
     someone else's communities. Not reported: one whose import (or a policy it calls)
     deletes ours or replaces every community, iBGP neighbors, and our own neighbors."""
     assert unstripped(platform, EXPOSURE[platform], "NP_", 64500) == exposed
+
+
+def test_eos_lists_without_sequence_numbers_are_replaced_or_left_alone() -> None:
+    """Whether EOS adds a duplicate when an as-path or community-list line is entered
+    again is not documented: such a list is left alone when unchanged, and removed then
+    sent whole (in the same session) when it changed; prefix-lists go by sequence."""
+    running = (
+        "ip as-path access-list NP_ASPATH permit _65001$ any\n"
+        "ip large-community-list NP_TAG permit 64500:0:1\n"
+        "router bgp 64500\n"
+    )
+    same = plan_merge("eos", running, running, "NP_")
+    assert "as-path" not in same.config and "large-community-list" not in same.config
+    changed = running.replace("_65001$", "_65002$")
+    plan = commands(plan_merge("eos", changed, running, "NP_").config)
+    assert plan.index("no ip as-path access-list NP_ASPATH") < plan.index(
+        "ip as-path access-list NP_ASPATH permit _65002$ any"
+    )
+    assert "ip large-community-list NP_TAG permit 64500:0:1" not in plan

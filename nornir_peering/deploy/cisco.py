@@ -51,6 +51,10 @@ class ObjectRule:
     pattern: re.Pattern[str]  # groups: name (and whatever ``removal`` uses)
     removal: str  # a format string over the pattern's groups
     atomic: bool = False  # redefining it replaces it whole (IOS-XR RPL): no line negations
+    # its lines have no sequence numbers, and whether entering one again adds a duplicate
+    # is not documented (EOS as-path and community lists): sent only when it changed,
+    # after removing it, so the result never depends on it
+    reset: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,10 @@ ROUTE_MAP_ENTRY = re.compile(r"^route-map \S+ (?:permit|deny) \d+$")
 ROUTE_MAP_CLAUSE = re.compile(r"^(?:match|set|on-match|continue|call|description|sub-route-map) ")
 
 
-def _rule(kind: str, pattern: str, removal: str, atomic: bool = False) -> ObjectRule:
-    return ObjectRule(kind, re.compile(pattern), removal, atomic)
+def _rule(
+    kind: str, pattern: str, removal: str, atomic: bool = False, reset: bool = False
+) -> ObjectRule:
+    return ObjectRule(kind, re.compile(pattern), removal, atomic, reset)
 
 
 # IOS-XR: RPL objects are replaced whole when redefined (Cisco, "Attached Policy
@@ -145,11 +151,13 @@ EOS = Dialect(
             r"^ip (?P<type>community-list|large-community-list|extcommunity-list)"
             r"(?P<regexp>(?: regexp)?) (?P<name>\S+) (?:permit|deny) .*$",
             "no ip {type}{regexp} {name}",
+            reset=True,
         ),
         _rule(
             "as-path-list",
             r"^ip as-path access-list (?P<name>\S+) .*$",
             "no ip as-path access-list {name}",
+            reset=True,
         ),
     ),
     neighbors="lines",
@@ -256,6 +264,7 @@ class Owned:
     key: Key
     removal: tuple[Path, str]
     atomic: bool = False
+    reset: bool = False
     entries: list[tuple[Path, Node]] = field(default_factory=list)
 
 
@@ -285,7 +294,9 @@ def holdings(tree: Node, dialect: Dialect, prefix: str) -> Holdings:
                     # keyed by what removes it: "ip prefix-list NP_X" is not "ipv6 prefix-list NP_X"
                     removal = rule.removal.format(**match.groupdict())
                     key = ("object", "", removal.removeprefix("no "))
-                    owned = found.owned.setdefault(key, Owned(key, ((), removal), rule.atomic))
+                    owned = found.owned.setdefault(
+                        key, Owned(key, ((), removal), rule.atomic, rule.reset)
+                    )
                     owned.entries.append(((), node))
                 else:
                     found.foreign.append(((), node.text))
@@ -487,7 +498,14 @@ def plan_merge(
     negations: list[tuple[Path, str]] = []
     late: list[tuple[Path, str]] = []  # a match goes once its replacement is in
     held: list[str] = []
+    unchanged: set[int] = set()  # rendered objects of reset kinds the router has as they are
     for key, owned in have.owned.items():
+        if key in want.owned and owned.reset:
+            if _texts(owned) == _texts(want.owned[key]):
+                unchanged |= {id(node) for _, node in want.owned[key].entries}
+            else:
+                negations.append(owned.removal)
+            continue
         if key in want.owned and not owned.atomic:
             for path, command in _stale(owned, want.owned[key], dialect):
                 if not force and SHUTDOWN.match(negate(command)):
@@ -509,7 +527,7 @@ def plan_merge(
         after = predict(have_tree, _tree(negations))
         rendered_part = dump(_missing(want_tree.children, after), indent=dialect.indent)
     else:
-        rendered_part = _rendered(want_tree, dialect)
+        rendered_part = _rendered(want_tree, dialect, unchanged)
     parts = [
         _commands(negations, dialect),
         rendered_part,
@@ -604,11 +622,14 @@ def _commands(commands: list[tuple[Path, str]], dialect: Dialect) -> str:
     return dump(_tree(commands).children, indent=dialect.indent)
 
 
-def _rendered(tree: Node, dialect: Dialect) -> str:
+def _rendered(tree: Node, dialect: Dialect, unchanged: set[int]) -> str:
     """The rendered configuration again, each section left explicitly; objects that
-    are replaced whole (IOS-XR RPL) exactly as written, with their ``end-...``."""
+    are replaced whole (IOS-XR RPL) exactly as written, with their ``end-...``; without
+    the ``unchanged`` nodes."""
     out = []
     for node in tree.children:
+        if id(node) in unchanged:
+            continue
         atomic = any(r.atomic and r.pattern.match(node.text) for r in dialect.objects)
         out.append("\n".join(node.source) + "\n" if atomic else dump([node], indent=dialect.indent))
     return "".join(out)

@@ -427,9 +427,10 @@ class MergePlan:
         return "; ".join(parts)
 
 
-def check_rendered(rendered: str, dialect: Dialect, prefix: str) -> Holdings:
-    """What ``rendered`` holds; a line that is not ours is an :class:`OwnershipError`."""
-    want = holdings(parse(rendered), dialect, prefix)
+def check_rendered(rendered: str | Node, dialect: Dialect, prefix: str) -> Holdings:
+    """What ``rendered`` (text, or its tree) holds; a line that is not ours is an
+    :class:`OwnershipError`."""
+    want = holdings(parse(rendered) if isinstance(rendered, str) else rendered, dialect, prefix)
     if want.foreign:
         path, line = want.foreign[0]
         where = " > ".join(path)
@@ -479,7 +480,7 @@ def plan_merge(
     ['route-map NP_IN permit 10', ' set metric 5', ' exit']
     """
     want_tree = parse(rendered)
-    want = check_rendered(rendered, dialect, prefix)
+    want = check_rendered(want_tree, dialect, prefix)
     have_tree = parse(running)
     have = holdings(have_tree, dialect, prefix)
     if want.bgp_asn and have.bgp_asn and want.bgp_asn != have.bgp_asn:

@@ -1358,3 +1358,36 @@ def test_eos_activates_each_neighbor_in_its_own_family_only(loaded: LoadedInvent
         other = 6 if family == 4 else 4
         assert f"      neighbor {address} activate\n" in families[family]
         assert f"      no neighbor {address} activate\n" in families[other]
+
+
+RESTARTS = {
+    "bird": "receive limit 110 action restart;",
+    "frr": "maximum-prefix 110 90 restart 30",
+    "iosxr": "maximum-prefix 110 90 restart 30",
+    "junos": "teardown 90 idle-timeout 30;",
+    "eos": "neighbor 192.0.2.1 maximum-routes 110 warning-limit 90 percent\n"
+    "   neighbor 192.0.2.1 idle-restart-timer 1800",
+}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_session_over_its_limit_comes_back_by_itself(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """Past its max-prefix a session is torn down and restarts by itself on every platform
+    (EOS stays idle for good without idle-restart-timer)."""
+    config = core1_rendered(
+        loaded, platform, **{"192.0.2.1": {"max_prefix": 110, "max_prefix4": 110}}
+    )
+    assert RESTARTS[platform] in config
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_a_question_mark_never_reaches_a_description(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """The EOS and IOS-XR command lines take '?' for a call for help: a stranger's name
+    with one loses it, on every platform."""
+    config = core1_rendered(loaded, platform, **{"192.0.2.1": {"name": "Why? Net??"}})
+    assert "?" not in config
+    assert "Why Net" in config

@@ -301,15 +301,27 @@ def prefix_range(entry: PrefixEntry | str) -> dict[str, Any]:
 
 
 def prefix_ranges(entries: Iterable[PrefixEntry | str]) -> list[dict[str, Any]]:
-    """:func:`prefix_range` of each entry, without the entries a shorter one already
-    covers, in address order. bgpq4 -A nests entries (``12.1.0.0/22`` exact and
-    ``12.1.0.0/23`` ge 24 le 24); the /22 accepts lengths 22 to 24 within it, the /23
-    adds nothing, and on Junos, which judges a route by its longest route-filter alone,
-    it would reject the /23 route the /22 accepts.
+    """:func:`prefix_range` of each entry, in address order, written so that a platform
+    that judges a route by its longest matching entry alone (Junos: "if the route filter
+    condition is false ... the whole term is false, even if there are potentially true
+    shorter route filter prefixes") accepts what any entry accepts:
+
+    - an entry a shorter one already covers is left out (bgpq4 -A nests ``12.1.0.0/22``
+      exact and ``12.1.0.0/23`` ge 24 le 24; the /22 accepts lengths 22 to 24 within it);
+    - an entry that accepts only lengths past /24 (/48), which every import rejects
+      anyway, is left out: inside a shorter entry it would be the longest match and
+      reject what the shorter one accepts (two /25 route objects, aggregated by bgpq4
+      -A into ``12.0.0.0/24`` ge 25 le 25, inside ``12.0.0.0/16``).
+
+    Every other entry accepts its own prefix up to /24 (/48) at least (:func:`prefix_range`),
+    so the longest match never refuses what a shorter entry accepts.
 
     >>> [r["prefix"] for r in prefix_ranges([PrefixEntry("12.1.0.0/23", False, 24, 24),
     ...                                      "12.1.0.0/22", "12.1.4.0/24"])]
     ['12.1.0.0/22', '12.1.4.0/24']
+    >>> [r["prefix"] for r in prefix_ranges(["12.0.0.0/16", PrefixEntry("12.0.0.0/24", False,
+    ...                                      25, 25)])]
+    ['12.0.0.0/16']
     """
     ranges = sorted(
         (prefix_range(entry) for entry in entries),
@@ -323,6 +335,8 @@ def prefix_ranges(entries: Iterable[PrefixEntry | str]) -> list[dict[str, Any]]:
     enclosing: list[tuple[Any, dict[str, Any]]] = []  # kept ranges around the current one
     for found in ranges:
         network = _network(found["prefix"])
+        if found["min"] > MAX_LENGTH[network.version]:
+            continue
         while enclosing and not (
             enclosing[-1][0].version == network.version and network.subnet_of(enclosing[-1][0])
         ):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from nornir_peering.inventory import PeeringInventory
 from nornir_peering.irr import PrefixEntry
 from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.rpsl import UNREGISTERED, as_set, lab_irr
@@ -78,6 +79,14 @@ def test_every_peer_and_ours_per_family(project: Path) -> None:
     assert 65004 not in found
     # AS-TWOPORTS-V6 exists and is empty: AS65002's lists are RIPE::AS-TWOPORTS' alone
     assert found[65002][0].asns == (65002,)
+    # the customer's lists reach every router's templates, not only edge1's, where it is
+    inventory = PeeringInventory(
+        inventory_dir=str(project / "inventory"), state=str(project / "peering.duckdb")
+    ).load_with_problems()
+    for host in inventory.inventory.hosts.values():
+        customers = {(c["asn"], c["family"]): c for c in host["customer_lists"]}
+        assert set(customers) == {(65200, 4)}, host.name
+        assert customers[65200, 4]["prefixes"] == list(found[65200][4].prefixes)
 
 
 def covers(entries: tuple[PrefixEntry, ...], prefix: str) -> bool:

@@ -1188,14 +1188,20 @@ def test_routers_with_polling_off_are_not_polled(mock_project: Path, small_state
 # -- the second vendor review: default route, customer origin, update-source, EOS families ---
 
 
-def core1_rendered(loaded: LoadedInventory, platform: str, **session_changes: Any) -> str:
+def core1_rendered(
+    loaded: LoadedInventory,
+    platform: str,
+    customer_lists: list[dict[str, Any]] | None = None,
+    **session_changes: Any,
+) -> str:
     """core1's configuration for ``platform``, its sessions changed by address first:
-    ``{"192.0.2.1": {"accept_default": True}}``. Checked by BIRD itself, or within the
-    ownership rule."""
+    ``{"192.0.2.1": {"accept_default": True}}``, and the inventory's customer lists if
+    given. Checked by BIRD itself, or within the ownership rule."""
     sessions = [dict(s) for s in context(loaded.inventory.hosts["core1"])["sessions"]]
     for session in sessions:
         session.update(session_changes.get(session["remote_address"], {}))
-    config = rendered(loaded, platform, "core1", sessions=sessions)
+    extra = {"customer_lists": customer_lists} if customer_lists is not None else {}
+    config = rendered(loaded, platform, "core1", sessions=sessions, **extra)
     if platform == "bird":
         check_bird(config)
     else:
@@ -1306,7 +1312,12 @@ def test_exports_take_a_customer_tag_only_with_the_customers_prefixes(
     plain = core1_rendered(loaded, platform)
     assert "NP_CUSTOMER_PREFIXES" not in plain
     assert "matches-any" not in plain and "match large-community" not in plain
-    config = core1_rendered(loaded, platform, **{"2001:db8::1": {"prefix_list": CUSTOMER_LIST}})
+    config = core1_rendered(
+        loaded,
+        platform,
+        [{"asn": 65100, "family": 6, **CUSTOMER_LIST}],
+        **{"2001:db8::1": {"prefix_list": CUSTOMER_LIST}},
+    )
     assert CUSTOMER_EXPORT[platform] in config
     assert "2a0f:9900:8000::/33" not in config  # the /32's range covers it
 
@@ -1390,3 +1401,16 @@ def test_a_question_mark_never_reaches_a_description(
     config = core1_rendered(loaded, platform, **{"192.0.2.1": {"name": "Why? Net??"}})
     assert "?" not in config
     assert "Why Net" in config
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_router_exports_every_customers_routes(
+    loaded: LoadedInventory, platform: str
+) -> None:
+    """A customer's routes reach the other routers over iBGP, tagged: each router exports
+    them inside every customer's IRR list (the inventory's customer_lists), not only the
+    lists of its own customer sessions. edge1 has no customer session."""
+    lists = [{"asn": 65100, "family": 6, **CUSTOMER_LIST}]
+    config = rendered(loaded, platform, "edge1", customer_lists=lists)
+    assert CUSTOMER_EXPORT[platform] in config
+    assert "NP_CUSTOMER_PREFIXES" not in rendered(loaded, platform, "edge1", customer_lists=[])

@@ -110,6 +110,7 @@ class PeeringInventory:
             policies={n: p.model_dump(mode="json") for n, p in peering.policies.items()},
             communities=dict(peering.communities),
             ignore_asns=[i.model_dump(mode="json") for i in peering.ignore_asns],
+            customer_lists=resolution.customer_lists,
         )
         # what tasks and runbooks need, whoever built the Nornir object (plain data)
         inventory.defaults.data[TOOLKIT_DATA] = {

@@ -51,6 +51,9 @@ class Resolution:
     connections: dict[str, list[Connection]] = field(default_factory=lambda: defaultdict(list))
     ixes: dict[str, IXInfo] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # every customer's stored IRR list, whatever router it is on (exports take a tagged
+    # route only inside one of them, on every router): asn, family, prefixes, asns
+    customer_lists: list[dict[str, Any]] = field(default_factory=list)
 
 
 def resolve(
@@ -309,6 +312,16 @@ def _attach_irr_lists(db: duckdb.DuckDBPyConnection, result: Resolution) -> None
                     else None
                 )
             session["prefix_list"] = shared[asn, family]
+    customers = {
+        (s["remote_asn"], s["family"])
+        for sessions in result.sessions.values()
+        for s in sessions
+        if s["relationship"] == "customer" and s["prefix_list"] is not None
+    }
+    result.customer_lists = [
+        {"asn": asn, "family": family, **(shared[asn, family] or {})}
+        for asn, family in sorted(customers)
+    ]
 
 
 def _polled_state(row: dict[str, Any]) -> PolledState:

@@ -23,8 +23,10 @@ router needs and their names (all nornir-peering's: see
   are tagged with the large community ``LOCAL_AS:0:1`` (``customer_tag``);
 - ``exports``: our own prefixes (``local_as.prefixes4/6`` and their
   more-specifics up to /24 and /48) and the routes tagged ``customer_tag`` that
-  are also in one of our customers' IRR lists (``customer_prefixes``: a tag
-  alone could come from any session the operator runs outside nornir-peering);
+  are also in one of our customers' IRR lists (``customer_prefixes``, from the
+  context's ``customer_lists``: every customer, on whatever router it is, since
+  its routes reach the others over iBGP; a tag alone could come from any session
+  the operator runs outside nornir-peering);
   to customers and iBGP sessions, every route; never an AS-path prepend
   towards iBGP. Nothing else, so routes
   learned from peers or transit never reach peers or transit;
@@ -100,6 +102,9 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
     local_as = context["local_as"]
     policies = context.get("policies") or {}
     communities = context.get("communities") or {}
+    # every customer's IRR list, on whatever router (the inventory's); without it, the
+    # lists of this router's own customer sessions
+    customer_lists = context.get("customer_lists")
     prefix = router.get("owned_prefix")
 
     names: dict[tuple[Any, ...], str] = {}
@@ -193,7 +198,7 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
                 "as_path": path_name,
             }
         tag = relationship == "customer" and filtered
-        if tag:
+        if tag and customer_lists is None:
             plan["customer_prefixes"][family].extend(prefix_list(session))
         accept_default = bool(session.get("accept_default"))
         plan["accept_default"][family] |= accept_default
@@ -242,6 +247,11 @@ def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[st
         entry_group["sessions"].append(entry)
         table["sessions"].append(entry)
         plan["sessions"].append(entry)
+    for listed in customer_lists or []:
+        family = int(listed["family"])
+        plan["customer_prefixes"][family].extend(
+            prefix_list({"family": family, "prefix_list": listed})
+        )
     for family, entries in plan["customer_prefixes"].items():
         plan["customer_prefixes"][family] = prefix_ranges(entries)
     plan["families"].sort()

@@ -1347,6 +1347,13 @@ def test_update_source_is_a_sessions_own(loaded: LoadedInventory, platform: str)
         "iosxr": ["update-source Loopback0"],
     }[platform]
     assert lines == expected
+    # an eBGP session sourced from an interface is multihop, or it never comes up
+    multihop = [line.strip() for line in config.splitlines() if "ebgp-multihop" in line]
+    assert multihop == {
+        "frr": ["neighbor 2001:db8::1 ebgp-multihop 2"],
+        "eos": ["neighbor 2001:db8::1 ebgp-multihop 2"],
+        "iosxr": ["ebgp-multihop 2"],
+    }[platform]
     if platform == "iosxr":
         assert "update-source Loopback0" in block(config, "neighbor 2001:db8::1\n", " !\n!")
 

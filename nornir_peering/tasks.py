@@ -27,7 +27,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
-from nornir_napalm.plugins.tasks import napalm_configure, napalm_confirm_commit
+from nornir_napalm.plugins.tasks import napalm_configure
 
 from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
 from nornir_peering.deploy.cisco import RPL_PLATFORMS, rpl_lines
@@ -266,8 +266,10 @@ def _deploy_on(
                 note=f"no answer after the commit: left unconfirmed, the router reverts in "
                 f"{revert_in}s",
             )
-        # dry_run given: the confirm must not follow a global dry run the commit did not
-        task.run(task=napalm_confirm_commit, dry_run=False, severity_level=logging.DEBUG)
+        # the driver's own confirm, whatever a global dry run says (the commit did not
+        # follow it) and whether or not the driver sees the commit pending (NAPALM's Junos
+        # driver reads it from the last commit's comment; a miss would leave it to revert)
+        device.confirm_commit()
     result = "committed" if committed else ("dry run" if dry else "nothing to commit")
     return Result(
         host, result=result, diff=diff, changed=bool(diff), committed=committed, note=note

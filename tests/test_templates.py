@@ -666,6 +666,21 @@ def test_junos_deploys_under_the_configuration_lock(
     assert "napalm" not in nr.inventory.hosts["core1"].connections
 
 
+def test_iosxr_deploys_under_the_configuration_lock(
+    mock_project: Path, small_state: Path, calls: list[tuple[str, Any]]
+) -> None:
+    """pyIOSXR retries a commit another session got in before by committing 'show
+    configuration merge' whole, which loses our removals: an IOS-XR deploy holds the lock
+    from open to close, so no other session commits in between."""
+    as_platform(mock_project, "iosxr")
+    running = IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501")
+    mock_responses(mock_project / "mock", diff="+ x", running=running)
+    code, core1 = configure(small_state, "--commit")
+    assert code == 0 and core1["committed"] is True
+    assert [method for method, _ in calls] == ["open", "commit_config", "close"]
+    assert calls[0][1]["config_lock"] is True
+
+
 def test_junos_reverts_after_whole_minutes(
     mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
 ) -> None:

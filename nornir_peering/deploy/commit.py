@@ -13,7 +13,10 @@ its drivers' code: ``napalm/junos/junos.py``, ``napalm/eos/eos.py``,
   configurations differ (:func:`unsaved_changes`).
 - **IOS-XR**: pyIOSXR answers a commit with nothing loaded with ``CommitError("The target
   configuration buffer is empty.")``, so an empty diff is never committed there
-  (:data:`NO_EMPTY_COMMIT`), ``--no-commit-check`` or not.
+  (:data:`NO_EMPTY_COMMIT`), ``--no-commit-check`` or not. On error 0x41866c00 (another
+  session committed since ours began) it loads ``show configuration merge`` whole and
+  commits it again, which drops our removals: a deploy holds the configuration lock
+  from open (``config_lock``), so that no other session commits meanwhile.
 - **Commit with an automatic revert** (``revert_in``): Junos in whole minutes; EOS as a
   commit timer NAPALM formats as a time of day (``time.strftime("%H:%M:%S")``), which wraps
   at a day; the IOS-XR drivers raise ``NotImplementedError``; FRR has none.
@@ -26,7 +29,12 @@ from typing import Any
 
 # connection options a deploy opens the router's NAPALM connection with, over the host's
 DEPLOY_OPTIONAL_ARGS: dict[str, dict[str, Any]] = {
-    "junos": {"config_lock": True, "lock_disable": False}
+    "junos": {"config_lock": True, "lock_disable": False},
+    # pyIOSXR retries a commit refused because another session committed meanwhile by
+    # loading 'show configuration merge' whole and committing it: our removals would be
+    # lost and their change overwritten. Locked from open, no other session commits.
+    "iosxr": {"config_lock": True},
+    "iosxr_netconf": {"config_lock": True},
 }
 
 # platforms whose driver fails a commit that changes nothing

@@ -71,11 +71,16 @@ def existing_vrf(platform: str, text: str, asn: int) -> str | None:
     if platform == "frr":
         found = re.search(rf"^router bgp {asn} vrf ([A-Za-z0-9][\w.-]*)$", text, re.M)
         return found[1] if found else None
-    for node in parse(text).children:
+    tree = parse(text)
+    for node in tree.children:
         if node.text == f"router bgp {asn}":
             for child in node.children:
                 vrf = re.fullmatch(r"vrf ([A-Za-z0-9][\w.-]*)", child.text)
-                if vrf and vrf[1].lower() not in ("default", "master"):
+                if (
+                    vrf
+                    and vrf[1].lower() not in ("default", "master")
+                    and cisco.missing_vrf(cisco.DIALECTS[platform], tree, vrf[1]) is None
+                ):
                     return vrf[1]
     return None
 

@@ -893,7 +893,32 @@ def test_the_operators_neighbor_in_a_vrf_is_never_taken_over(platform: str) -> N
         plan_merge(platform, taken, running, "NP_")
     elsewhere = taken.replace("router bgp 64500 vrf peering", "router bgp 64500 vrf other")
     elsewhere = elsewhere.replace(" vrf peering\n", " vrf other\n")
-    assert plan_merge(platform, elsewhere, running, "NP_").removed
+    other = {  # the operator's VRF other, as each platform needs it
+        "eos": "vrf instance other\n" + running,
+        "iosxr": "vrf other\n!\n"
+        + running.replace("router bgp 64500\n", "router bgp 64500\n vrf other\n  rd auto\n !\n"),
+    }.get(platform, running)
+    assert plan_merge(platform, elsewhere, other, "NP_").removed
+
+
+# FRR's VRF is a kernel device, which its configuration need not show: not checked there
+@pytest.mark.parametrize("platform", sorted(set(VRF_CASES) - {"frr"}))
+def test_a_vrf_the_router_lacks_is_refused(platform: str) -> None:
+    """A VRF is the operator's: sessions in one the router does not have (IOS-XR: or whose
+    route distinguisher it lacks) are refused before anything is loaded, never created."""
+    rendered, running, _ = VRF_CASES[platform]
+    missing = {
+        "junos": "the router has no routing instance peering",
+        "eos": "the router has no 'vrf instance peering'",
+        "iosxr": "the router has no route distinguisher under router bgp / vrf peering",
+    }[platform]
+    lacking = {
+        "junos": running.replace("    peering {", "    elsewhere {"),
+        "eos": running.replace("vrf instance peering", "vrf instance elsewhere"),
+        "iosxr": running.replace("  rd auto\n", ""),
+    }[platform]
+    with pytest.raises(OwnershipError, match=re.escape(missing)):
+        plan_merge(platform, rendered, lacking, "NP_")
 
 
 JUNOS_VRF_RUNNING = """\

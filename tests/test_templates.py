@@ -54,11 +54,18 @@ GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = Path(__file__).parent / "inventory"
 PLATFORMS = ("bird", "frr", "junos", "iosxr", "eos")
 # the recorded running configurations, on core1 (AS64501)
+# with the VRF core1's lab-ix-2 port is in, which the operator made
 RUNNING = {
-    "junos": JUNOS_RUNNING,
-    "iosxr": IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+    "junos": JUNOS_RUNNING.replace(
+        "routing-instances { CUST", "routing-instances { peering { instance-type vrf; } CUST"
+    ),
+    "iosxr": "vrf peering\n!\n"
+    + IOSXR_RUNNING.replace(
+        "router bgp 64500\n", "router bgp 64501\n vrf peering\n  rd auto\n !\n"
+    ),
     # the operator's transit neighbor, at another address than core1's transit session
-    "eos": EOS_RUNNING.replace("router bgp 64500", "router bgp 64501").replace(
+    "eos": "vrf instance peering\n!\n"
+    + EOS_RUNNING.replace("router bgp 64500", "router bgp 64501").replace(
         "192.0.2.1 ", "192.0.2.77 "
     ),
 }
@@ -636,7 +643,7 @@ def test_iosxr_never_commits_an_empty_candidate(
     mock_responses(
         mock_project / "mock",
         diff="",
-        running=IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501"),
+        running=RUNNING["iosxr"],
         commit=empty,
     )
     code, core1 = configure(small_state, "--commit", "--no-commit-check")
@@ -651,7 +658,7 @@ def test_junos_deploys_under_the_configuration_lock(
     """A Junos deploy opens its connection with config_lock (the lock from open to close:
     no discard or confirm ever runs on a candidate someone else may be editing), closes
     it once done, and confirms a commit even under an engineer's global dry run."""
-    mock_responses(mock_project / "mock", diff="+ x", running=JUNOS_RUNNING)
+    mock_responses(mock_project / "mock", diff="+ x", running=RUNNING["junos"])
     config = mock_project / "config.yaml"
     config.write_text(config.read_text() + f"    state: {small_state}\n")
     nr = InitNornir(config_file=str(config), dry_run=True, logging={"enabled": False})
@@ -673,7 +680,7 @@ def test_iosxr_deploys_under_the_configuration_lock(
     configuration merge' whole, which loses our removals: an IOS-XR deploy holds the lock
     from open to close, so no other session commits in between."""
     as_platform(mock_project, "iosxr")
-    running = IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501")
+    running = RUNNING["iosxr"]
     mock_responses(mock_project / "mock", diff="+ x", running=running)
     code, core1 = configure(small_state, "--commit")
     assert code == 0 and core1["committed"] is True
@@ -684,7 +691,7 @@ def test_iosxr_deploys_under_the_configuration_lock(
 def test_junos_reverts_after_whole_minutes(
     mock_project: Path, small_state: Path, loads: list[tuple[str, str]]
 ) -> None:
-    mock_responses(mock_project / "mock", diff="+ x", running=JUNOS_RUNNING)
+    mock_responses(mock_project / "mock", diff="+ x", running=RUNNING["junos"])
     args = (
         "configure-routers",
         "--state",
@@ -708,7 +715,7 @@ def test_junos_rejecting_its_config_fails_that_router(
     mock_responses(
         mock_project / "mock",
         diff="+ x",
-        running=JUNOS_RUNNING,
+        running=RUNNING["junos"],
         commit={
             "exception": "napalm.base.exceptions.CommitError",
             "args": ["error: configuration check-out failed"],
@@ -1010,7 +1017,7 @@ def test_iosxr_operators_policy_shares_the_budget(
     rendered_text = rendered_for(mock_project, small_state, "iosxr")
     ours = rpl_lines(rendered_text)
     theirs = "".join(f"prefix-set OPERATOR_{i}\n  192.0.2.0/24\nend-set\n" for i in range(10))
-    running = IOSXR_RUNNING.replace("router bgp 64500", "router bgp 64501")
+    running = RUNNING["iosxr"]
     hosts = mock_project / "inventory" / "hosts.yaml"
     limit = ours + rpl_lines(running, skip_prefix="NP_") + 15
     hosts.write_text(

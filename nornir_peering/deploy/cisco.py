@@ -496,6 +496,13 @@ def plan_merge(
                 f"nornir-peering's groups: it is not taken over; remove it from the router, or "
                 f"put it in a group named {prefix}... by hand first"
             )
+    for vrf in sorted({vrf for _, vrf, _ in want.owned} - {"", "global"}):
+        missing = missing_vrf(dialect, have_tree, vrf)
+        if missing:
+            raise OwnershipError(
+                f"VRF {vrf}: {missing}; a VRF is the operator's, and must be there before "
+                "nornir-peering puts sessions in it"
+            )
     negations: list[tuple[Path, str]] = []
     late: list[tuple[Path, str]] = []  # a match goes once its replacement is in
     held: list[str] = []
@@ -535,6 +542,32 @@ def plan_merge(
         _commands(late + [have.owned[key].removal for key in gone], dialect),
     ]
     return MergePlan("".join(parts), tuple(_label(key) for key in gone), tuple(kept), tuple(held))
+
+
+def missing_vrf(dialect: Dialect, tree: Node, vrf: str) -> str | None:
+    """What the router lacks for a VRF that our sessions go in, or None. IOS-XR: the
+    top-level ``vrf NAME`` and its route distinguisher under ``router bgp`` / ``vrf NAME``
+    (a VRF's address family needs it); EOS: ``vrf instance NAME`` (``vrf definition``
+    before 4.23). FRR's VRF is a kernel device its configuration need not show."""
+    top = {node.text for node in tree.children}
+    if dialect.name == "iosxr":
+        if f"vrf {vrf}" not in top:
+            return f"the router has no 'vrf {vrf}'"
+        bgp_vrf = next(
+            (
+                child
+                for node in tree.children
+                if ROUTER_BGP.match(node.text)
+                for child in node.children
+                if child.text == f"vrf {vrf}"
+            ),
+            None,
+        )
+        if bgp_vrf is None or not any(c.text.startswith("rd ") for c in bgp_vrf.children):
+            return f"the router has no route distinguisher under router bgp / vrf {vrf}"
+    if dialect.name == "eos" and not {f"vrf instance {vrf}", f"vrf definition {vrf}"} & top:
+        return f"the router has no 'vrf instance {vrf}'"
+    return None
 
 
 def _label(key: Key) -> str:

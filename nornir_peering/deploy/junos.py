@@ -232,6 +232,14 @@ def plan_merge(rendered: str, running: str, prefix: str, *, force: bool = False)
         statement.tags = ["replace:", *(t for t in statement.tags if t != "replace:")]
     wanted = {_key(place, s): s for place, s in want}
     have_root = parse(running)
+    instances = have_root.child("routing-instances")
+    have_instances = {s.text for s in (instances.children or [])} if instances else set()
+    for vrf in sorted({place[1] for place, _ in want if place[0] == "routing-instances"}):
+        if vrf not in have_instances:
+            raise OwnershipError(
+                f"VRF {vrf}: the router has no routing instance {vrf}; a VRF is the "
+                "operator's, and must be there before nornir-peering puts sessions in it"
+            )
     have = list(owned_objects(have_root, prefix, strict=False))
     held = [] if force else _hold(have, wanted)
     stale = [(place, s) for place, s in have if _key(place, s) not in wanted]

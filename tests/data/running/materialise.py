@@ -57,6 +57,7 @@ REQUIRED = (
     "note",
 )
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
+LINES = re.compile(r"lines:([1-9][0-9]*)-([1-9][0-9]*)")
 APT_SOURCES = Path("/etc/apt/sources.list")
 APT_SOURCE_PARTS = Path("/etc/apt/sources.list.d")
 
@@ -127,7 +128,8 @@ def _check(entry: Entry, where: str, names: set[str]) -> None:
     if not SHA256.match(entry.sha256):
         raise CorpusError(f"{where}: sha256 is not 64 lowercase hex digits")
     if entry.extract is not None and (
-        not isinstance(entry.extract, str) or not entry.extract.startswith("xml-element:")
+        not isinstance(entry.extract, str)
+        or not (entry.extract.startswith("xml-element:") or LINES.fullmatch(entry.extract))
     ):
         raise CorpusError(f"{where}: unknown extract {entry.extract!r}")
 
@@ -154,9 +156,20 @@ def extracted(entry: Entry, data: bytes) -> bytes:
     >>> extracted(entry, b"<rpc-reply><configuration-text>system {}</configuration-text>"
     ...                  b"</rpc-reply>")
     b'system {}'
+
+    ``lines:START-END`` keeps lines START to END (counted from 1, both kept, as
+    they are), as in a configuration quoted in a package's README:
+
+    >>> entry = Entry("junos", "junos/x.conf", "pypi", "p", "1", "a", "m", "0" * 64, "MIT", "n",
+    ...               "lines:2-3")
+    >>> extracted(entry, b"```\\nsystem {\\n}\\n```\\n")
+    b'system {\\n}\\n'
     """
     if entry.extract is None:
         return data
+    lines = LINES.fullmatch(entry.extract)
+    if lines is not None:
+        return _lines(entry, data, int(lines[1]), int(lines[2]))
     tag = entry.extract.removeprefix("xml-element:")
     try:
         root = ElementTree.fromstring(data)
@@ -166,6 +179,15 @@ def extracted(entry: Entry, data: bytes) -> bytes:
         if element.tag.rsplit("}", 1)[-1] == tag:
             return (element.text or "").encode("utf-8")
     raise CorpusError(f"{entry.name}: {entry.member} has no <{tag}> element")
+
+
+def _lines(entry: Entry, data: bytes, start: int, end: int) -> bytes:
+    kept = data.splitlines(keepends=True)
+    if not start <= end <= len(kept):
+        raise CorpusError(
+            f"{entry.name}: {entry.member} has {len(kept)} lines, not lines {start}-{end}"
+        )
+    return b"".join(kept[start - 1 : end])
 
 
 # -- downloads -------------------------------------------------------------------------

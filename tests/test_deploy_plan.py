@@ -1019,6 +1019,8 @@ def test_a_neighbor_shut_down_by_hand_stays_shut_down_unless_forced(
     run: the plan leaves it and says so; --force undoes it."""
     held = plan_merge(platform, rendered, running, "NP_")
     assert undo not in commands(held.config)
+    # sent again after ours: a change of group (EOS, FRR) would otherwise lose it
+    assert undo.removeprefix("no ") in commands(held.config)
     assert held.held and "127.0.1.11" in held.held[0] and "shutdown" in held.held[0]
     assert "left shut down as on the router (--force enables them)" in held.notes
     forced = plan_merge(platform, rendered, running, "NP_", force=True)
@@ -1332,3 +1334,50 @@ def test_eos_lists_without_sequence_numbers_are_replaced_or_left_alone() -> None
         "ip as-path access-list NP_ASPATH permit _65002$ any"
     )
     assert "ip large-community-list NP_TAG permit 64500:0:1" not in plan
+
+
+@pytest.mark.parametrize(
+    ("platform", "running", "rendered", "undo"),
+    [
+        (
+            "frr",
+            "router bgp 64500\n neighbor NP_IX peer-group\n neighbor 192.0.2.1 remote-as 65001\n"
+            " neighbor 192.0.2.1 peer-group NP_IX\n"
+            " neighbor 192.0.2.1 description Peer One - disabled by nornir-peering\n"
+            " neighbor 192.0.2.1 shutdown\n",
+            "router bgp 64500\n neighbor NP_IX peer-group\n neighbor 192.0.2.1 remote-as 65001\n"
+            " neighbor 192.0.2.1 peer-group NP_IX\n neighbor 192.0.2.1 description Peer One\n",
+            "no neighbor 192.0.2.1 shutdown",
+        ),
+        (
+            "iosxr",
+            "router bgp 64500\n neighbor-group NP_IX\n !\n neighbor 192.0.2.1\n"
+            "  remote-as 65001\n  use neighbor-group NP_IX\n"
+            "  description Peer One - disabled by nornir-peering\n  shutdown\n !\n!\n",
+            "router bgp 64500\n neighbor-group NP_IX\n !\n neighbor 192.0.2.1\n"
+            "  remote-as 65001\n  use neighbor-group NP_IX\n  description Peer One\n !\n!\n",
+            "no shutdown",
+        ),
+    ],
+)
+def test_a_session_the_intent_enables_again_comes_back_up(
+    platform: str, running: str, rendered: str, undo: str
+) -> None:
+    """nornir-peering's own shutdown of a session the intent disabled says so in its
+    description; once the intent enables it again, the shutdown goes without --force."""
+    plan = plan_merge(platform, rendered, running, "NP_")
+    assert undo in commands(plan.config) and plan.held == ()
+
+
+def test_junos_a_session_the_intent_enables_again_comes_back_up() -> None:
+    running = (
+        "protocols { bgp { group NP_IX { type external; neighbor 192.0.2.1 {\n"
+        '    description "Peer One - disabled by nornir-peering"; peer-as 65001; shutdown; }\n'
+        "} } }\n"
+    )
+    rendered = (
+        "protocols { bgp { group NP_IX { type external; neighbor 192.0.2.1 {\n"
+        '    description "Peer One"; peer-as 65001; } } } }\n'
+    )
+    plan = plan_merge("junos", rendered, running, "NP_")
+    assert "shutdown" not in plan.config and plan.held == ()

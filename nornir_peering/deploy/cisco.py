@@ -32,7 +32,7 @@ from typing import Literal
 
 from nornir_peering.deploy.errors import OwnershipError
 from nornir_peering.deploy.frrstate import predict
-from nornir_peering.deploy.keep import StaleObject, still_used
+from nornir_peering.deploy.keep import StaleObject, disabled_by_us, still_used
 from nornir_peering.deploy.lines import (
     FRR_OVERWRITES,
     OVERWRITES,
@@ -506,6 +506,7 @@ def plan_merge(
     negations: list[tuple[Path, str]] = []
     late: list[tuple[Path, str]] = []  # a match goes once its replacement is in
     held: list[str] = []
+    kept_down: list[tuple[Path, str]] = []  # sent again after ours: a new group may drop them
     unchanged: set[int] = set()  # rendered objects of reset kinds the router has as they are
     for key, owned in have.owned.items():
         if key in want.owned and owned.reset:
@@ -516,8 +517,9 @@ def plan_merge(
             continue
         if key in want.owned and not owned.atomic:
             for path, command in _stale(owned, want.owned[key], dialect):
-                if not force and SHUTDOWN.match(negate(command)):
+                if not force and SHUTDOWN.match(negate(command)) and not _ours_disabled(owned):
                     held.append(f"{_label(key)}: '{negate(command)}' on the router")
+                    kept_down.append((path, negate(command)))
                     continue
                 (late if command.startswith("no match ") else negations).append((path, command))
     stale = sorted(have.owned.keys() - want.owned.keys(), key=_removal_order)
@@ -539,6 +541,7 @@ def plan_merge(
     parts = [
         _commands(negations, dialect),
         rendered_part,
+        _commands(kept_down, dialect),
         _commands(late + [have.owned[key].removal for key in gone], dialect),
     ]
     return MergePlan("".join(parts), tuple(_label(key) for key in gone), tuple(kept), tuple(held))
@@ -589,6 +592,16 @@ def _foreign_lines(tree: Node, have: Holdings) -> list[str]:
 
     walk(tree)
     return lines
+
+
+def _ours_disabled(owned: Owned) -> bool:
+    """Whether a neighbor of ours was shut down by nornir-peering (its description says
+    so: the intent disabled it), not by an engineer."""
+    return any(
+        disabled_by_us(found.group(1))
+        for text in _texts(owned)
+        if (found := re.match(r"^(?:neighbor \S+ )?description (.*)$", text))
+    )
 
 
 def _texts(owned: Owned) -> tuple[str, ...]:

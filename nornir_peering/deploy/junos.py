@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 from nornir_peering.deploy.cisco import MergePlan
 from nornir_peering.deploy.errors import OwnershipError
-from nornir_peering.deploy.keep import StaleObject, still_used
+from nornir_peering.deploy.keep import StaleObject, disabled_by_us, still_used
 
 TAGS = frozenset({"replace:", "delete:", "inactive:", "active:", "protect:", "unprotect:"})
 POLICY_OBJECTS = frozenset(
@@ -290,8 +290,12 @@ def _hold(
 
 
 def _hold_disabled(have: Statement, want: Statement, label: str) -> list[str]:
-    """``shutdown;`` on the router's ``have`` and not in ``want``: added to ``want``."""
+    """``shutdown;`` on the router's ``have`` and not in ``want``: added to ``want``, unless
+    nornir-peering shut it down (its description says so) and the intent enables it."""
     if have.child_named(["shutdown"]) is None or want.child_named(["shutdown"]) is not None:
+        return []
+    description = have.child("description")
+    if description is not None and disabled_by_us(" ".join(description.words[1:])):
         return []
     assert want.children is not None
     want.children.append(Statement(["shutdown"]))

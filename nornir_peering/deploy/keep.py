@@ -24,6 +24,20 @@ import re
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+# how a session the intent disables is described on the router (``describe``): a
+# neighbor of ours shut down with it is nornir-peering's doing, undone when the intent
+# enables it again; shut down without it, an engineer's, held
+DISABLED_MARK = "disabled by nornir-peering"
+
+
+def disabled_by_us(description: str | None) -> bool:
+    """Whether a neighbor's description says nornir-peering shut it down.
+
+    >>> disabled_by_us('"Peer One - disabled by nornir-peering"'), disabled_by_us("Peer One")
+    (True, False)
+    """
+    return description is not None and description.strip('"; ').endswith(DISABLED_MARK)
+
 
 @dataclass(frozen=True)
 class StaleObject:

@@ -26,6 +26,7 @@ from netutils.password import (
 )
 
 from nornir_peering.deploy import OWNED_PREFIX
+from nornir_peering.deploy.keep import DISABLED_MARK
 from nornir_peering.irr import PrefixEntry
 
 # "?" too: the EOS and IOS-XR command lines take it for a call for help
@@ -46,13 +47,18 @@ def safe_string(value: Any, max_length: int = 80) -> str:
 
 def describe(session: Mapping[str, Any]) -> str:
     """The session's description (the intent's, else the peer's PeeringDB name), made safe,
-    never empty: a name that nothing printable is left of becomes ``AS<number>``.
+    never empty: a name that nothing printable is left of becomes ``AS<number>``. A session
+    the intent disables says so, which tells the deploy planner (and the engineer on the
+    router) that nornir-peering shut it down, not an engineer by hand.
 
     >>> describe({"description": None, "name": "!!!", "remote_asn": 65004})
     'AS65004'
+    >>> describe({"name": "Peer One", "enabled": False})
+    'Peer One - disabled by nornir-peering'
     """
     text = safe_string(session.get("description") or session.get("name"))
-    return text or f"AS{session.get('remote_asn')}"
+    text = text or f"AS{session.get('remote_asn')}"
+    return text if session.get("enabled", True) else f"{text} - {DISABLED_MARK}"
 
 
 def identifier(value: Any) -> str:

@@ -338,7 +338,9 @@ router bgp 64500
 def test_eos_candidate() -> None:
     plan = plan_merge("eos", EOS_RENDERED, EOS_RUNNING, "NP_")
     sent = commands(plan.config)
-    assert sent[0] == "no ip prefix-list NP_OWN_V4 seq 20"  # a block's entry goes by its number
+    # a list that changed is removed and sent again whole, in the session that commits both
+    assert sent[0] == "no ip prefix-list NP_OWN_V4"
+    assert sent.index("ip prefix-list NP_OWN_V4") > 0
     assert "no neighbor 127.0.1.11 maximum-routes 12000" not in sent  # overwritten by 22
     # every section is left explicitly: NAPALM's EOS driver drops the indentation
     assert [line.strip() for line in plan.config.splitlines()[-7:]] == [
@@ -358,10 +360,12 @@ def test_eos_candidate() -> None:
     assert not any("192.0.2.1" in c or "TRANSIT" in c or "CUSTOMERS" in c for c in sent)
 
 
-def test_eos_changes_entries_and_community_clauses_by_removing_them_first() -> None:
-    """EOS refuses to re-enter an existing prefix-list number, and an additive community
-    clause adds to the old one: both go first, in the session that commits both. A
-    neighbor leaves its old peer group with EOS's own form."""
+def test_eos_changes_objects_by_removing_them_first() -> None:
+    """EOS refuses to re-enter an existing prefix-list number, an additive community
+    clause adds to the old one, and whether a second match replaces the first is not
+    documented: an object that changed goes first, whole, and comes back whole, in the
+    session that commits both. A neighbor leaves its old peer group with EOS's own form,
+    and an option is undone by its name alone."""
     running = (
         "ip prefix-list NP_OWN_V4\n   seq 10 permit 11.0.0.0/22 le 24\n!\n"
         "route-map NP_IN permit 10\n   set community 64500:100 additive\n"
@@ -376,15 +380,20 @@ def test_eos_changes_entries_and_community_clauses_by_removing_them_first() -> N
         "router bgp 64500\n   neighbor NP_A peer group\n   neighbor NP_B peer group\n"
         "   neighbor 127.0.1.11 peer group NP_B\n   neighbor 127.0.1.11 remote-as 65001\n"
     )
+    running += "   neighbor 127.0.1.11 maximum-routes 100 warning-limit 90 percent\n"
     sent = commands(plan_merge("eos", rendered, running, "NP_").config)
     negations = sent[: sent.index("ip prefix-list NP_OWN_V4")]
     assert negations == [
-        "no ip prefix-list NP_OWN_V4 seq 10",
-        "route-map NP_IN permit 10",
-        "no set community 64500:100 additive",
+        "no ip prefix-list NP_OWN_V4",
+        "no route-map NP_IN",
         "router bgp 64500",
         "no neighbor 127.0.1.11 peer group",
-    ]  # and the local preference is simply overwritten
+        "no neighbor 127.0.1.11 maximum-routes",
+    ]
+    assert sent[sent.index("route-map NP_IN permit 10") + 1 :][:2] == [
+        "set community 64500:110 additive",
+        "set local-preference 250",
+    ]
 
 
 def test_frr_overwrites_entries_and_community_clauses_in_place() -> None:

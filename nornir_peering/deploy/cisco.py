@@ -136,15 +136,25 @@ IOSXR = Dialect(
     ),
 )
 
-# Arista EOS 4.23 and later: ``peer group`` (two words), prefix lists as blocks.
+# Arista EOS 4.23 and later: ``peer group`` (two words), prefix lists as blocks. A
+# configuration session applies at commit, all at once: an object of ours that changed
+# is removed and sent again whole, in the same session, so that no run depends on how EOS
+# treats a line entered again (a second match in a route-map entry, a sequence number
+# taken, an as-path line twice), nor on a negation of one of its lines.
 EOS = Dialect(
     "eos",
     objects=(
-        _rule("route-map", r"^route-map (?P<name>\S+) (?:permit|deny) \d+$", "no route-map {name}"),
+        _rule(
+            "route-map",
+            r"^route-map (?P<name>\S+) (?:permit|deny) \d+$",
+            "no route-map {name}",
+            reset=True,
+        ),
         _rule(
             "prefix-list",
             r"^(?P<family>ip|ipv6) prefix-list (?P<name>\S+)(?: .*)?$",
             "no {family} prefix-list {name}",
+            reset=True,
         ),
         _rule(
             "community-list",
@@ -206,16 +216,22 @@ FRR = Dialect(
 
 
 def _eos_negation(path: Path, line: str) -> tuple[Path, str]:
-    """EOS's own forms: an entry of a prefix-list block goes by its number, from the top
-    level (``no ip prefix-list NAME seq 20``); a neighbor leaves its peer group with
-    ``no neighbor A peer group`` (Batfish's EOS grammar and captures)."""
-    entry = re.match(r"^seq (\d+)(?: |$)", line)
-    if len(path) == 1 and entry and re.match(r"^(?:ip|ipv6) prefix-list \S+$", path[0]):
-        return (), f"no {path[0]} seq {entry.group(1)}"
+    """EOS's own forms for a neighbor's line: it leaves its peer group with ``no neighbor
+    A peer group`` (Batfish's EOS grammar and captures); an option that takes one value is
+    undone by its name alone (``no neighbor A maximum-routes``), whatever its value was."""
     member = re.match(r"^(neighbor \S+ peer group) \S+$", line)
     if member:
         return path, f"no {member.group(1)}"
+    option = _EOS_OPTION.match(line)
+    if option:
+        return path, f"no {option.group(1)}"
     return path, negate(line)
+
+
+_EOS_OPTION = re.compile(
+    r"^(neighbor \S+ (?:maximum-routes|idle-restart-timer|description|password|update-source"
+    r"|ebgp-multihop|local-as|timers))(?: |$)"
+)
 
 
 DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}

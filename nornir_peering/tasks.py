@@ -35,6 +35,7 @@ from nornir_peering.deploy.commit import (
     DEPLOY_OPTIONAL_ARGS,
     NO_EMPTY_COMMIT,
     SAVES_RUNNING,
+    UNSAVED_COMMAND,
     unsaved_refusal,
 )
 from nornir_peering.deploy.exposure import unstripped
@@ -205,12 +206,11 @@ def _deploy_on(
 ) -> Result:
     host = task.host
     platform = str(host.platform)
-    configs = (
-        device.get_config(retrieve="all" if platform in SAVES_RUNNING else "running")
+    running = (
+        str(device.get_config(retrieve="running")["running"])
         if replace or needs_running(platform)
-        else {}
+        else ""
     )
-    running = str(configs.get("running") or "")
     candidate, notes, held_back = rendered, [], []
     if replace:
         notes.append("deploy: replace: the whole configuration is replaced")
@@ -224,7 +224,8 @@ def _deploy_on(
             total = rpl_lines(running, skip_prefix=owned_prefix(host)) + rpl_lines(rendered)
             check_rpl_lines(host, total, "the router's routing policy with ours")
     if platform in SAVES_RUNNING:
-        held_back.append(unsaved_refusal(str(configs.get("startup") or ""), running))
+        diffs = device.cli([UNSAVED_COMMAND])[UNSAVED_COMMAND]
+        held_back.append(unsaved_refusal(str(diffs)))
     refused = None if dry or force else next((r for r in held_back if r), None)
     if dry:
         diff, committed = _preview(task, candidate, replace), False

@@ -291,14 +291,14 @@ def mock_responses(
     diff: str,
     running: str,
     commit: dict[str, Any] | None = None,
-    startup: str | None = None,
+    unsaved: str = "",
 ) -> Path:
-    """Recorded NAPALM answers, as the mock driver reads them; the startup configuration
-    is the running one unless given."""
+    """Recorded NAPALM answers, as the mock driver reads them; ``unsaved``: what EOS's
+    ``show running-config diffs`` shows (nothing: a saved router)."""
     directory.mkdir(parents=True, exist_ok=True)
-    saved = running if startup is None else startup
+    (directory / "cli.1.show_running_config_diffs.0").write_text(unsaved)
     for name, body in (
-        ("get_config.1", {"running": running, "candidate": "", "startup": saved}),
+        ("get_config.1", {"running": running, "candidate": "", "startup": ""}),
         ("load_merge_candidate.1", {}),
         ("load_replace_candidate.1", {}),
         ("compare_config.1", {"diff": diff}),
@@ -596,15 +596,15 @@ def test_eos_refuses_a_commit_that_would_save_unsaved_changes(
     mock_project: Path, small_state: Path, calls: list[tuple[str, Any]]
 ) -> None:
     """NAPALM's EOS commit ends in write memory: while the running configuration holds
-    changes not saved to startup, a commit would save them too. Refused with the diff;
-    --force commits (and saves) anyway."""
+    changes not saved to startup (EOS's own 'show running-config diffs'), a commit would
+    save them too. Refused with the diff; --force commits (and saves) anyway."""
     as_platform(mock_project, "eos")
-    running = RUNNING["eos"]
     mock_responses(
         mock_project / "mock",
         diff="+ x",
-        running=running,
-        startup=running.replace("route-map TRANSIT-OUT permit 10\n", ""),
+        running=RUNNING["eos"],
+        unsaved="--- flash:/startup-config\n+++ system:/running-config\n@@ -10,0 +11 @@\n"
+        "+route-map TRANSIT-OUT permit 10\n",
     )
     code, dry = configure(small_state)
     assert code == 0 and "a commit would be refused" in dry["note"]
@@ -1371,11 +1371,14 @@ def test_update_source_is_a_sessions_own(loaded: LoadedInventory, platform: str)
     assert lines == expected
     # an eBGP session sourced from an interface is multihop, or it never comes up
     multihop = [line.strip() for line in config.splitlines() if "ebgp-multihop" in line]
-    assert multihop == {
-        "frr": ["neighbor 2001:db8::1 ebgp-multihop 2"],
-        "eos": ["neighbor 2001:db8::1 ebgp-multihop 2"],
-        "iosxr": ["ebgp-multihop 2"],
-    }[platform]
+    assert (
+        multihop
+        == {
+            "frr": ["neighbor 2001:db8::1 ebgp-multihop 2"],
+            "eos": ["neighbor 2001:db8::1 ebgp-multihop 2"],
+            "iosxr": ["ebgp-multihop 2"],
+        }[platform]
+    )
     if platform == "iosxr":
         assert "update-source Loopback0" in block(config, "neighbor 2001:db8::1\n", " !\n!")
 

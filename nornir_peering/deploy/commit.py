@@ -9,8 +9,9 @@ its drivers' code: ``napalm/junos/junos.py``, ``napalm/eos/eos.py``,
   lock is taken at ``open()``, refused while another user has uncommitted changes, and
   released at ``close()``): :data:`DEPLOY_OPTIONAL_ARGS`.
 - **EOS** ends every commit with ``write memory``: unsaved changes someone made on the
-  router would be saved with ours. A commit is refused while the running and startup
-  configurations differ (:func:`unsaved_changes`).
+  router would be saved with ours. A commit is refused while ``show running-config
+  diffs`` shows any (:func:`unsaved_refusal`): EOS's own comparison, which a saved router
+  passes whatever its release writes differently.
 - **IOS-XR**: pyIOSXR answers a commit with nothing loaded with ``CommitError("The target
   configuration buffer is empty.")``, so an empty diff is never committed there
   (:data:`NO_EMPTY_COMMIT`), ``--no-commit-check`` or not. On error 0x41866c00 (another
@@ -24,7 +25,6 @@ its drivers' code: ``napalm/junos/junos.py``, ``napalm/eos/eos.py``,
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 # connection options a deploy opens the router's NAPALM connection with, over the host's
@@ -71,23 +71,25 @@ wraps at 24 hours: give less than 86400'
     return None
 
 
-def unsaved_changes(startup: str, running: str) -> list[str]:
-    """The lines in which the running configuration differs from the startup one, comments
-    (``!``) and blank lines aside: what a commit that saves the running configuration
-    would save besides our change.
+# what EOS itself says of the running configuration against startup-config: nothing
+# when they are the same (Arista's ANTA, VerifyRunningConfigDiffs, reads it so)
+UNSAVED_COMMAND = "show running-config diffs"
 
-    >>> unsaved_changes("! saved\\nhostname r1\\n", "! Command: show run\\nhostname r1\\n")
-    []
-    >>> unsaved_changes("hostname r1\\n", "hostname r1\\ninterface Ethernet2\\n")
-    ['+interface Ethernet2']
+
+def unsaved_refusal(diffs: str) -> str | None:
+    """Why a commit that saves the running configuration (EOS) is refused, or None:
+    ``diffs`` is the router's ``show running-config diffs``.
+
+    >>> unsaved_refusal("")
+    >>> unsaved_refusal("--- flash:/startup-config\\n+++ system:/running-config\\n"
+    ...                 "@@ -1 +1,2 @@\\n hostname r1\\n+interface Ethernet2\\n")[:53]
+    'the running configuration has 1 line(s) not saved to '
     """
-    diff = difflib.unified_diff(_lines(startup), _lines(running), lineterm="", n=0)
-    return [line for line in diff if line[:1] in "+-" and line[:3] not in ("+++", "---")]
-
-
-def unsaved_refusal(startup: str, running: str) -> str | None:
-    """Why a commit that saves the running configuration (EOS) is refused, or None."""
-    changes = unsaved_changes(startup, running)
+    changes = [
+        line
+        for line in diffs.splitlines()
+        if line[:1] in "+-" and line[:3] not in ("+++", "---") and line[1:].strip()
+    ]
     if not changes:
         return None
     shown = ", ".join(repr(c) for c in changes[:3]) + (", ..." if len(changes) > 3 else "")
@@ -96,11 +98,3 @@ def unsaved_refusal(startup: str, running: str) -> str | None:
         f"({shown}); NAPALM's EOS commit saves it (write memory), and would save them too: "
         "save or discard them first, or --force saves them with the commit"
     )
-
-
-def _lines(config: str) -> list[str]:
-    return [
-        line.rstrip()
-        for line in config.splitlines()
-        if line.strip() and not line.lstrip().startswith("!") and line.strip() != "end"
-    ]

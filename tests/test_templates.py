@@ -1446,3 +1446,33 @@ def test_every_router_exports_every_customers_routes(
     config = rendered(loaded, platform, "edge1", customer_lists=lists)
     assert CUSTOMER_EXPORT[platform] in config
     assert "NP_CUSTOMER_PREFIXES" not in rendered(loaded, platform, "edge1", customer_lists=[])
+
+
+@pytest.mark.parametrize(
+    ("platform", "strip"),
+    [
+        (
+            "eos",
+            "route-map {name} permit 45\n"
+            "   set large-community large-community-list NP_CUSTOMER_ROUTES delete\n"
+            "   continue 50\n",
+        ),
+        (
+            "junos",
+            "    policy-statement {name} {{\n(?:(?!\n    }}\n).)*term strip-tag {{\n"
+            "            then {{\n                community delete NP_CUSTOMER_ROUTES;",
+        ),
+    ],
+)
+def test_every_ebgp_import_strips_the_customer_tag_by_itself(
+    loaded: LoadedInventory, platform: str, strip: str
+) -> None:
+    """Where the documentation leaves a wildcard or regexp strip of our communities in
+    doubt (EOS regexp lists in 'set ... delete', Junos large members with '*'), the
+    customer tag is stripped again by itself, in the form documented without doubt."""
+    config = rendered(loaded, platform, "edge1")
+    ebgp = {n for n in re.findall(r"NP_IMPORT_\w+", config) if not n.endswith("IBGP")}
+    assert ebgp
+    for name in ebgp:
+        text = strip.format(name=name)
+        assert re.search(text, config, re.S) if platform == "junos" else text in config, name

@@ -17,8 +17,7 @@ from typing import Any
 from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.inventory import Host
 
-from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered
-from nornir_peering.deploy.cisco import RPL_PLATFORMS, rpl_lines
+from nornir_peering.deploy import OWNED_PREFIX, DeployRefused, check_rendered, rpl
 from nornir_peering.deploy.replace import check_base
 from nornir_peering.errors import PeeringError
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
@@ -95,13 +94,13 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
     template = host.get("template")
     if not template:
         return Rendered(host.name, None)
-    if host.platform not in RPL_PLATFORMS:
+    if host.platform not in rpl.PLATFORMS:
         check_list_lengths(host)
     config = render_template(env, str(template), context(host))
     if host.platform == "bird":
         check_bird(config)
-    if host.platform in RPL_PLATFORMS:
-        check_rpl_lines(host, rpl_lines(config), "the rendered routing policy")
+    if host.platform in rpl.PLATFORMS:
+        check_rpl(host, rpl.count(config), "the rendered routing policy")
     try:
         if deploy_mode(host) == "merge":
             check_rendered(str(host.platform), config, owned_prefix(host))
@@ -186,14 +185,31 @@ def _context(config: str, message: str) -> str:
     return "\n" + "\n".join(shown)
 
 
-def check_rpl_lines(host: Host, lines: int, what: str) -> None:
-    """Fail an IOS-XR router whose routing policy would hold more than ``rpl maximum
-    lines`` allows (every route-policy and set together: ``lines``, counted in ``what``);
-    the router would refuse the commit."""
-    limit = prefix_list_limit(host)
-    if limit is not None and lines > limit:
+def check_rpl(
+    host: Host,
+    usage: rpl.Usage,
+    what: str,
+    maximum: tuple[int | None, int | None] = (None, None),
+) -> None:
+    """Fail an IOS-XR router whose routing policy would hold more lines or route-policies
+    than it takes (every route-policy and set together: ``usage``, counted in ``what``):
+    the router's own ``rpl maximum`` (``maximum``) where it sets one, else its
+    ``prefix_list_limit`` and 5,000 policies. The router would refuse the commit."""
+    lines = maximum[0] or prefix_list_limit(host)
+    policies = maximum[1] or rpl.DEFAULT_POLICIES
+    where = (
+        "the router's rpl maximum"
+        if maximum != (None, None)
+        else "rpl maximum; prefix_list_limit in the router's data, prefix_list_limits in "
+        "config.yaml"
+    )
+    if lines is not None and usage.lines > lines:
         raise ConfigRejected(
-            f"{what} has {lines} lines, more than the {limit} lines of routing policy "
-            f"{host.platform} holds in all (rpl maximum lines; prefix_list_limit in the "
-            "router's data, prefix_list_limits in config.yaml); nothing was deployed"
+            f"{what} has {usage.lines} lines, more than the {lines} lines of routing policy "
+            f"{host.platform} holds in all ({where}); nothing was deployed"
+        )
+    if usage.policies > policies:
+        raise ConfigRejected(
+            f"{what} has {usage.policies} route-policies, more than the {policies} "
+            f"{host.platform} holds ({where}); nothing was deployed"
         )

@@ -29,8 +29,13 @@ from nornir.core.exceptions import NornirSubTaskError
 from nornir.core.task import Result, Task
 from nornir_napalm.plugins.tasks import napalm_configure
 
-from nornir_peering.deploy import DeployRefused, commit_confirm_refusal, needs_running, plan_merge
-from nornir_peering.deploy.cisco import RPL_PLATFORMS, rpl_lines
+from nornir_peering.deploy import (
+    DeployRefused,
+    commit_confirm_refusal,
+    needs_running,
+    plan_merge,
+    rpl,
+)
 from nornir_peering.deploy.commit import (
     DEPLOY_OPTIONAL_ARGS,
     NO_EMPTY_COMMIT,
@@ -43,7 +48,7 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
-from nornir_peering.rendering import check_rpl_lines, deploy_mode, owned_prefix, render_router
+from nornir_peering.rendering import check_rpl, deploy_mode, owned_prefix, render_router
 from nornir_peering.secrets import mask
 from nornir_peering.secrets.logins import reveal_login
 from nornir_peering.store import router_lock
@@ -220,9 +225,12 @@ def _deploy_on(
         candidate = plan.config
         notes.append(plan.notes)
         notes.append(_exposure(platform, running, host))
-        if platform in RPL_PLATFORMS:  # the operator's policy shares the router's budget
-            total = rpl_lines(running, skip_prefix=owned_prefix(host)) + rpl_lines(rendered)
-            check_rpl_lines(host, total, "the router's routing policy with ours")
+        if platform in rpl.PLATFORMS:  # the operator's policy shares the router's budget
+            theirs = rpl.count(running, skip_prefix=owned_prefix(host))
+            ours = rpl.count(rendered)
+            total = rpl.Usage(theirs.lines + ours.lines, theirs.policies + ours.policies)
+            where = "the router's routing policy with ours"
+            check_rpl(host, total, where, rpl.router_maximum(running))
     if platform in SAVES_RUNNING:
         diffs = device.cli([UNSAVED_COMMAND])[UNSAVED_COMMAND]
         held_back.append(unsaved_refusal(str(diffs)))

@@ -19,8 +19,7 @@ from netutils.password import decrypt_juniper_type9, decrypt_type7
 from nornir import InitNornir
 from pydantic import ValidationError
 
-from nornir_peering.deploy import check_rendered, junos, plan_merge
-from nornir_peering.deploy.cisco import rpl_lines
+from nornir_peering.deploy import check_rendered, junos, plan_merge, rpl
 from nornir_peering.deploy.tree import Node
 from nornir_peering.deploy.tree import parse as parse_cisco
 from nornir_peering.inventory import PeeringInventory
@@ -994,14 +993,14 @@ def test_iosxr_counts_every_line_of_routing_policy_together(small_state: Path) -
     for session in core1["sessions"]:
         session["prefix_list"] = forty
     env = environment(REPO / "templates")
-    total = rpl_lines(render_router(env, core1).config)
+    total = rpl.count(render_router(env, core1).config).lines
     assert total > 3 * 40
     core1.data["prefix_list_limit"] = total - 1
     with pytest.raises(ConfigRejected) as failed:
         render_router(env, core1)
     assert str(failed.value).startswith(
         f"the rendered routing policy has {total} lines, more than the {total - 1} lines of "
-        "routing policy iosxr holds in all (rpl maximum lines;"
+        "routing policy iosxr holds in all (rpl maximum;"
     )
     core1.data["prefix_list_limit"] = total
     assert render_router(env, core1).config
@@ -1015,11 +1014,11 @@ def test_iosxr_operators_policy_shares_the_budget(
     with theirs, and nothing is loaded."""
     as_platform(mock_project, "iosxr")
     rendered_text = rendered_for(mock_project, small_state, "iosxr")
-    ours = rpl_lines(rendered_text)
+    ours = rpl.count(rendered_text).lines
     theirs = "".join(f"prefix-set OPERATOR_{i}\n  192.0.2.0/24\nend-set\n" for i in range(10))
     running = RUNNING["iosxr"]
     hosts = mock_project / "inventory" / "hosts.yaml"
-    limit = ours + rpl_lines(running, skip_prefix="NP_") + 15
+    limit = ours + rpl.count(running, skip_prefix="NP_").lines + 15
     hosts.write_text(
         hosts.read_text().replace(
             "    local_asn: 64501\n", f"    local_asn: 64501\n    prefix_list_limit: {limit}\n"
@@ -1032,6 +1031,17 @@ def test_iosxr_operators_policy_shares_the_budget(
     mock_responses(mock_project / "mock", diff="+ x", running=running)
     code, core1 = configure(small_state)
     assert code == 0, core1
+    # the router's own rpl maximum is what counts where it sets one
+    raised = f"rpl maximum lines {limit + 100}\n"
+    mock_responses(mock_project / "mock", diff="+ x", running=raised + running + theirs)
+    code, core1 = configure(small_state)
+    assert code == 0, core1
+    few = "rpl maximum policies 3\n"
+    mock_responses(mock_project / "mock", diff="+ x", running=few + raised + running)
+    code, core1 = configure(small_state)
+    assert (
+        code == 1 and "route-policies, more than the 3 iosxr holds (the router's" in (core1["note"])
+    )
 
 
 def test_prefix_list_limits_setting() -> None:

@@ -235,30 +235,6 @@ _EOS_OPTION = re.compile(
 
 
 DIALECTS = {"iosxr": IOSXR, "iosxr_netconf": IOSXR, "eos": EOS, "frr": FRR}
-# platforms whose routing-policy objects share one budget of lines ("rpl maximum lines")
-RPL_PLATFORMS = frozenset({"iosxr", "iosxr_netconf"})
-
-
-def rpl_lines(config: str, *, skip_prefix: str | None = None) -> int:
-    """The lines of IOS-XR routing policy in ``config``, as ``rpl maximum lines`` counts
-    them: every route-policy and set, from its first line to its ``end-policy`` or
-    ``end-set``; without the objects whose names start with ``skip_prefix``.
-
-    >>> rpl_lines("prefix-set NP_A\\n  192.0.2.0/24\\nend-set\\nroute-policy X\\n  pass\\n"
-    ...           "end-policy\\n", skip_prefix="NP_")
-    3
-    """
-    count = 0
-    for node in parse(config).children:
-        for rule in IOSXR.objects:
-            found = rule.pattern.match(node.text)
-            if found:
-                if not (skip_prefix and found.group("name").startswith(skip_prefix)):
-                    count += len(node.source)
-                break
-    return count
-
-
 VRF = re.compile(r"^vrf (?P<vrf>\S+)$")
 # a neighbor or group shut down: what an engineer does by hand in an emergency (IOS-XR: the
 # line in the neighbor's block; FRR and EOS: a neighbor line, with a message or a reason)

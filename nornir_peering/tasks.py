@@ -155,7 +155,12 @@ def deploy_rendered(
                 "deploy: replace: the commit would replace the router's whole configuration; "
                 "give --replace to do that (nothing was loaded)"
             )
-    return _deploy(task, config, dry, commit_check, revert_in, guard, replace, force)
+    device = _connection(task, deploy=True)
+    try:
+        return _deploy(task, device, config, dry, commit_check, revert_in, guard, replace, force)
+    finally:
+        if str(host.platform) in DEPLOY_OPTIONAL_ARGS:  # it holds a lock until it closes
+            host.close_connection("napalm")
 
 
 def get_bgp_state(task: Task) -> Result:
@@ -177,29 +182,6 @@ def get_bgp_state(task: Task) -> Result:
 
 def _deploy(
     task: Task,
-    rendered: str,
-    dry: bool,
-    commit_check: bool,
-    revert_in: int | None,
-    guard: RemovalGuard | None,
-    replace: bool,
-    force: bool,
-) -> Result:
-    """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
-    host = task.host
-    platform = str(host.platform)
-    device = _connection(task, deploy=True)
-    try:
-        return _deploy_on(
-            task, device, rendered, dry, commit_check, revert_in, guard, replace, force
-        )
-    finally:
-        if platform in DEPLOY_OPTIONAL_ARGS:  # its lock is held until the connection closes
-            host.close_connection("napalm")
-
-
-def _deploy_on(
-    task: Task,
     device: Any,
     rendered: str,
     dry: bool,
@@ -209,6 +191,7 @@ def _deploy_on(
     replace: bool,
     force: bool,
 ) -> Result:
+    """deploy_config once the router is ours: plan the candidate, guard, load, commit."""
     host = task.host
     platform = str(host.platform)
     running = (

@@ -335,8 +335,9 @@ def _commit(
 
 def _connection(task: Task, *, deploy: bool = False) -> Any:
     """The host's NAPALM connection, its login password revealed first if a reference; for
-    a deploy, opened with the platform's :data:`~nornir_peering.deploy.commit.
-    DEPLOY_OPTIONAL_ARGS` (Junos: the configuration lock held from open to close)."""
+    a deploy, opened with the platform's options in
+    :data:`~nornir_peering.deploy.commit.DEPLOY_OPTIONAL_ARGS` (Junos, IOS-XR: the
+    configuration lock held from open to close)."""
     host = task.host
     reveal_login(host)
     extra = DEPLOY_OPTIONAL_ARGS.get(str(host.platform)) if deploy else None

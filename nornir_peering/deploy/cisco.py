@@ -51,9 +51,8 @@ class ObjectRule:
     pattern: re.Pattern[str]  # groups: name (and whatever ``removal`` uses)
     removal: str  # a format string over the pattern's groups
     atomic: bool = False  # redefining it replaces it whole (IOS-XR RPL): no line negations
-    # its lines have no sequence numbers, and whether entering one again adds a duplicate
-    # is not documented (EOS as-path and community lists): sent only when it changed,
-    # after removing it, so the result never depends on it
+    # removed and sent again whole when it changed, not sent when it did not (EOS, whose
+    # configuration session applies everything at commit: see EOS below)
     reset: bool = False
 
 

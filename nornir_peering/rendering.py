@@ -58,7 +58,7 @@ def context(host: Host) -> dict[str, Any]:
         "connections": host["connections"],
         "policies": host["policies"],
         "communities": host["communities"],
-        "customer_lists": host.get("customer_lists") or [],
+        "customer_lists": list(host.get("customer_lists") or []),
     }
 
 

@@ -225,7 +225,8 @@ def test_a_password_the_platform_cannot_carry_fails_that_router_only(
 @contextlib.contextmanager
 def irr_lists(project: Path, lists: dict[int, list[str]]) -> Iterator[None]:
     """Sessions get these IRR prefix lists (by peer ASN), as grab-prefixes will fill them:
-    each platform's template is wrapped by one that sets ``prefix_list`` first."""
+    each platform's template is wrapped by one that sets ``prefix_list`` first, and adds
+    a customer's to ``customer_lists``, as the inventory does."""
     originals = {}
     for platform in ("bird", "frr"):
         folder = project / "templates" / platform
@@ -235,7 +236,9 @@ def irr_lists(project: Path, lists: dict[int, list[str]]) -> Iterator[None]:
             f"{{% set lists = {lists!r} %}}\n"
             "{% for s in sessions %}{% if s.remote_asn in lists %}"
             "{% set _ = s.update({'prefix_list': {'prefixes': lists[s.remote_asn]}}) %}"
-            "{% endif %}{% endfor %}"
+            "{% if s.relationship == 'customer' %}{% set _ = customer_lists.append("
+            "{'asn': s.remote_asn, 'family': s.family, 'prefixes': lists[s.remote_asn]}) %}"
+            "{% endif %}{% endif %}{% endfor %}"
             f'{{% include "{platform}/original.j2" %}}'
         )
     try:

@@ -91,6 +91,18 @@ class PeeringSettings(BaseModel):
     # for a worker and then run
     redis_url: str = "redis://127.0.0.1:6379/0"
     job_timeout: float = Field(900.0, gt=0)
+    # the Redis ACL user's password ({env: NAME} or {file: PATH}; the user is the URL's),
+    # and for rediss:// the CA that signed the server's certificate and, where Redis asks
+    # for one, this client's certificate and key
+    redis_password: SecretRef | None = None
+    redis_tls_ca: Path | None = None
+    redis_tls_cert: Path | None = None
+    redis_tls_key: Path | None = None
+    # the key jobs and their results are sealed with (jobs/seal.py), shared by enqueuers
+    # and workers: {env: NAME} or {file: PATH}, never text here; the previous one too,
+    # while machines change keys one by one
+    job_key: SecretRef | None = None
+    job_key_previous: SecretRef | None = None
     # megabytes DuckDB may hold while a sync parses a reply, and while it applies them
     # (each); past it DuckDB spills to disk beside the state file
     sync_memory: int = Field(128, ge=32)
@@ -118,6 +130,21 @@ class PeeringSettings(BaseModel):
     @classmethod
     def _blank_is_none(cls, value: SecretRef | str | None) -> SecretRef | str | None:
         return value or None
+
+    def job_keys(self) -> list[str]:
+        """The job keys' texts, the current one first (references revealed now); none
+        without ``job_key``."""
+        keys = []
+        for name in ("job_key", "job_key_previous"):
+            ref = getattr(self, name)
+            if ref is not None:
+                keys.append(str(reveal(ref.as_data(Path("/")), name)))
+        return keys
+
+    def redis_secret(self) -> str | None:
+        """The Redis password's text, its reference revealed now (None without one)."""
+        ref = self.redis_password
+        return reveal(ref.as_data(Path("/")), "redis_password") if ref is not None else None
 
     def peeringdb_key(self) -> str | None:
         """The PeeringDB API key's text, a reference revealed now (a missing variable or
@@ -262,8 +289,14 @@ def load_settings(
             from_file = origin.get(key, "").startswith(f"{path.name}:") or key not in origin
             value = (base_dir if from_file and path.exists() else Path.cwd()) / value
         paths[key] = value
-    if isinstance(peering.api_key, SecretRef) and peering.api_key.file:
-        paths["api_key"] = SecretRef(file=str(base_dir / Path(peering.api_key.file).expanduser()))
+    for key in ("api_key", "job_key", "job_key_previous", "redis_password"):
+        ref = getattr(peering, key)
+        if isinstance(ref, SecretRef) and ref.file:  # relative to config.yaml's folder
+            paths[key] = SecretRef(file=str(base_dir / Path(ref.file).expanduser()))
+    for key in ("redis_tls_ca", "redis_tls_cert", "redis_tls_key"):
+        value = getattr(peering, key)
+        if value is not None:
+            paths[key] = base_dir / value.expanduser()
     peering = peering.model_copy(update=paths)
     return Settings(peering=peering, config_file=path if path.exists() else None, nornir=nornir)
 

@@ -18,6 +18,7 @@ from redis import Redis
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from nornir_peering.jobs.access import Access
 from nornir_peering.jobs.queue import collected, enqueue, listed, load, queue, recent
 from nornir_peering.lab.control import Lab
 from nornir_peering.settings import load_settings
@@ -27,10 +28,16 @@ Workers = Callable[..., list[subprocess.Popen[bytes]]]
 
 
 @pytest.fixture
-def redis(lab: Lab, project: Path) -> Redis:
+def access(lab: Lab, project: Path) -> Access:
+    """How the project reaches the lab's queue: TLS, its ACL user, the lab's job key."""
+    return Access.of(load_settings(project / "config.yaml").peering)
+
+
+@pytest.fixture
+def redis(access: Access) -> Redis:
     """The lab's Redis (redis_url in the project's config.yaml), emptied: no batch or
     job of an earlier test."""
-    connection = Redis.from_url(load_settings(project / "config.yaml").peering.redis_url)
+    connection = access.connect()
     connection.flushdb()
     return connection
 
@@ -244,7 +251,9 @@ def test_unreachable_redis_is_one_clear_error(lab: Lab, monkeypatch: pytest.Monk
 
 def test_bad_job_options_are_usage_errors(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
     no_tasks = run("poll-bgp-sessions", "--no-wait")
-    assert no_tasks.exit_code == 2 and "--no-wait goes with --tasks" in no_tasks.stderr
+    assert no_tasks.exit_code == 2 and "--no-wait and --insecure-redis go with --tasks" in (
+        no_tasks.stderr
+    )
     flush = run("peeringdb-sync", "--flush", "--tasks", "--yes")
     assert flush.exit_code == 2 and "--flush runs here" in flush.stderr
     monkeypatch.setenv("NORNIR_PEERING_REDIS_URL", "http://:s3cret@127.0.0.1/")
@@ -290,14 +299,13 @@ def test_a_failed_download_job_leaves_the_cache_as_it_was(
 
 
 def test_a_collected_batch_cancels_what_waits_and_deletes_what_ran_once_it_ends(
-    redis: Redis,
+    redis: Redis, access: Access
 ) -> None:
     # no worker: edge2 is marked started as a worker marks it, edge3 taken off the
     # queue as a worker takes it (its status not yet changed), and both ended later
     names = ("edge1", "edge2", "edge3")
-    batch = enqueue(
-        redis, "poll", {name: ("nornir_peering.jobs.work.poll", {}) for name in names}, timeout=60
-    )
+    jobs = {name: ("poll", {}) for name in names}
+    batch = enqueue(redis, access.sealer(), "poll", jobs, timeout=60)
     running, taken = (
         Job.fetch(batch.items[name], connection=redis, serializer=JSONSerializer)
         for name in ("edge2", "edge3")

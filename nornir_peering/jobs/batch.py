@@ -9,14 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nornir_peering.jobs.access import Access
+
 
 @dataclass(frozen=True)
 class Background:
-    """``--tasks``: the Redis the jobs go to, how long a job may wait and run, and whether
-    the command waits for its jobs and stores their results (``--no-wait``: ``jobs
-    collect`` does, later)."""
+    """``--tasks``: the queue the jobs go to (its Redis and the job keys), how long a job
+    may wait and run, and whether the command waits for its jobs and stores their results
+    (``--no-wait``: ``jobs collect`` does, later)."""
 
-    redis_url: str
+    access: Access
     timeout: float = 900.0
     wait: bool = True
 

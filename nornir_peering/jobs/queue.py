@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -27,41 +26,15 @@ from rq.registry import StartedJobRegistry
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from nornir_peering.errors import PeeringError
+from nornir_peering.jobs.access import JobsUnavailable
 from nornir_peering.jobs.batch import Background, Batch, JobEnd
+from nornir_peering.jobs.seal import SealBroken, Sealer
 
 QUEUE = "nornir-peering"
+RUN = "nornir_peering.jobs.work.run"  # the one function a job names (jobs/work.py)
 KEEP = 7 * 86400  # seconds a batch and its jobs' results are kept
 _BATCH = "nornir-peering:batch:"
 _BATCHES = "nornir-peering:batches"  # sorted set of batch ids, by when enqueued
-
-
-class JobsUnavailable(PeeringError):
-    """Redis cannot be reached, or a batch is not there."""
-
-    exit_code = 1
-
-
-def redacted(url: str) -> str:
-    """A Redis URL fit for a message: no password.
-
-    >>> redacted("redis://:s3cret@10.0.0.1:6379/0")
-    'redis://10.0.0.1:6379/0'
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
-
-
-def connect(url: str) -> Redis:
-    """A connection to the Redis of ``url``, checked with a PING."""
-    try:
-        redis = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
-        redis.ping()
-    except (RedisError, ValueError) as exc:
-        raise JobsUnavailable(f"cannot reach Redis at {redacted(url)} (redis_url): {exc}") from None
-    return redis
 
 
 def queue(redis: Redis) -> Queue:
@@ -71,13 +44,16 @@ def queue(redis: Redis) -> Queue:
 
 def enqueue(
     redis: Redis,
+    sealer: Sealer,
     kind: str,
     jobs: Mapping[str, tuple[str, dict[str, Any]]],
     *,
     timeout: float,
     meta: dict[str, Any] | None = None,
 ) -> Batch:
-    """Enqueue ``jobs`` (item → (function's import path, its payload)) as one batch.
+    """Enqueue ``jobs`` (item → (one of :data:`~.work.JOB_FUNCTIONS`, its payload)) as
+    one batch. Each job is RQ's call of :data:`~.work.RUN` with one argument: its function
+    and payload sealed for that job (:mod:`.seal`), to be opened before its deadline.
 
     A job may run ``timeout`` seconds, and waits at most that long in the queue for a
     worker before it expires.
@@ -87,9 +63,12 @@ def enqueue(
     seconds = max(1, int(timeout))
     try:
         for item, (function, payload) in jobs.items():
+            job_id = str(uuid.uuid4())
+            work = {"function": function, "payload": payload, "batch": batch.id, "item": item}
             job = target.enqueue(
-                function,
-                payload,
+                RUN,
+                sealer.seal(job_id, work, seconds=2 * seconds + 60),
+                job_id=job_id,
                 job_timeout=seconds,
                 ttl=seconds,
                 result_ttl=KEEP,
@@ -188,14 +167,15 @@ def submit(
 ) -> Submitted:
     """Enqueue ``jobs`` on ``background``'s Redis as one batch (:func:`enqueue`) and,
     unless ``--no-wait``, wait for them (:func:`wait`)."""
-    redis = connect(background.redis_url)
+    sealer = background.access.sealer()
+    redis = background.access.connect()
     try:
         recent(redis)  # which deletes what is left of the jobs of batches collected before
     except RedisError as exc:
         raise JobsUnavailable(f"cannot read the batches on Redis: {exc}") from None
-    batch = enqueue(redis, kind, jobs, timeout=background.timeout, meta=meta)
-    ends = wait(redis, batch, timeout=background.timeout) if background.wait else None
-    return Submitted(redis, batch, ends)
+    batch = enqueue(redis, sealer, kind, jobs, timeout=background.timeout, meta=meta)
+    ended = wait(redis, batch, sealer, timeout=background.timeout) if background.wait else None
+    return Submitted(redis, batch, ended)
 
 
 def save(redis: Redis, batch: Batch) -> None:
@@ -245,27 +225,41 @@ _ENDED |= {JobStatus.CANCELED.value, "expired"}
 _WAITING = {JobStatus.QUEUED.value}
 
 
-def ends(redis: Redis, batch: Batch) -> dict[str, JobEnd]:
-    """The jobs of the batch that have ended, by item."""
+def ends(redis: Redis, batch: Batch, sealer: Sealer) -> dict[str, JobEnd]:
+    """The jobs of the batch that have ended, by item. A finished job's result is taken
+    only if it opens with the job key and names its job: anything else fails the job."""
     found = {}
     for item, (status, job) in statuses(redis, batch).items():
         if status not in _ENDED:
             continue
         job_id = batch.items[item]
         if status == JobStatus.FINISHED.value and job is not None:
-            found[item] = JobEnd(item, job_id, True, job.return_value())
+            found[item] = _opened(item, job_id, job.return_value(), sealer)
         else:
             found[item] = JobEnd(item, job_id, False, error=_why(status, job))
     return found
 
 
-def wait(redis: Redis, batch: Batch, *, timeout: float, interval: float = 0.1) -> dict[str, JobEnd]:
+def _opened(item: str, job_id: str, value: object, sealer: Sealer) -> JobEnd:
+    """A finished job's end from its sealed result: its value, or the error it reports."""
+    try:
+        result = sealer.open(value, job_id)
+    except SealBroken as exc:
+        return JobEnd(item, job_id, False, error=f"its result was refused: {exc}")
+    if "error" in result:
+        return JobEnd(item, job_id, False, error=str(result["error"]))
+    return JobEnd(item, job_id, True, result.get("result"))
+
+
+def wait(
+    redis: Redis, batch: Batch, sealer: Sealer, *, timeout: float, interval: float = 0.1
+) -> dict[str, JobEnd]:
     """Every job's end, waiting until all have ended; one still queued or running after
     ``timeout`` seconds (its own time in the queue and its run) ends the wait failed."""
     deadline = time.monotonic() + 2 * timeout + 10
     while True:
         try:
-            found = ends(redis, batch)
+            found = ends(redis, batch, sealer)
         except RedisError as exc:
             raise JobsUnavailable(f"lost Redis while waiting for batch {batch.id}: {exc}") from None
         if len(found) == len(batch.items) or time.monotonic() > deadline:

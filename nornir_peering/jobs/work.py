@@ -2,6 +2,12 @@
 returns JSON. None of them opens the state file; they reach only Redis, the routers,
 the IRR server or PeeringDB.
 
+Every job is RQ's call of :func:`run` with one argument, the job's work sealed with the
+job key (:mod:`.seal`): :func:`run` opens it, checks it belongs to this very job and has
+not expired, and calls the function it names only if that is one of
+:data:`JOB_FUNCTIONS`, the toolkit's own; what it returns, or the error it raised, goes
+back sealed too. Workers run no other function (:mod:`.worker`).
+
 A router that fails (unreachable, a refused commit) is a result, not a failed job:
 the job did its work and says so. A failed job is one that could not run at all (an
 exception here, a timeout, its worker killed).
@@ -15,6 +21,7 @@ import gzip
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +32,45 @@ from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.errors import ConfigError
 from nornir_peering.irr.bgpq import fetch_all
 from nornir_peering.jobs import payload
+from nornir_peering.jobs.seal import SealBroken, Sealer
 from nornir_peering.runbooks.configure import outcome
 from nornir_peering.runbooks.fleet import failure
+from nornir_peering.secrets import mask
 from nornir_peering.settings import PeeringSettings, load_settings
 from nornir_peering.tasks import deploy_rendered, get_bgp_state
 
 ROUTER_LOCK = "nornir-peering:router:"  # + router name: one job at a time deploys to it
+RESULT_SECONDS = 7 * 86400  # a result opens this long: the batches' keeping time
+
+_sealer: Sealer | None = None  # the worker's job keys (use), inherited by its work horses
+
+
+def use(sealer: Sealer) -> None:
+    """The keys this worker opens jobs and seals results with."""
+    global _sealer
+    _sealer = sealer
+
+
+def run(token: str) -> str:
+    """Open the current job's sealed work, run its function (one of
+    :data:`JOB_FUNCTIONS`), and return its result, or the error it raised in one line
+    (masked), sealed for the job. Work that does not open, is another job's or names any
+    other function raises :class:`~.seal.SealBroken`: the job fails, nothing of it run."""
+    current = get_current_job()
+    if current is None or _sealer is None:
+        raise SealBroken("run is a job function: a worker runs it, with the job keys")
+    work = _sealer.open(token, current.id)
+    function = JOB_FUNCTIONS.get(str(work.get("function")))
+    if function is None:
+        raise SealBroken(
+            f"job {current.id} names {work.get('function')!r}, not one of nornir-peering's "
+            f"job functions ({', '.join(sorted(JOB_FUNCTIONS))}): refused"
+        )
+    try:
+        answer: dict[str, Any] = {"result": function(work["payload"])}
+    except Exception as exc:  # the job's own error, sealed back: Redis keeps no traceback
+        answer = {"error": mask(f"{type(exc).__name__}: {exc}".splitlines()[0])}
+    return _sealer.seal(current.id, answer, seconds=RESULT_SECONDS)
 
 
 def deploy(job: dict[str, Any]) -> dict[str, Any]:
@@ -132,3 +172,12 @@ def peeringdb(job: dict[str, Any]) -> dict[str, Any]:
         "seconds": download.seconds,
         "body": base64.b64encode(body).decode(),
     }
+
+
+# the toolkit's job functions, by the name a sealed job gives: the only ones run() calls
+JOB_FUNCTIONS: dict[str, Callable[[dict[str, Any]], Any]] = {
+    "deploy": deploy,
+    "poll": poll,
+    "prefixes": prefixes,
+    "peeringdb": peeringdb,
+}

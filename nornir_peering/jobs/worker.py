@@ -1,49 +1,109 @@
-"""``nornir-peering worker``: RQ workers on the toolkit's queue, with JSON jobs."""
+"""``nornir-peering worker``: RQ workers on the toolkit's queue, with JSON jobs, that run
+the toolkit's own job function and nothing else.
+
+RQ imports whatever function a job names, and whatever callbacks it names, so anyone who
+can write to the queue's Redis could have a stock worker run ``os.system``. These
+workers' jobs are :class:`ToolkitJob`: a job whose function is not :data:`~.queue.RUN`
+fails unrun, with one log line naming the function, and nothing it names is imported;
+callbacks are never run. :data:`~.queue.RUN` then opens the job's sealed work with the
+job key and runs only the toolkit's job functions (:mod:`.work`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from redis import Redis
 from rq import Worker
+from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
-from nornir_peering.jobs.queue import QUEUE, queue
+from nornir_peering.jobs import work
+from nornir_peering.jobs.access import Access
+from nornir_peering.jobs.queue import QUEUE, RUN, queue
+from nornir_peering.jobs.seal import SealBroken
 from nornir_peering.secrets import mask_logs
 
 
+class JobRefused(SealBroken):
+    """A job that names anything but the toolkit's job function: never run."""
+
+
+class ToolkitJob(Job):
+    """A job that calls :data:`~.queue.RUN` or nothing: any other function is refused
+    before it is imported, and no callback a job names is imported or run."""
+
+    @property
+    def func(self) -> Any:
+        """:func:`~.work.run`, when the job names it (by name: no import)."""
+        if self.func_name != RUN or self.instance is not None:
+            raise JobRefused(
+                f"job {self.id} refused unrun: it names {self.func_name!r}, not "
+                "nornir-peering's job function"
+            )
+        return work.run
+
+    @property
+    def success_callback(self) -> None:
+        """None: a job's callbacks are never run."""
+        return None
+
+    @property
+    def failure_callback(self) -> None:
+        """None: a job's callbacks are never run."""
+        return None
+
+    @property
+    def stopped_callback(self) -> None:
+        """None: a job's callbacks are never run."""
+        return None
+
+
 def run_workers(
-    redis: Redis, *, workers: int = 1, burst: bool = False, heartbeat: int = 30
+    access: Access, *, workers: int = 1, burst: bool = False, heartbeat: int = 30
 ) -> None:
     """Run ``workers`` RQ workers until stopped (SIGTERM, Ctrl-C: each finishes its job
     first), or, with ``burst``, until the queue is empty. ``heartbeat``: RQ's
     ``job_monitoring_interval``, how often a busy worker tells Redis it is alive.
 
-    One worker runs in this process; more run as RQ's worker pool, one process each.
+    One worker runs in this process; more run as RQ's worker pool, one process each
+    (forked: they inherit the job keys).
     """
     mask_logs("rq", "rq.worker")  # a job's error logged by RQ gets no secret
-    worker_class = _with_heartbeat(heartbeat)
+    work.use(access.sealer())
+    redis = access.connect()
+    worker_class = _worker_class(heartbeat)
     if workers == 1:
-        worker_class([queue(redis)], connection=redis, serializer=JSONSerializer).work(burst=burst)
+        worker_class(
+            [queue(redis)], connection=redis, serializer=JSONSerializer, job_class=ToolkitJob
+        ).work(burst=burst)
         return
     pool = WorkerPool(
         [QUEUE],
         connection=redis,
         num_workers=workers,
         worker_class=worker_class,
+        job_class=ToolkitJob,
         serializer=JSONSerializer,
     )
     pool.start(burst=burst)
 
 
-def _with_heartbeat(seconds: int) -> type[Worker]:
-    """RQ's Worker with ``job_monitoring_interval=seconds``: RQ's worker pool passes its
-    workers no such argument, so the class carries it."""
+def _worker_class(seconds: int) -> type[Worker]:
+    """RQ's Worker with ``job_monitoring_interval=seconds`` (RQ's worker pool passes its
+    workers no such argument, so the class carries it), its jobs :class:`ToolkitJob`, and
+    a refused job logged in one line, not as a traceback."""
 
     class _Worker(Worker):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("job_monitoring_interval", seconds)
+            kwargs["job_class"] = ToolkitJob
             super().__init__(*args, **kwargs)
+
+        def handle_exception(self, job: Job, *exc_info: Any) -> None:
+            if isinstance(exc_info[1], SealBroken):
+                self.log.error("%s", exc_info[1])
+                return
+            super().handle_exception(job, *exc_info)
 
     return _Worker

@@ -5,7 +5,9 @@ generated PeeringDB dataset with the lab's IXes (``peeringdb/``), the
 PeeringDB server serving it on 127.0.0.1 (``peeringdb.pid``, ``peeringdb.log``),
 the IRR whois server on the next port, serving the lab's RPSL (``irr/``,
 ``irr.pid``, ``irr.log``), a Redis server on the port after it for the background
-jobs (``redis/``, ``redis.pid``, ``redis.log``),
+jobs, reached over TLS as an ACL user (``redis/``: its configuration, the lab CA's and
+its own certificates, the user's password; ``redis.pid``, ``redis.log``), with the
+lab's job key (``job.key``; :mod:`nornir_peering.lab.tls`),
 the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``)
 in a network namespace of the lab's own (``netns.pid``,
 :mod:`nornir_peering.lab.netns`). The server binds to 127.0.0.1; the routers
@@ -28,6 +30,7 @@ from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.frr import FrrLab
 from nornir_peering.lab.netns import Namespace
 from nornir_peering.lab.rpsl import lab_irr, write_rpsl
+from nornir_peering.lab.tls import LabSecrets
 from nornir_peering.lab.topology import add_lab
 from nornir_peering.lab.wait import wait_for, wait_for_port
 from nornir_peering.pids import alive, read_pid, terminate
@@ -96,14 +99,9 @@ class Lab:
                     f"see {self.directory / 'irr.log'}"
                 )
         if self._pid("redis") is None:
-            (self.directory / "redis").mkdir(parents=True, exist_ok=True)
-            self._start(
-                "redis",
-                [
-                    *("redis-server", "--bind", "127.0.0.1", "--port", str(self.redis_port)),
-                    *("--save", "", "--appendonly", "no", "--dir", str(self.directory / "redis")),
-                ],
-            )
+            secrets = LabSecrets(self.directory)
+            secrets.ensure()
+            self._start("redis", ["redis-server", str(secrets.redis_conf(self.redis_port))])
             if not wait_for_port("127.0.0.1", self.redis_port, 60):
                 raise RuntimeError(
                     f"the lab Redis did not answer on 127.0.0.1:{self.redis_port}; "

@@ -131,7 +131,7 @@ def sync_peeringdb(
         for job in jobs:
             notify(job.tag, "fetching", "a worker's job")
         downloads = {
-            job.tag: ("nornir_peering.jobs.work.peeringdb", _download_job(job, settings))
+            job.tag: ("peeringdb", _download_job(job, settings))
             for job in jobs
         }
         from nornir_peering.jobs.queue import submit

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nornir_peering.errors import PeeringError
+from nornir_peering.jobs.access import Access
 from nornir_peering.jobs.batch import Batch
-from nornir_peering.jobs.queue import collected, connect, ends, load, recent
+from nornir_peering.jobs.queue import collected, ends, load, recent
 from nornir_peering.peeringdb.sync import SyncReport, apply_downloads
 from nornir_peering.runbooks.configure import ConfigureReport, outcomes
 from nornir_peering.runbooks.poll import PollReport, polls, store_polls
@@ -34,10 +35,12 @@ class Collected:
     pending: list[Batch] = field(default_factory=list)
 
 
-def collect(settings: Settings, batch_id: str | None = None) -> Collected:
+def collect(settings: Settings, access: Access, batch_id: str | None = None) -> Collected:
     """Store the results of ``batch_id``, or of every batch not collected yet whose
-    jobs have all ended."""
-    redis = connect(settings.peering.redis_url)
+    jobs have all ended; a result that does not open with the job keys of ``access``
+    fails its job."""
+    sealer = access.sealer()
+    redis = access.connect()
     if batch_id is not None:
         batches = [load(redis, batch_id)]
         if batches[0].collected:
@@ -46,7 +49,7 @@ def collect(settings: Settings, batch_id: str | None = None) -> Collected:
         batches = [batch for batch in recent(redis) if not batch.collected]
     done = Collected()
     for batch in batches:
-        ended = ends(redis, batch)
+        ended = ends(redis, batch, sealer)
         if len(ended) < len(batch.items):
             if batch_id is not None:
                 raise PeeringError(

@@ -218,7 +218,7 @@ def _in_background(
             report.routers.append(RouterOutcome(name, "skipped", note="no template"))
         else:
             jobs[name] = (
-                "nornir_peering.jobs.work.deploy",
+                "deploy",
                 {
                     "router": payload.router(nr.inventory.hosts[name]),
                     "config": first.result,

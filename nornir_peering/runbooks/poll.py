@@ -130,7 +130,7 @@ def poll_bgp_sessions(
             polled[name] = failure(first).splitlines()[0] if first.failed else first.result
     else:
         jobs = {
-            name: ("nornir_peering.jobs.work.poll", {"router": payload.router(host)})
+            name: ("poll", {"router": payload.router(host)})
             for name, host in sorted(chosen.inventory.hosts.items())
         }
         submitted = submit(background, "poll", jobs)

@@ -167,7 +167,7 @@ def grab_prefixes(
             chunk = [run for group in runs[start : start + ASES_PER_JOB] for run in group]
             item = f"AS{chunk[0].asn}-AS{chunk[-1].asn}" if chunk else f"part {start}"
             jobs[item] = (
-                "nornir_peering.jobs.work.prefixes",
+                "prefixes",
                 {
                     "runs": [payload.bgpq_job(run) for run in chunk],
                     "config": payload.bgpq_config(config),

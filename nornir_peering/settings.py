@@ -374,4 +374,4 @@ def _explain(exc: ValidationError, origin: Mapping[str, str]) -> str:
 
 
 # settings whose value an error never shows: they may hold a password
-_UNSHOWN = {"api_key", "redis_url"}
+_UNSHOWN = {"api_key", "redis_url", "redis_password", "job_key", "job_key_previous"}

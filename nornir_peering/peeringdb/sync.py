@@ -130,10 +130,7 @@ def sync_peeringdb(
     if background is not None:
         for job in jobs:
             notify(job.tag, "fetching", "a worker's job")
-        downloads = {
-            job.tag: ("peeringdb", _download_job(job, settings))
-            for job in jobs
-        }
+        downloads = {job.tag: ("peeringdb", _download_job(job, settings)) for job in jobs}
         from nornir_peering.jobs.queue import submit
 
         submitted = submit(background, "peeringdb", downloads, _batch_meta(jobs, cursors))

@@ -90,7 +90,7 @@ class PeeringSettings(BaseModel):
     # background jobs (--tasks): the Redis of the queue, and the seconds a job may wait
     # for a worker and then run
     redis_url: str = "redis://127.0.0.1:6379/0"
-    job_timeout: float = Field(900.0, gt=0)
+    job_timeout: float = Field(900.0, gt=0, le=86400)  # a day: jobs' replay ledger
     # the Redis ACL user's password ({env: NAME} or {file: PATH}; the user is the URL's),
     # and for rediss:// the CA that signed the server's certificate and, where Redis asks
     # for one, this client's certificate and key

@@ -19,7 +19,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 from nornir_peering.jobs.access import Access
-from nornir_peering.jobs.queue import collected, enqueue, listed, load, queue, recent
+from nornir_peering.jobs.queue import JobQueue, queue
 from nornir_peering.lab.control import Lab
 from nornir_peering.settings import load_settings
 from tests.helpers import free_port, run, wait_until
@@ -304,27 +304,27 @@ def test_a_collected_batch_cancels_what_waits_and_deletes_what_ran_once_it_ends(
     # no worker: edge2 is marked started as a worker marks it, edge3 taken off the
     # queue as a worker takes it (its status not yet changed), and both ended later
     names = ("edge1", "edge2", "edge3")
-    jobs = {name: ("poll", {}) for name in names}
-    batch = enqueue(redis, access.sealer(), "poll", jobs, timeout=60)
+    jobs = JobQueue(redis, access.sealer())
+    batch = jobs.enqueue("poll", {name: ("poll", {}) for name in names}, timeout=60)
     running, taken = (
         Job.fetch(batch.items[name], connection=redis, serializer=JSONSerializer)
         for name in ("edge2", "edge3")
     )
     running.set_status(JobStatus.STARTED)
-    assert queue(redis).remove(taken) == 1
-    collected(redis, batch)
+    assert queue(redis).remove(taken.id) == 1
+    jobs.collected(batch)
     assert not redis.exists(f"rq:job:{batch.items['edge1']}")  # cancelled: it never runs
     assert queue(redis).count == 1 and redis.exists(running.key) and redis.exists(taken.key)
-    assert listed(redis, load(redis, batch.id)) == {
+    assert jobs.listed(jobs.load(batch.id)) == {
         "edge1": ["canceled", None],
         "edge2": ["started", None],
         "edge3": ["started", None],
     }
-    collected(redis, load(redis, batch.id))  # a second collect leaves the record alone
-    assert load(redis, batch.id).ended["edge3"] == ["started", None]
+    jobs.collected(jobs.load(batch.id))  # a second collect leaves the record alone
+    assert jobs.load(batch.id).ended["edge3"] == ["started", None]
     running.set_status(JobStatus.FINISHED)
     taken.set_status(JobStatus.FAILED)
-    [seen] = recent(redis)
+    [seen] = jobs.recent()
     assert not redis.exists(running.key) and not redis.exists(taken.key)
     assert seen.ended["edge2"][0] == "finished after collection"
     assert seen.ended["edge3"][0] == "failed after collection"

@@ -11,9 +11,8 @@ from rq.job import Job
 from nornir_peering.errors import ConfigError
 from nornir_peering.jobs import work
 from nornir_peering.jobs.access import Access
-from nornir_peering.jobs.queue import RUN
+from nornir_peering.jobs.locked import RUN, JobRefused, ToolkitJob
 from nornir_peering.jobs.seal import SealBroken, Sealer, new_key
-from nornir_peering.jobs.worker import JobRefused, ToolkitJob
 from nornir_peering.settings import load_settings
 
 KEY, OTHER = new_key(), new_key()
@@ -61,9 +60,11 @@ def test_two_keys_while_they_change() -> None:
         old.open(both.seal("j", {}, seconds=60), "j")
 
 
-def test_a_short_key_or_none_is_refused() -> None:
-    with pytest.raises(SealBroken, match="fewer than 32"):
+def test_a_short_or_plain_key_or_none_is_refused() -> None:
+    with pytest.raises(SealBroken, match="too short or too plain"):
         Sealer.from_keys(["short"])
+    with pytest.raises(SealBroken, match="too short or too plain"):
+        Sealer.from_keys(["ab" * 30])  # long, but 2 different characters
     with pytest.raises(ConfigError, match="background jobs need a job key"):
         Access("redis://127.0.0.1:6379/0").sealer()
 
@@ -89,17 +90,35 @@ def test_the_workers_job_class_refuses_any_other_function_unimported(name: str) 
         stock.func  # noqa: B018
 
 
-def test_run_refuses_work_that_names_any_other_function(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_refuses_work_that_names_any_other_function(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     """Sealed with the right key, for the right job, but naming a function outside the
-    toolkit's: refused, nothing called."""
+    toolkit's, or given another time limit than sealed, or run a second time: refused,
+    nothing called."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     sealer = Sealer.from_keys([KEY])
     work.use(sealer)
-    monkeypatch.setattr(work, "get_current_job", lambda: type("J", (), {"id": "j9"})())
-    token = sealer.seal("j9", {"function": "os.system", "payload": "touch /x"}, seconds=60)
+    current = type("J", (), {"id": "j9", "timeout": 60})()
+    monkeypatch.setattr(work, "get_current_job", lambda: current)
+
+    def sealed(function: str, payload: object, timeout: int = 60) -> str:
+        job = {"kind": "work", "function": function, "payload": payload, "timeout": timeout}
+        return sealer.seal("j9", {**job, "batch": "b1", "item": "edge1"}, seconds=60)
+
     with pytest.raises(SealBroken, match=r"names 'os\.system', not one of nornir-peering's"):
-        work.run(token)
-    answer = work.run(sealer.seal("j9", {"function": "prefixes", "payload": {}}, seconds=60))
-    assert "KeyError" in sealer.open(answer, "j9")["error"]  # its own error, sealed back
+        work.run(sealed("os.system", "touch /x"))
+    with pytest.raises(SealBroken, match="given 60 s to run in Redis, not the 3600 s"):
+        work.run(sealed("prefixes", {}, timeout=3600))
+    result_as_work = sealer.seal("j9", {"kind": "result", "function": "prefixes"}, seconds=60)
+    with pytest.raises(SealBroken, match="not one of nornir-peering's"):
+        work.run(result_as_work)
+    answer = sealer.open(work.run(sealed("prefixes", {})), "j9")
+    assert answer["kind"] == "result" and answer["batch"] == "b1" and answer["item"] == "edge1"
+    assert "KeyError" in answer["error"]  # its own error, sealed back
+    with pytest.raises(SealBroken, match="job j9 already ran on this worker"):
+        work.run(sealed("prefixes", {}))  # the same job pushed again: a replay
+    assert (tmp_path / "nornir-peering" / "ran" / "j9").exists()
 
 
 def test_job_key_is_a_reference_never_text(tmp_path: Path) -> None:

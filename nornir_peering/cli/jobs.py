@@ -44,7 +44,9 @@ def tasks_options(func: Callable[..., Any]) -> Callable[..., Any]:
         background = None
         if tasks:
             access = Access.of(peering, insecure=insecure_redis)
-            background = Background(access, peering.job_timeout, wait=not no_wait)
+            background = Background(
+                access, peering.job_timeout, not no_wait, peering.state, peering.lock_wait
+            )
         return func(*args, settings=settings, background=background, **kwargs)
 
     command = INSECURE_REDIS(command)
@@ -116,12 +118,13 @@ def jobs(ctx: click.Context, settings: Settings, insecure_redis: bool, as_json: 
     ctx.obj = (settings, insecure_redis)
     if ctx.invoked_subcommand:
         return
-    from nornir_peering.jobs.queue import listed, recent  # rq only for jobs
+    from nornir_peering.jobs.queue import JobQueue  # rq only for jobs
 
-    redis = Access.of(settings.peering, insecure=insecure_redis).connect()
+    access = Access.of(settings.peering, insecure=insecure_redis)
+    queued = JobQueue(access.connect(), access.sealer())
     rows = []
-    for batch in recent(redis):
-        for item, (status, ended_at) in listed(redis, batch).items():
+    for batch in queued.recent():
+        for item, (status, ended_at) in queued.listed(batch).items():
             rows.append(
                 {
                     "batch": batch.id,

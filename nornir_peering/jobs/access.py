@@ -2,7 +2,7 @@
 the job keys that seal what goes through it (:mod:`.seal`).
 
 Redis itself is not trusted with anything: every job and result is sealed. Reaching it
-in clear and without a password off this machine is still refused unless asked for
+on another machine in clear, or unauthenticated, is still refused unless asked for
 (``--insecure-redis``): anyone on the path could read the queue's traffic or write to it
 (nothing they write runs, but they could delete or delay jobs).
 
@@ -14,6 +14,7 @@ For example::
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 from typing import TYPE_CHECKING
@@ -44,7 +45,7 @@ class Access:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
-    insecure: bool = False  # --insecure-redis: redis:// off this machine, without a password
+    insecure: bool = False  # --insecure-redis: no transport check (redis:// off this machine)
 
     @classmethod
     def of(cls, peering: PeeringSettings, *, insecure: bool = False) -> Access:
@@ -100,18 +101,30 @@ class Access:
         return redis
 
     def check_transport(self) -> None:
-        """Refuse a ``redis://`` URL to another machine without a password (the URL's or
-        ``redis_password``), unless ``insecure``."""
+        """Refuse what would expose the queue: ``redis://`` to another machine (its
+        traffic, the password included, in clear) unless ``insecure``; ``rediss://``
+        without a password or a client certificate (anyone who reaches it could write to
+        the queue); a URL that turns the server certificate's check off."""
         parts = urlsplit(self.redis_url)
-        if self.insecure or parts.scheme != "redis" or _loopback(parts.hostname):
+        if re.search(r"(?:^|&)ssl_(?:cert_reqs|check_hostname)=", parts.query):
+            raise ConfigError(
+                f"redis_url {redacted(self.redis_url)}: the server's certificate is always "
+                "checked; give the CA in redis_tls_ca instead of ssl_* parameters"
+            )
+        if self.insecure or parts.scheme == "unix" or _loopback(parts.hostname):
             return
-        if parts.password or self.password:
-            return
-        raise ConfigError(
-            f"redis_url {redacted(self.redis_url)} reaches Redis on another machine in clear "
-            "and without a password: use rediss:// with an ACL user and redis_password "
-            "(README, 'Background jobs'), or give --insecure-redis"
-        )
+        if parts.scheme == "redis":
+            raise ConfigError(
+                f"redis_url {redacted(self.redis_url)} reaches Redis on another machine in "
+                "clear: use rediss:// with an ACL user and redis_password (README, 'Background "
+                "jobs'), or give --insecure-redis"
+            )
+        if not (parts.password or self.password or self.tls_cert):
+            raise ConfigError(
+                f"redis_url {redacted(self.redis_url)}: a Redis on another machine without a "
+                "password (redis_password) or a client certificate (redis_tls_cert) lets "
+                "anyone who reaches it write to the queue; give one, or --insecure-redis"
+            )
 
 
 def redacted(url: str) -> str:

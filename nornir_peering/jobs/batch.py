@@ -7,6 +7,7 @@ command that does not run jobs does not load it (rq and redis cost ~8 MB).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from nornir_peering.jobs.access import Access
@@ -21,6 +22,8 @@ class Background:
     access: Access
     timeout: float = 900.0
     wait: bool = True
+    state: Path | None = None  # where the batches whose results were stored are recorded
+    lock_wait: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ construction, not one of ours) made with a key derived from the ``job_key`` sett
 Two keys can be given at once (``job_key``, and ``job_key_previous`` while workers and
 enqueuers are changed one by one): tokens are made with the first, opened with either.
 
->>> sealer = Sealer.from_keys(["a" * 32])
+>>> sealer = Sealer.from_keys(["0123456789abcdefghijklmnopqrstuv"])
 >>> token = sealer.seal("job-1", {"function": "poll", "payload": {}}, seconds=60)
 >>> sealer.open(token, "job-1")["function"]
 'poll'
@@ -67,10 +67,11 @@ def derive(key: str) -> bytes:
     """The Fernet key made from a job key (HKDF-SHA256): the setting's text is never used
     as it is, so a key in a file with a trailing newline and the same without are one."""
     text = key.strip()
-    if len(text) < MIN_KEY_LENGTH:
+    if len(text) < MIN_KEY_LENGTH or len(set(text)) < MIN_KEY_LENGTH // 2:
         raise SealBroken(
-            f"the job key has {len(text)} characters, fewer than {MIN_KEY_LENGTH}: make one "
-            "with 'nornir-peering jobs key'"
+            f"the job key is too short or too plain ({len(text)} characters, "
+            f"{len(set(text))} different; at least {MIN_KEY_LENGTH} and "
+            f"{MIN_KEY_LENGTH // 2}): make one with 'nornir-peering jobs key'"
         )
     derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(
         text.encode()

@@ -21,6 +21,7 @@ import gzip
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -54,23 +55,52 @@ def use(sealer: Sealer) -> None:
 def run(token: str) -> str:
     """Open the current job's sealed work, run its function (one of
     :data:`JOB_FUNCTIONS`), and return its result, or the error it raised in one line
-    (masked), sealed for the job. Work that does not open, is another job's or names any
-    other function raises :class:`~.seal.SealBroken`: the job fails, nothing of it run."""
+    (masked), sealed for the job. Work that does not open, is another job's, started
+    after its time in the queue, asks another time limit than RQ gives it, names any
+    other function, or ran already on this machine raises :class:`~.seal.SealBroken`:
+    the job fails, nothing of it run."""
     current = get_current_job()
     if current is None or _sealer is None:
         raise SealBroken("run is a job function: a worker runs it, with the job keys")
     work = _sealer.open(token, current.id)
     function = JOB_FUNCTIONS.get(str(work.get("function")))
-    if function is None:
+    if work.get("kind") != "work" or function is None:
         raise SealBroken(
             f"job {current.id} names {work.get('function')!r}, not one of nornir-peering's "
             f"job functions ({', '.join(sorted(JOB_FUNCTIONS))}): refused"
         )
+    if work.get("timeout") != current.timeout:
+        raise SealBroken(
+            f"job {current.id} was given {current.timeout} s to run in Redis, not the "
+            f"{work.get('timeout')} s it was sealed with: refused"
+        )
+    _first_run(current.id)
     try:
         answer: dict[str, Any] = {"result": function(work["payload"])}
     except Exception as exc:  # the job's own error, sealed back: Redis keeps no traceback
         answer = {"error": mask(f"{type(exc).__name__}: {exc}".splitlines()[0])}
-    return _sealer.seal(current.id, answer, seconds=RESULT_SECONDS)
+    back = {"kind": "result", "batch": work.get("batch"), "item": work.get("item"), **answer}
+    return _sealer.seal(current.id, back, seconds=RESULT_SECONDS)
+
+
+def _first_run(job_id: str) -> None:
+    """Refuse a job that ran already on this machine: a sealed job pushed onto the queue
+    again before its deadline (a replay) runs once. The ledger is one empty file per job
+    under ``~/.cache/nornir-peering/ran``, made with O_EXCL, the first run's; those older
+    than two days go (a job's work expires a day and a minute after its enqueuing at
+    most: ``job_timeout`` is at most a day)."""
+    ledger = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    ledger = ledger / "nornir-peering" / "ran"
+    ledger.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(ledger / job_id, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        raise SealBroken(f"job {job_id} already ran on this worker: refused") from None
+    old = time.time() - 2 * 86400
+    for entry in ledger.iterdir():
+        with contextlib.suppress(OSError):
+            if entry.stat().st_mtime < old:
+                entry.unlink()
 
 
 def deploy(job: dict[str, Any]) -> dict[str, Any]:

@@ -3,60 +3,30 @@ the toolkit's own job function and nothing else.
 
 RQ imports whatever function a job names, and whatever callbacks it names, so anyone who
 can write to the queue's Redis could have a stock worker run ``os.system``. These
-workers' jobs are :class:`ToolkitJob`: a job whose function is not :data:`~.queue.RUN`
-fails unrun, with one log line naming the function, and nothing it names is imported;
-callbacks are never run. :data:`~.queue.RUN` then opens the job's sealed work with the
-job key and runs only the toolkit's job functions (:mod:`.work`).
+workers' jobs, queues and registries are the locked-down ones of :mod:`.locked`, in this
+process and in every process of RQ's worker pool: a job whose function is not
+:data:`~.locked.RUN` fails unrun, with one log line naming the function, and nothing it
+names is imported; callbacks and webhooks never run; nothing is unpickled.
+:data:`~.locked.RUN` then opens the job's sealed work with the job key and runs only
+the toolkit's job functions (:mod:`.work`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rq import Worker
+from rq import Queue, Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.worker_pool import WorkerPool
 
 from nornir_peering.jobs import work
 from nornir_peering.jobs.access import Access
-from nornir_peering.jobs.queue import QUEUE, RUN, queue
+from nornir_peering.jobs.locked import ToolkitJob, ToolkitQueue
+from nornir_peering.jobs.queue import QUEUE, queue
 from nornir_peering.jobs.seal import SealBroken
 from nornir_peering.secrets import mask_logs
-
-
-class JobRefused(SealBroken):
-    """A job that names anything but the toolkit's job function: never run."""
-
-
-class ToolkitJob(Job):
-    """A job that calls :data:`~.queue.RUN` or nothing: any other function is refused
-    before it is imported, and no callback a job names is imported or run."""
-
-    @property
-    def func(self) -> Any:
-        """:func:`~.work.run`, when the job names it (by name: no import)."""
-        if self.func_name != RUN or self.instance is not None:
-            raise JobRefused(
-                f"job {self.id} refused unrun: it names {self.func_name!r}, not "
-                "nornir-peering's job function"
-            )
-        return work.run
-
-    @property
-    def success_callback(self) -> None:
-        """None: a job's callbacks are never run."""
-        return None
-
-    @property
-    def failure_callback(self) -> None:
-        """None: a job's callbacks are never run."""
-        return None
-
-    @property
-    def stopped_callback(self) -> None:
-        """None: a job's callbacks are never run."""
-        return None
 
 
 def run_workers(
@@ -74,9 +44,7 @@ def run_workers(
     redis = access.connect()
     worker_class = _worker_class(heartbeat)
     if workers == 1:
-        worker_class(
-            [queue(redis)], connection=redis, serializer=JSONSerializer, job_class=ToolkitJob
-        ).work(burst=burst)
+        worker_class([queue(redis)], connection=redis).work(burst=burst)
         return
     pool = WorkerPool(
         [QUEUE],
@@ -84,6 +52,7 @@ def run_workers(
         num_workers=workers,
         worker_class=worker_class,
         job_class=ToolkitJob,
+        queue_class=ToolkitQueue,
         serializer=JSONSerializer,
     )
     pool.start(burst=burst)
@@ -91,14 +60,21 @@ def run_workers(
 
 def _worker_class(seconds: int) -> type[Worker]:
     """RQ's Worker with ``job_monitoring_interval=seconds`` (RQ's worker pool passes its
-    workers no such argument, so the class carries it), its jobs :class:`ToolkitJob`, and
-    a refused job logged in one line, not as a traceback."""
+    workers no such argument, so the class carries it), its jobs and queues the locked-down
+    ones, and a refused job logged in one line, not as a traceback."""
 
     class _Worker(Worker):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
+        def __init__(self, queues: Iterable[Queue | str], *args: Any, **kwargs: Any) -> None:
             kwargs.setdefault("job_monitoring_interval", seconds)
-            kwargs["job_class"] = ToolkitJob
-            super().__init__(*args, **kwargs)
+            # whatever RQ's pool passes (its workers' queues are stock ones, which unpickle):
+            # the locked-down job and queue, JSON
+            kwargs.update(job_class=ToolkitJob, queue_class=ToolkitQueue, serializer=JSONSerializer)
+            kwargs["log_job_description"] = False  # anyone could have written it: ids only
+            locked = [
+                ToolkitQueue(q if isinstance(q, str) else q.name, connection=kwargs["connection"])
+                for q in queues
+            ]
+            super().__init__(locked, *args, **kwargs)
 
         def handle_exception(self, job: Job, *exc_info: Any) -> None:
             if isinstance(exc_info[1], SealBroken):

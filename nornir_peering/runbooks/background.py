@@ -17,12 +17,13 @@ from typing import Any
 from nornir_peering.errors import PeeringError
 from nornir_peering.jobs.access import Access
 from nornir_peering.jobs.batch import Batch
-from nornir_peering.jobs.queue import collected, ends, load, recent
+from nornir_peering.jobs.queue import JobQueue
 from nornir_peering.peeringdb.sync import SyncReport, apply_downloads
 from nornir_peering.runbooks.configure import ConfigureReport, outcomes
 from nornir_peering.runbooks.poll import PollReport, polls, store_polls
 from nornir_peering.runbooks.prefixes import PrefixReport, answers, store_lists
 from nornir_peering.settings import Settings
+from nornir_peering.store.jobs import collected_batches, mark_collected
 
 Report = ConfigureReport | PollReport | PrefixReport | SyncReport
 
@@ -38,18 +39,20 @@ class Collected:
 def collect(settings: Settings, access: Access, batch_id: str | None = None) -> Collected:
     """Store the results of ``batch_id``, or of every batch not collected yet whose
     jobs have all ended; a result that does not open with the job keys of ``access``
-    fails its job."""
-    sealer = access.sealer()
-    redis = access.connect()
+    fails its job. A batch the state says it stored already is never stored again,
+    whatever its record in Redis says."""
+    jobs = JobQueue(access.connect(), access.sealer())
+    peering = settings.peering
+    stored = collected_batches(peering.state, peering.lock_wait)
     if batch_id is not None:
-        batches = [load(redis, batch_id)]
-        if batches[0].collected:
+        batches = [jobs.load(batch_id)]
+        if batches[0].collected or batch_id in stored:
             raise PeeringError(f"batch {batch_id} was collected already")
     else:
-        batches = [batch for batch in recent(redis) if not batch.collected]
+        batches = [b for b in jobs.recent() if not b.collected and b.id not in stored]
     done = Collected()
     for batch in batches:
-        ended = ends(redis, batch, sealer)
+        ended = jobs.ends(batch)
         if len(ended) < len(batch.items):
             if batch_id is not None:
                 raise PeeringError(
@@ -59,7 +62,8 @@ def collect(settings: Settings, access: Access, batch_id: str | None = None) -> 
             done.pending.append(batch)
             continue
         done.reports.append((batch, _store(settings, batch, ended)))
-        collected(redis, batch)
+        mark_collected(peering.state, peering.lock_wait, batch.id, batch.kind)
+        jobs.collected(batch)
     return done
 
 

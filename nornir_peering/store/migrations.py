@@ -234,6 +234,21 @@ def _v7_scrub_secrets(db: duckdb.DuckDBPyConnection) -> None:
         db.executemany("UPDATE runs SET summary = ? WHERE id = ?", [[mask(s), i] for i, s in runs])
 
 
+def _v8_collected_batches(db: duckdb.DuckDBPyConnection) -> None:
+    """The batches of background jobs whose results this state stored
+    (:mod:`nornir_peering.store.jobs`): kept here, not only in Redis, where anyone with
+    access could mark one not collected again."""
+    db.execute(
+        """
+        CREATE TABLE collected_batches (
+            batch VARCHAR PRIMARY KEY,
+            kind VARCHAR NOT NULL,          -- configure, poll, prefixes, peeringdb
+            collected_at TIMESTAMP NOT NULL -- UTC
+        )
+        """
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_peeringdb_cache,
     _v2_netixlan_log,
@@ -242,6 +257,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v5_ixf_exports,
     _v6_run_log,
     _v7_scrub_secrets,
+    _v8_collected_batches,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 # the version from which no secret is stored: a file with a run log from before it is

@@ -73,6 +73,9 @@ class PeeringSettings(BaseModel):
     concurrency: int = Field(4, ge=1, le=16)
     lookback: int = Field(60, ge=0, description="seconds subtracted from each sync cursor")
     lock_wait: float = Field(10.0, ge=0)
+    # the most one run may spend on one router (connect, diff, commit; poll), whatever
+    # it sends meanwhile; a router's data may say its own (router_timeout)
+    router_timeout: float = Field(600.0, gt=0, description="seconds one run may spend on a router")
     # IRR prefix lists (grab-prefixes): bgpq4's own default server and sources
     irr_host: str = Field("rr.ntt.net", min_length=1, description="IRR whois server, host[:port]")
     irr_sources: str = Field("", description="comma-separated IRR sources; empty: the server's")

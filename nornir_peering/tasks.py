@@ -46,6 +46,7 @@ from nornir_peering.deploy.commit import (
 from nornir_peering.deploy.exposure import unstripped
 from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
+from nornir_peering.errors import PeeringError
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import check_rpl, deploy_mode, owned_prefix, render_router
@@ -224,16 +225,29 @@ def _deploy(
         if replace:
             notes.append("a commit needs --replace")
     else:
-        diff, refused, committed = _commit(
-            device,
-            candidate,
-            replace,
-            commit_check or platform in NO_EMPTY_COMMIT,
-            revert_in,
-            guard,
-            len(host["sessions"]),
-            refused,
-        )
+        try:
+            diff, refused, committed = _commit(
+                device,
+                candidate,
+                replace,
+                commit_check or platform in NO_EMPTY_COMMIT,
+                revert_in,
+                guard,
+                len(host["sessions"]),
+                refused,
+            )
+        except CommitFailed as exc:  # the diff it was to commit goes to the run log too
+            why = "; ".join(n for n in (_settled(device), str(exc.__cause__)) if n)
+            return Result(
+                host,
+                result="commit failed",
+                diff=mask(exc.diff),
+                changed=False,
+                failed=True,
+                committed=False,
+                exception=PeeringError(mask(why)),
+            )
+    notes.insert(0, _settled(device))
     diff = mask(diff)  # from here on the diff is shown, stored, sent back: no secret in it
     note = "; ".join(n for n in notes if n)
     if refused:
@@ -326,11 +340,33 @@ def _commit(
         if refusal or (commit_check and not diff):
             device.discard_config()
             return diff, refusal, False
+    except BaseException:
+        device.discard_config()
+        raise
+    try:
         device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
+    except Exception as exc:
+        device.discard_config()
+        raise CommitFailed(diff) from exc
     except BaseException:
         device.discard_config()
         raise
     return diff, None, True
+
+
+class CommitFailed(Exception):
+    """The router did not take a commit whose ``diff`` was worked out (its cause says
+    why)."""
+
+    def __init__(self, diff: str) -> None:
+        super().__init__("the commit failed")
+        self.diff = diff
+
+
+def _settled(device: Any) -> str:
+    """What the driver found interrupted, and undid, when the candidate was loaded (the
+    BIRD driver's :attr:`~nornir_peering.drivers.bird.BirdDriver.settled`)."""
+    return str(getattr(device, "settled", None) or "")
 
 
 def _connection(task: Task, *, deploy: bool = False) -> Any:

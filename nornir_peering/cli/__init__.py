@@ -16,6 +16,7 @@ import click
 
 from nornir_peering import __version__
 from nornir_peering.errors import PeeringError
+from nornir_peering.interrupt import Interrupted, handle_signals, interrupted, stopped
 from nornir_peering.report import error
 from nornir_peering.secrets import mask
 
@@ -78,10 +79,27 @@ class _Commands(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
         except PeeringError as exc:
             error(str(exc))
+            _exit_stopped(ctx)
             ctx.exit(exc.exit_code)
+        except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (main)
+            _exit_stopped(ctx, interrupted(exc))
+        except click.exceptions.Exit:
+            _exit_stopped(ctx)
+            raise
+        _exit_stopped(ctx)
+        return result
+
+
+def _exit_stopped(ctx: click.Context, stop: Interrupted | None = None) -> None:
+    """A run asked to stop (Ctrl-C, SIGTERM) ends saying so, with 128 + the signal's
+    number, whatever it did before it stopped."""
+    stop = stop or stopped()
+    if stop is not None:
+        error(f"interrupted by {stop.by}")
+        ctx.exit(stop.exit_code)
 
 
 @click.group(
@@ -95,8 +113,10 @@ def cli() -> None:
 
 def main() -> None:
     """The console script: :func:`cli`, with the traceback of a bug masked as all output is
-    (:func:`~nornir_peering.secrets.mask`): an exception's text may quote configuration."""
+    (:func:`~nornir_peering.secrets.mask`): an exception's text may quote configuration;
+    SIGTERM stops a run as Ctrl-C does (:mod:`nornir_peering.interrupt`)."""
     sys.excepthook = _masked_traceback
+    handle_signals()
     cli()
 
 

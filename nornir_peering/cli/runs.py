@@ -9,6 +9,7 @@ from nornir_peering.errors import PeeringError
 from nornir_peering.report import print_json, run_report, runs_report
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
+from nornir_peering.store.journal import settle
 from nornir_peering.store.runs import one, recent
 
 
@@ -38,6 +39,7 @@ def runs(
     ctx.obj = settings
     if ctx.invoked_subcommand:
         return
+    settle(settings.peering.state, settings.peering.lock_wait)  # runs killed: interrupted
     with open_state(settings.peering.state, wait=settings.peering.lock_wait) as db:
         found = recent(db, last=last, command=commands, failed=failed)
     if as_json:

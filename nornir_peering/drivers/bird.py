@@ -15,6 +15,13 @@ machine or, with ``transport: ssh``, on the router over SSH
   check``), reconfigures, and puts the previous file back if anything fails;
   ``revert_in`` uses BIRD's own ``configure timeout``, so the revert happens
   even if this process dies; ``confirm_commit`` is ``configure confirm``;
+- a commit interrupted between writing the file and BIRD taking it (the process
+  killed, the connection lost) would leave the file ahead of what BIRD runs, and
+  every later diff empty: a marker (``<config_file>.committing``) is written
+  before the file and removed once BIRD has answered, and the next
+  ``load_*_candidate`` that finds it settles it: the file of before goes back and
+  BIRD reconfigures from it, so the file is again what BIRD runs and the diff
+  shows the change still to make (:attr:`BirdDriver.settled` says so);
 - ``rollback``: the file as it was before the last commit (``configure
   undo`` while a commit is pending);
 - getters: ``get_facts``, ``get_bgp_neighbors``, ``get_bgp_neighbors_detail``
@@ -31,7 +38,7 @@ import contextlib
 import difflib
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from napalm.base import NetworkDriver, models
@@ -102,6 +109,7 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         self._tunnel: SshTunnel | None = None
         self._bird = BirdControl(self.socket_path, timeout=timeout)
         self.candidate: str | None = None
+        self.settled: str | None = None  # what the last load found interrupted and undid
 
     @property
     def _previous(self) -> str:
@@ -110,6 +118,10 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
     @property
     def _pending(self) -> str:
         return self.config_file + ".pending"
+
+    @property
+    def _committing(self) -> str:
+        return self.config_file + ".committing"
 
     # -- connection --------------------------------------------------------------
 
@@ -146,10 +158,12 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         self, filename: str | None = None, config: str | None = None
     ) -> None:
         self.candidate = read_candidate(filename, config, ReplaceConfigException)
+        self._settle_interrupted_commit(ReplaceConfigException)
 
     @override
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         self.candidate = read_candidate(filename, config, MergeConfigException)
+        self._settle_interrupted_commit(MergeConfigException)
 
     @override
     def compare_config(self) -> str:
@@ -180,6 +194,9 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             raise CommitError("a commit is waiting for confirmation; confirm or roll it back")
         previous = self._files.read(self.config_file)
         self._files.write(self._previous, previous or "", private=True)
+        # from here until BIRD has answered, the file may be ahead of what BIRD runs
+        marker = {"started": time.time(), "previous": previous is not None}
+        self._files.write(self._committing, json.dumps(marker))
         self._files.write(self.config_file, _ending(self.candidate), private=True)
         try:
             check = self._bird.command("configure check")
@@ -195,11 +212,13 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         except (CommitError, BirdError) as exc:
             self._restore(previous)
             with contextlib.suppress(BirdError):
-                self._bird.command("configure")
+                if self._bird.command("configure").ok:
+                    self._files.remove(self._committing)  # BIRD runs the file of before
             raise CommitError(str(exc)) from None
         if revert_in:
             deadline = time.time() + int(revert_in)
             self._files.write(self._pending, json.dumps({"deadline": deadline, "message": message}))
+        self._files.remove(self._committing)
         self.candidate = None
 
     @override
@@ -375,6 +394,41 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             self._files.remove(self.config_file)
         else:
             self._files.write(self.config_file, previous, private=True)
+
+    def _settle_interrupted_commit(self, failure: type[Exception]) -> None:
+        """A commit that never heard BIRD's answer (:attr:`_committing` left behind): put
+        the file of before back and have BIRD reconfigure from it (which also ends a
+        ``configure timeout`` it may have started: BIRD stops its undo timer on any
+        ``configure``), so that what the file says is what BIRD runs again. Said in
+        :attr:`settled`; a BIRD that cannot reconfigure fails the load, marker kept."""
+        self.settled = None
+        found = self._files.read(self._committing)
+        if found is None:
+            return
+        try:
+            marker = json.loads(found)
+            when = datetime.fromtimestamp(float(marker["started"]), tz=UTC)
+            started = f"at {when:%Y-%m-%d %H:%M:%S} UTC"
+            had_file = bool(marker["previous"])
+        except (ValueError, KeyError, TypeError):
+            started, had_file = "at an unknown time", True
+        previous = self._files.read(self._previous) if had_file else None
+        self._restore(previous)
+        try:
+            reply = self._bird.command("configure")
+        except BirdError as exc:
+            raise failure(f"settling an interrupted commit: {exc}") from None
+        if not reply.ok:
+            raise failure(
+                f"settling an interrupted commit: BIRD could not reconfigure from the file of "
+                f"before it: {_error(reply.text)}"
+            )
+        self._files.remove(self._pending)
+        self._files.remove(self._committing)
+        self.settled = (
+            f"a commit started {started} was interrupted before BIRD answered: the file of "
+            f"before it is back and BIRD runs it; the diff is the change still to make"
+        )
 
     def _settle_expired_commit(self) -> None:
         """BIRD reverted an unconfirmed commit by itself: put the file back too."""

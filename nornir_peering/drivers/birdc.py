@@ -15,6 +15,7 @@ For example::
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 from dataclasses import dataclass, field
@@ -96,7 +97,12 @@ class BirdControl:
             raise BirdError(f"{self.path} did not greet as BIRD does: {hello.text!r}")
 
     def close(self) -> None:
-        """Close the connection, if open; closing twice does no harm."""
+        """Close the connection, if open; closing twice does no harm. From another thread
+        too: a command waiting for BIRD's answer then fails at once (the socket is shut
+        down first, which wakes a blocked read, as closing alone does not)."""
+        if self._sock is not None:
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RDWR)
         if self._file is not None:
             self._file.close()
         if self._sock is not None:

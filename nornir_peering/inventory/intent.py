@@ -54,6 +54,9 @@ class RouterData(Strict):
     # the most entries one IRR list may have on this router (default: the platform's,
     # the prefix_list_limits setting); a longer one fails the router at render
     prefix_list_limit: int | None = Field(default=None, ge=1)
+    # the most one run may spend on this router, in seconds (default: the router_timeout
+    # setting)
+    router_timeout: float | None = Field(default=None, gt=0)
     vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
 
     @field_validator("update_source")

@@ -117,6 +117,7 @@ class PeeringInventory:
             "config_file": str(self.config_file) if self.config_file else None,
             "state": str(state),
             "lock_wait": self.wait,
+            "router_timeout": settings.router_timeout,
             "templates": str(settings.templates),
             "prefix_list_limits": {
                 platform: settings.prefix_list_limit(platform)

@@ -31,6 +31,7 @@ from nornir_peering.inventory import Problem, Selection
 from nornir_peering.jobs import payload
 from nornir_peering.jobs.batch import Background, Batch, JobEnd
 from nornir_peering.jobs.queue import submit
+from nornir_peering.runbooks.bounded import NotStarted, run_bounded
 from nornir_peering.runbooks.fleet import (
     failure,
     nornir_for,
@@ -40,6 +41,8 @@ from nornir_peering.runbooks.fleet import (
 )
 from nornir_peering.settings import Settings
 from nornir_peering.store import router_lock
+from nornir_peering.store.journal import NOT_STARTED
+from nornir_peering.store.runs import RunItem
 from nornir_peering.tasks import deploy_config, render_config
 
 
@@ -48,7 +51,7 @@ class RouterOutcome:
     """What ``configure-routers`` did on one router."""
 
     router: str
-    status: str  # changed, unchanged, skipped or failed
+    status: str  # changed, unchanged, skipped, failed or not started (the run was stopped)
     diff: str = ""
     committed: bool = False
     note: str = ""
@@ -108,7 +111,7 @@ class ConfigureReport:
         committed = sum(r.committed for r in self.routers)
         parts = [
             f"{counts[s]} {s}" + (f" ({committed} committed)" if s == "changed" else "")
-            for s in ("changed", "unchanged", "skipped", "failed")
+            for s in ("changed", "unchanged", "skipped", "failed", NOT_STARTED)
             if counts.get(s)
         ]
         if self.batch is not None and not self.routers:
@@ -152,20 +155,18 @@ def configure_routers(
         guard = RemovalGuard(peering.max_removed_sessions, peering.max_removed_share)
     if background is not None:
         return _in_background(nr, background, commit, commit_check, confirm, guard, replace, force)
-    try:
-        results = nr.run(
-            task=deploy_config,
-            name="configure-routers",
-            dry_run=not commit,
-            commit_check=commit_check,
-            revert_in=confirm,
-            guard=guard,
-            allow_replace=replace,
-            force=force,
-            on_failed=True,
-        )
-    finally:
-        nr.close_connections(on_failed=True)
+    results = run_bounded(
+        nr,
+        "configure-routers",
+        deploy_config,
+        _item,
+        dry_run=not commit,
+        commit_check=commit_check,
+        revert_in=confirm,
+        guard=guard,
+        allow_replace=replace,
+        force=force,
+    )
     report = ConfigureReport(commit=commit, problems=problems(nr))
     report.routers = [outcome(name, results[name][0]) for name in sorted(results)]
     return report
@@ -174,6 +175,8 @@ def configure_routers(
 def outcome(router: str, first: Result) -> RouterOutcome:
     """A router's outcome from the result of ``deploy_config`` or ``deploy_rendered``."""
     committed = bool(getattr(first, "committed", False))
+    if isinstance(first.exception, NotStarted):
+        return RouterOutcome(router, NOT_STARTED, note=str(first.exception))
     if first.failed:
         busy = isinstance(first.exception, StateBusy)
         return RouterOutcome(router, "failed", first.diff, committed, failure(first), busy)
@@ -181,6 +184,12 @@ def outcome(router: str, first: Result) -> RouterOutcome:
         return RouterOutcome(router, "skipped", note="no template")
     status = "changed" if first.diff else "unchanged"
     return RouterOutcome(router, status, first.diff, committed, str(getattr(first, "note", "")))
+
+
+def _item(router: str, first: Result) -> RunItem:
+    """A router's outcome as the run's journal keeps it."""
+    done = outcome(router, first)
+    return RunItem(done.router, done.status, done.committed, done.diff, done.note)
 
 
 def outcomes(ends: dict[str, JobEnd]) -> list[RouterOutcome]:

@@ -9,6 +9,7 @@ Runbooks take either such a Nornir object or the settings and selection.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ from nornir_peering.inventory import Problem, Selection, select
 from nornir_peering.inventory.plugin import TOOLKIT_DATA, LoadedInventory
 from nornir_peering.secrets import mask, mask_logs
 from nornir_peering.settings import Settings, load_settings
+
+_SILENT = logging.NullHandler()  # one handler, added once however many runs
 
 
 def init_nornir(settings: Settings) -> Nornir:
@@ -43,6 +46,11 @@ def init_nornir(settings: Settings) -> Nornir:
     except TypeError as exc:  # an option the inventory plugin does not take
         raise ConfigError(f"config.yaml: inventory.options: {exc}") from None
     mask_logs(*nr.config.logging.loggers)  # nornir.log, when enabled, gets no secret
+    if not nr.config.logging.enabled:
+        # a router's failure is reported by the command, in one line; Nornir logs its
+        # traceback too, which, with no handler anywhere, Python's last resort would print
+        # on stderr
+        logging.getLogger("nornir").addHandler(_SILENT)
     return nr
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from nornir.core import Nornir
+from nornir.core.task import Result
 
 from nornir_peering.inventory import Selection
 from nornir_peering.inventory.session import canonical
@@ -27,10 +28,12 @@ from nornir_peering.jobs import payload
 from nornir_peering.jobs.batch import Background, Batch, JobEnd
 from nornir_peering.jobs.queue import submit
 from nornir_peering.neighbors import SessionState
+from nornir_peering.runbooks.bounded import run_bounded
 from nornir_peering.runbooks.fleet import failure, nornir_for, toolkit_data
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state, transaction
 from nornir_peering.store.bgp import mark_stale, replace_router
+from nornir_peering.store.runs import RunItem
 from nornir_peering.tasks import get_bgp_state
 
 
@@ -79,6 +82,14 @@ class PollReport:
         }
 
 
+def _item(router: str, first: Result) -> RunItem:
+    """A router's poll as the run's journal keeps it (what the poll stores comes after
+    every router has answered)."""
+    if first.failed:
+        return RunItem(router, "unreachable", note=failure(first).splitlines()[0])
+    return RunItem(router, "answered", note="not stored: the run ended before storing")
+
+
 ALL = "*"  # every BGP group, or every IX, for poll_bgp_sessions' bgp_groups and ixes
 
 
@@ -121,10 +132,7 @@ def poll_bgp_sessions(
     )
     polled: dict[str, Polled] = {}
     if background is None:
-        try:
-            results = chosen.run(task=get_bgp_state, name="poll-bgp-sessions", on_failed=True)
-        finally:
-            chosen.close_connections(on_failed=True)
+        results = run_bounded(chosen, "poll-bgp-sessions", get_bgp_state, _item)
         for name in results:
             first = results[name][0]
             polled[name] = failure(first).splitlines()[0] if first.failed else first.result

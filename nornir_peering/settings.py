@@ -66,7 +66,9 @@ class PeeringSettings(BaseModel):
     # text (from the environment, say), or {env: NAME} / {file: PATH}: peeringdb_key()
     api_key: SecretRef | str | None = None
     timeout: float = Field(30.0, gt=0, description="seconds of silence before a request fails")
-    download_timeout: float = Field(900.0, gt=0, description="seconds for one whole download")
+    download_timeout: float = Field(
+        900.0, gt=0, description="seconds for one whole download, its retries included"
+    )
     retries: int = Field(3, ge=0, le=20)
     retry_backoff: float = Field(1.0, ge=0)
     max_retry_after: float = Field(120.0, ge=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis import Redis
 from rq.job import Job, JobStatus
@@ -295,6 +297,34 @@ def test_a_failed_download_job_leaves_the_cache_as_it_was(
     assert "this worker has no PeeringDB API key" in result.stdout
     assert "lab-key" not in result.stdout + result.stderr
     monkeypatch.delenv("PEERINGDB_API_KEY")
+    assert fingerprint("pdb_net") == before
+
+
+def test_a_trickling_download_fails_its_job_at_download_timeout(
+    lab: Lab, project: Path, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab PeeringDB sends net's reply a byte a second, never finishing: the worker's
+    download ends at the download_timeout the enqueuer's settings carry, its job fails
+    saying so, and nothing is applied."""
+    workers(1)
+    before = fingerprint("pdb_net")
+    monkeypatch.setenv("NORNIR_PEERING_DOWNLOAD_TIMEOUT", "2")
+    monkeypatch.setenv("NORNIR_PEERING_JOB_TIMEOUT", "60")  # a hung job fails the test
+    api = load_settings(project / "config.yaml").peering.peeringdb_url
+    faults = api.removesuffix("/api") + "/_lab/faults"
+    httpx.post(faults, json={"match": "/api/net?", "trickle": 1}, timeout=10).raise_for_status()
+    try:
+        result = run("peeringdb-sync", "--tasks", "--json")
+    finally:
+        httpx.delete(faults, timeout=10).raise_for_status()
+    assert result.exit_code == 1, result.stdout
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert re.search(
+        rf"net: job \S+: FetchError: net: download from {re.escape(api)}/net\?depth=0&"
+        r"since=\d+ took longer than download_timeout \(2s\); stopped",
+        report["error"],
+    ), report["error"]
     assert fingerprint("pdb_net") == before
 
 

@@ -66,7 +66,9 @@ class PeeringSettings(BaseModel):
     # text (from the environment, say), or {env: NAME} / {file: PATH}: peeringdb_key()
     api_key: SecretRef | str | None = None
     timeout: float = Field(30.0, gt=0, description="seconds of silence before a request fails")
-    download_timeout: float = Field(900.0, gt=0, description="seconds for one whole download")
+    download_timeout: float = Field(
+        900.0, gt=0, description="seconds for one whole download, its retries included"
+    )
     retries: int = Field(3, ge=0, le=20)
     retry_backoff: float = Field(1.0, ge=0)
     max_retry_after: float = Field(120.0, ge=0)
@@ -82,6 +84,13 @@ class PeeringSettings(BaseModel):
     bgpq: str = Field("bgpq4", min_length=1, description="bgpq4 or bgpq3: a name or a path")
     irr_timeout: float = Field(120.0, gt=0, description="seconds for one bgpq run")
     irr_workers: int = Field(8, ge=1, le=64, description="bgpq runs at once")
+    irr_give_up_after: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="bgpq runs to one IRR server timing out in a row before the rest to it "
+        "are not made (0: never)",
+    )
     irr_aggregate: bool = True
     max_shrink: int = Field(50, ge=0, le=100, description="percent a list may shrink by")
     # a commit removing more BGP sessions of a router than this, or more than this share

@@ -26,6 +26,7 @@ from nornir_peering.errors import ConfigError
 from nornir_peering.irr import Fetched, IRRObject, PrefixEntry
 from nornir_peering.irr.bgpq import (
     BgpqConfig,
+    Breaker,
     Job,
     Program,
     command,
@@ -40,6 +41,7 @@ from nornir_peering.lab import rpsl, topology
 from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.rpsl import RpslObject, lab_irr, synthetic
 from nornir_peering.settings import PeeringSettings
+from tests.helpers import SilentServer
 
 PROGRAMS = ["bgpq4", "bgpq3"]
 LAB = lab_irr()
@@ -638,11 +640,13 @@ def test_sources_and_settings() -> None:
             "irr_timeout": 5,
             "irr_workers": 3,
             "irr_aggregate": False,
+            "irr_give_up_after": 0,
         }
     )
     assert BgpqConfig.from_settings(settings) == BgpqConfig(
-        "bgpq3", "whois.radb.net", ("RIPE", "ARIN"), 5.0, False, 3
+        "bgpq3", "whois.radb.net", ("RIPE", "ARIN"), 5.0, False, 3, 0
     )
+    assert BgpqConfig.from_settings(PeeringSettings()).give_up_after == 3
 
 
 # -- many at once -----------------------------------------------------------------------
@@ -701,6 +705,64 @@ def test_workers_run_at_once() -> None:
         assert slow.peak_connections >= 4
     assert all(result.error is None for result in parallel)
     assert [r.prefixes for r in parallel] == [r.prefixes for r in serial]
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_a_silent_server_is_given_up_after_a_few_timeouts(irr: IrrServer, program: str) -> None:
+    """Runs to a server that never answers, between runs to one that does: after three
+    timeouts in a row (two workers: a fourth may be under way), the rest to it fail
+    unmade; the other server's all run."""
+    silent_jobs = [Job(65001, IRRObject(f"AS{asn}"), 4) for asn in range(65001, 65021)]
+    lab = [Job(65001, IRRObject("AS-PEERONE"), family, host=irr.address) for family in (4, 6)]
+    jobs = [*silent_jobs[:10], *lab, *silent_jobs[10:]]
+    with SilentServer() as silent:
+        settings = BgpqConfig(program, silent.address, (), 0.5, False, 2, give_up_after=3)
+        results = fetch_all(jobs, settings)
+        made = silent.accepted
+    assert 3 <= made <= 4
+    given_up = [r for r in results if r.given_up]
+    assert len(given_up) == len(silent_jobs) - made
+    assert {r.error for r in given_up} == {
+        f"not run: the IRR server {silent.address} timed out 3 times in a row"
+    }
+    assert all(r.host == silent.address and r.prefixes == () for r in given_up)
+    timed_out = [r for r in results if r.host == silent.address and not r.given_up]
+    assert len(timed_out) == made
+    assert all(str(r.error).startswith(f"{program} timed out after") for r in timed_out)
+    by_family = {r.family: r for r in results if r.host == irr.address}
+    assert prefixes(by_family[4]) == routes([65001, 65200], 4)
+    assert not by_family[6].error and not by_family[6].given_up
+
+
+def test_a_server_never_given_up_with_0() -> None:
+    jobs = [Job(65001, IRRObject(f"AS{asn}"), 4) for asn in range(65001, 65007)]
+    with SilentServer() as silent:
+        results = fetch_all(
+            jobs, BgpqConfig(host=silent.address, timeout=0.3, workers=2, give_up_after=0)
+        )
+        assert silent.accepted == len(jobs)
+    assert not any(r.given_up for r in results)
+    assert all(str(r.error).startswith("bgpq4 timed out after") for r in results)
+
+
+@pytest.mark.parametrize(
+    ("ended", "given_up"),
+    [
+        ("TTT", True),
+        ("TT", False),
+        ("TTaT", False),
+        ("TTaTTT", True),
+        ("TTTa", False),  # an answer from a run under way takes the server back
+    ],
+)
+def test_the_breaker_counts_timeouts_in_a_row(ended: str, given_up: bool) -> None:
+    """T: a run timed out; a: one the server answered."""
+    breaker = Breaker(3)
+    for run in ended:
+        breaker.ran("rr:43", timed_out=run == "T")
+        breaker.ran("other:43", timed_out=True)  # another server's count is its own
+    assert (breaker.given_up("rr:43") is not None) == given_up
+    assert Breaker(0).given_up("rr:43") is None
 
 
 # -- asking the IRR whether a set exists (irr/whois.py) -----------------------------------

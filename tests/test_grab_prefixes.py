@@ -17,7 +17,7 @@ from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.rpsl import UNREGISTERED, as_set, lab_irr
 from nornir_peering.store import open_state
 from nornir_peering.store.irr import StoredList, read_lists
-from tests.helpers import run
+from tests.helpers import SilentServer, run
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -144,6 +144,47 @@ def test_an_unreachable_irr_keeps_every_list(project: Path) -> None:
     assert {asn: {f: s.prefixes for f, s in by.items()} for asn, by in after.items()} == {
         asn: {f: s.prefixes for f, s in by.items()} for asn, by in before.items()
     }
+
+
+def test_a_silent_irr_is_given_up_after_a_few_timeouts(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An IRR server that accepts and never answers: three bgpq runs time out (with two
+    workers, a fourth may be under way), the others fail at once, unmade; every list
+    stored before is kept, and the report and the run log say how many were not made."""
+    assert run("grab-prefixes").exit_code == 1  # AS65004's set is missing, the rest stored
+    before = stored(project)
+    assert len(before) == 8
+    monkeypatch.setenv("NORNIR_PEERING_IRR_TIMEOUT", "0.5")
+    monkeypatch.setenv("NORNIR_PEERING_IRR_WORKERS", "2")
+    monkeypatch.setenv("NORNIR_PEERING_IRR_GIVE_UP_AFTER", "3")
+    with SilentServer() as silent:
+        monkeypatch.setenv("NORNIR_PEERING_IRR_HOST", silent.address)
+        result = run("grab-prefixes", "--json")
+        made = silent.accepted
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert 3 <= made <= 4
+    [(host, not_made)] = report["given_up"].items()
+    assert host == silent.address and not_made >= 27 - made  # 9 ASes, 3 lists each, or more
+    lists = outcome(result.stdout)
+    assert len(lists) == 27 and {row["status"] for row in lists.values()} == {"failed"}
+    reason = f"not run: the IRR server {silent.address} timed out 3 times in a row"
+    assert sum(reason in str(row["message"]) for row in lists.values()) >= 27 - made
+    assert all("kept the stored list" in str(row["message"]) or row["asn"] == 65004
+               for row in lists.values())  # fmt: skip
+    assert (
+        f"{silent.address}: {not_made} bgpq run(s) not made, the server given up after its "
+        "runs timed out irr_give_up_after times in a row; their ASes keep the lists stored before"
+    ) in report["problems"]
+    after = stored(project)
+    assert {asn: {f: (s.prefixes, s.asns) for f, s in by.items()} for asn, by in after.items()} == {
+        asn: {f: (s.prefixes, s.asns) for f, s in by.items()} for asn, by in before.items()
+    }
+    [logged] = json.loads(run("runs", "--json", "--last", "1").stdout)
+    assert logged["summary"].endswith(
+        f"; {not_made} bgpq run(s) not made, their IRR server given up"
+    )
 
 
 def test_a_list_that_would_shrink_is_held_unless_forced(project: Path) -> None:

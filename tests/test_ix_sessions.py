@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -174,6 +176,43 @@ def test_a_failing_ixf_export_keeps_the_last_good_one(project: Path, pdb: LabSer
     offline = run("check-ix-sessions", "--no-ixf", "--json")
     assert offline.exit_code == 1  # the stored state still says the last fetch failed
     assert not any("/ixf/" in entry["path"] for entry in pdb.lab.logged())
+
+
+def test_a_trickling_ixf_export_fails_at_download_timeout(
+    project: Path, pdb: LabServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """lab-ix's server sends its export a byte a second and never finishes: that export
+    fails at download_timeout, and its last good one stays stored and used; lab-ix-2's is
+    fetched as usual."""
+    before = check()
+    stored = members(project)
+    assert {row[0] for row in stored} == {10000001, 10000002}  # both IXes' last good exports
+    monkeypatch.setenv("NORNIR_PEERING_DOWNLOAD_TIMEOUT", "2")
+    pdb.lab.add_fault(Fault(match="/ixf/10000001.json", trickle=1))
+    result = subprocess.run(
+        [sys.executable, "-m", "nornir_peering", "check-ix-sessions", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,  # it ends, however the IX's server behaves
+    )
+    assert result.returncode == 1, result.stderr
+    after = json.loads(result.stdout)
+    exports = {e["ix"]: e for e in after["ixf"]}
+    assert exports["lab-ix"]["error"] == (
+        f"download from {pdb.url}/ixf/10000001.json took longer than download_timeout (2s); stopped"
+    )
+    assert exports["lab-ix-2"]["error"] is None
+    assert [e["fetched_at"] for e in after["ixf"] if e["ix"] == "lab-ix"] == [
+        e["fetched_at"] for e in before["ixf"] if e["ix"] == "lab-ix"
+    ]
+    assert after["missing"] == before["missing"]  # the last good export still counts
+    assert members(project) == stored
+
+
+def members(project: Path) -> list[tuple[Any, ...]]:
+    """Every IX-F member row stored."""
+    with open_state(project / "peering.duckdb") as db:
+        return db.execute("SELECT * FROM ixf_member ORDER BY ALL").fetchall()
 
 
 def test_without_any_ixf_export_peeringdb_alone_answers(project: Path, pdb: LabServer) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from redis import Redis
 from rq.job import Job, JobStatus
@@ -22,7 +24,7 @@ from nornir_peering.jobs.access import Access
 from nornir_peering.jobs.queue import JobQueue, queue
 from nornir_peering.lab.control import Lab
 from nornir_peering.settings import load_settings
-from tests.helpers import free_port, run, wait_until
+from tests.helpers import SilentServer, free_port, run, wait_until
 
 Workers = Callable[..., list[subprocess.Popen[bytes]]]
 
@@ -281,6 +283,44 @@ def test_a_failed_prefix_job_keeps_the_stored_lists(
     assert any("job" in problem and "failed" in problem for problem in report["problems"])
 
 
+def test_a_prefix_job_gives_a_silent_irr_up(
+    lab: Lab, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A job's bgpq runs to an IRR server that never answers: after three timeouts (two
+    at once: a fourth may be under way) the worker makes no more, and every stored list
+    is kept; waited for or collected later, the report counts the runs not made."""
+    asns = ("--asn", "65001,65002")
+    stored = json.loads(run("grab-prefixes", *asns, "--json").stdout)["lists"]
+    workers(1)
+    monkeypatch.setenv("NORNIR_PEERING_IRR_TIMEOUT", "0.5")
+    monkeypatch.setenv("NORNIR_PEERING_IRR_WORKERS", "2")
+    with SilentServer() as silent:
+        monkeypatch.setenv("NORNIR_PEERING_IRR_HOST", silent.address)  # carried by the job
+        waited = run("grab-prefixes", *asns, "--tasks", "--json")
+        made = [silent.accepted]
+        batch = as_json("grab-prefixes", *asns, "--tasks", "--no-wait")["batch"]
+
+        def ended() -> bool:
+            return {j["status"] for j in as_json("jobs") if j["batch"] == batch} == {"finished"}
+
+        wait_until(ended)
+        collected = run("jobs", "collect", batch, "--json")
+        made.append(silent.accepted - made[0])
+    for result, runs in zip((waited, collected), made, strict=True):
+        assert result.exit_code == 1
+        report = json.loads(result.stdout)
+        assert 3 <= runs <= 4
+        [(host, not_made)] = report["given_up"].items()
+        assert host == silent.address and not_made >= 6 - runs  # two ASes, 3 lists each
+        assert [c["status"] for c in report["lists"]] == ["failed"] * 6
+        assert [c["previous"] for c in report["lists"]] == [c["count"] for c in stored]
+    [logged] = as_json("runs", "--last", "1")
+    assert logged["command"] == "jobs collect"
+    assert logged["summary"].endswith(
+        f"; {not_made} bgpq run(s) not made, their IRR server given up"
+    )
+
+
 def test_a_failed_download_job_leaves_the_cache_as_it_was(
     lab: Lab, workers: Workers, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,6 +335,34 @@ def test_a_failed_download_job_leaves_the_cache_as_it_was(
     assert "this worker has no PeeringDB API key" in result.stdout
     assert "lab-key" not in result.stdout + result.stderr
     monkeypatch.delenv("PEERINGDB_API_KEY")
+    assert fingerprint("pdb_net") == before
+
+
+def test_a_trickling_download_fails_its_job_at_download_timeout(
+    lab: Lab, project: Path, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab PeeringDB sends net's reply a byte a second, never finishing: the worker's
+    download ends at the download_timeout the enqueuer's settings carry, its job fails
+    saying so, and nothing is applied."""
+    workers(1)
+    before = fingerprint("pdb_net")
+    monkeypatch.setenv("NORNIR_PEERING_DOWNLOAD_TIMEOUT", "2")
+    monkeypatch.setenv("NORNIR_PEERING_JOB_TIMEOUT", "60")  # a hung job fails the test
+    api = load_settings(project / "config.yaml").peering.peeringdb_url
+    faults = api.removesuffix("/api") + "/_lab/faults"
+    httpx.post(faults, json={"match": "/api/net?", "trickle": 1}, timeout=10).raise_for_status()
+    try:
+        result = run("peeringdb-sync", "--tasks", "--json")
+    finally:
+        httpx.delete(faults, timeout=10).raise_for_status()
+    assert result.exit_code == 1, result.stdout
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert re.search(
+        rf"net: job \S+: FetchError: net: download from {re.escape(api)}/net\?depth=0&"
+        r"since=\d+ took longer than download_timeout \(2s\); stopped",
+        report["error"],
+    ), report["error"]
     assert fingerprint("pdb_net") == before
 
 

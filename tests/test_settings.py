@@ -122,3 +122,21 @@ class TestErrors:
         write(tmp_path / "config.yaml", "user_defined:\n  peering:\n    url: x\n")
         with pytest.raises(ConfigError, match=r"peering\.url: unknown setting \(known: state, "):
             load_settings(environ=env_with(home))
+
+    @pytest.mark.parametrize(
+        ("value", "message"),
+        [
+            ("-1", "Input should be greater than or equal to 0 (got '-1')"),
+            ("1001", "Input should be less than or equal to 1000 (got '1001')"),
+            ("often", "Input should be a valid integer"),
+        ],
+    )
+    def test_irr_give_up_after(self, home: Path, value: str, message: str) -> None:
+        assert load_settings(environ=env_with(home)).peering.irr_give_up_after == 3
+        found = load_settings(environ=env_with(home, NORNIR_PEERING_IRR_GIVE_UP_AFTER="0"))
+        assert found.peering.irr_give_up_after == 0  # never give a server up
+        with pytest.raises(ConfigError) as raised:
+            load_settings(environ=env_with(home, NORNIR_PEERING_IRR_GIVE_UP_AFTER=value))
+        assert str(raised.value).startswith(
+            f"environment NORNIR_PEERING_IRR_GIVE_UP_AFTER: {message}"
+        )

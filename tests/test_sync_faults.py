@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,8 +20,10 @@ import pytest
 from nornir_peering.errors import StateBusy
 from nornir_peering.lab.datagen import read_dataset
 from nornir_peering.lab.pdbserver import Fault, LabServer
+from nornir_peering.lab.tls import LabSecrets
+from nornir_peering.peeringdb.fetch import FetchError, StreamingFetcher
 from nornir_peering.peeringdb.sync import sync_peeringdb
-from nornir_peering.settings import load_settings
+from nornir_peering.settings import PeeringSettings, load_settings
 from nornir_peering.store import writer_lock
 from tests.helpers import Datasets, assert_cache_equals, free_port, run, sync_json, wait_until
 
@@ -140,6 +145,116 @@ class TestHttpFaults:
         monkeypatch.setenv("PEERINGDB_URL", f"http://127.0.0.1:{port}/api")
         monkeypatch.setenv("NORNIR_PEERING_RETRIES", "0")
         fails_unchanged(day1_synced, datasets, "cannot reach", "after 1 attempt")
+
+
+def sync_process(*args: str) -> subprocess.CompletedProcess[str]:
+    """``peeringdb-sync`` in a process of its own, which must end within a minute however
+    the server behaves."""
+    return subprocess.run(
+        [sys.executable, "-m", "nornir_peering", "peeringdb-sync", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def ends(call: Callable[[], object]) -> BaseException | None:
+    """Run ``call`` in a thread that must end within a minute; what it raised."""
+    raised: list[BaseException | None] = [None]
+
+    def target() -> None:
+        try:
+            call()
+        except BaseException as exc:
+            raised[0] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "still running after a minute"
+    return raised[0]
+
+
+class TestSlowSender:
+    """A server that sends a byte a second is never late for any read (``timeout``: 30 s)
+    and never done: ``download_timeout`` ends the download whatever it sends."""
+
+    @pytest.mark.parametrize("headers", [False, True], ids=["after-headers", "headers-too"])
+    def test_a_trickling_reply_fails_at_download_timeout(
+        self,
+        day1_synced: Path,
+        pdb: LabServer,
+        datasets: Datasets,
+        monkeypatch: pytest.MonkeyPatch,
+        headers: bool,
+    ) -> None:
+        monkeypatch.setenv("NORNIR_PEERING_DOWNLOAD_TIMEOUT", "2")
+        pdb.lab.add_fault(Fault(match="/api/net?", trickle=1, trickle_headers=headers))
+        result = sync_process()
+        assert result.returncode == 1, result.stderr
+        header, line = result.stderr.splitlines()
+        assert header == "error: PeeringDB sync failed, the cache is unchanged:"
+        assert re.fullmatch(
+            rf"  net: download from {re.escape(pdb.api_url)}/net\?depth=0&since=\d+ took "
+            r"longer than download_timeout \(2s\); stopped",
+            line,
+        ), line
+        assert requests_to(pdb, "/api/net") == 1  # not retried: the time is up
+        assert_cache_equals(day1_synced, datasets.day1)
+        assert not any((day1_synced.parent / ".peeringdb-sync").iterdir())
+        [logged] = json.loads(run("runs", "--json", "--last", "1").stdout)
+        assert (logged["command"], logged["exit_code"]) == ("peeringdb-sync", 1)
+        assert "download_timeout (2s)" in logged["summary"]
+        pdb.lab.clear_faults()
+        sync_json()
+        assert_cache_equals(day1_synced, datasets.day2)
+
+    def test_a_failed_type_stops_a_trickling_one_at_once(
+        self, day1_synced: Path, pdb: LabServer, datasets: Datasets
+    ) -> None:
+        """The first type trickles, with the default 900 s download_timeout, and the last
+        one is refused (HTTP 403, not retried): the sync fails with the refusal at once."""
+        pdb.lab.add_fault(Fault(match="/api/org?", trickle=1))
+        pdb.lab.add_fault(Fault(match="/api/poc?", status=403))
+        result = sync_process()
+        assert result.returncode == 1, result.stderr
+        header, line = result.stderr.splitlines()
+        assert header == "error: PeeringDB sync failed, the cache is unchanged:"
+        assert re.fullmatch(
+            rf"  poc: HTTP 403 from {re.escape(pdb.api_url)}/poc\?depth=0&since=\d+: "
+            "lab fault 403",
+            line,
+        ), line
+        assert requests_to(pdb, "/api/org") == 1
+        assert_cache_equals(day1_synced, datasets.day1)
+
+    def test_over_https_too(self, tmp_path: Path, datasets: Datasets) -> None:
+        """A TLS connection's blocked read is woken as a plain one is."""
+        secrets = LabSecrets(tmp_path / "tls")
+        secrets.ensure()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(secrets.redis / "server.pem", secrets.redis / "server.key")
+        with LabServer(datasets.day1, tls=context) as server, pytest.MonkeyPatch.context() as env:
+            env.setenv("SSL_CERT_FILE", str(secrets.ca))  # httpx trusts the lab CA
+            settings = PeeringSettings(
+                peeringdb_url=server.api_url, cache_url="", download_timeout=1, retries=0
+            )
+            fetcher = StreamingFetcher(settings, tmp_path)
+            try:
+                assert server.url.startswith("https://")
+                assert fetcher.download("ix", None).size > 0
+                for headers in (False, True):
+                    fault = Fault(match="/api/net", trickle=1, trickle_headers=headers)
+                    server.lab.add_fault(fault)
+                    raised = ends(lambda: fetcher.download("net", None))
+                    assert isinstance(raised, FetchError)
+                    assert str(raised) == (
+                        f"net: download from {server.api_url}/net?depth=0 took longer than "
+                        "download_timeout (1s); stopped"
+                    )
+                    server.lab.clear_faults()
+            finally:
+                fetcher.close()
 
 
 class TestInterruptions:

@@ -60,8 +60,10 @@ def grab(
     with bgpq4 or bgpq3, and store them for the templates.
 
     A failed query keeps the list stored before; so does a list that would become
-    empty or shrink by more than max_shrink percent, unless --force. Exit code 1
-    if any AS failed or was held back; 2 if bgpq4 cannot be found.
+    empty or shrink by more than max_shrink percent, unless --force. An IRR server
+    whose runs time out irr_give_up_after times in a row is given up: its remaining
+    runs fail at once. Exit code 1 if any AS failed or was held back; 2 if bgpq4
+    cannot be found.
     """
     report = grab_prefixes(
         settings, selection, asns=asns, limit=limit, force=force, background=background
@@ -80,9 +82,11 @@ def grab_finished(report: PrefixReport, as_json: bool) -> Finished:
     counts: dict[str, int] = {}
     for change in report.changes:
         counts[change.status] = counts.get(change.status, 0) + 1
+    given_up = sum(report.given_up.values())
     return Finished(
         f"{len({c.asn for c in report.changes})} ASes, "
-        + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no list"),
+        + (", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no list")
+        + (f"; {given_up} bgpq run(s) not made, their IRR server given up" if given_up else ""),
         [
             RunItem(
                 f"AS{c.asn} {FAMILY.get(c.family, str(c.family))}",

@@ -72,3 +72,4 @@ class Fetched:
     fetched_at: datetime | None = None
     error: str | None = None  # None when the query succeeded
     notes: tuple[str, ...] = field(default=())  # bgpq's own warnings (its ERROR: lines)
+    given_up: bool = False  # not run: its IRR server timed out too often in a row

@@ -38,6 +38,12 @@ says ``ERROR:Error expanding ...``, goes on and exits 0; an unknown source in
 ``NOPE::AS-FOO`` that way gives the set from every source. bgpq's stderr lines
 are kept as :attr:`Fetched.notes` in any case.
 
+A dead IRR server costs a timeout per run: hours for a few hundred ASes. So
+:func:`fetch_all` gives a server up once ``give_up_after`` runs to it in a row timed
+out (:class:`Breaker`): its remaining runs fail at once, unmade
+(:attr:`Fetched.given_up`), and keep their stored lists as any failure does. Runs
+already under way go on, and one that gets an answer takes the server back.
+
 An empty set and a missing one look the same to bgpq: IRRd answers ``D`` ("key
 not found") to ``!i`` for both (IRRd 4 does for a set without members), and bgpq4
 and bgpq3 print an empty list and exit 0 for both, with nothing on stderr. So
@@ -55,6 +61,7 @@ import os
 import re
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -111,7 +118,8 @@ class Program:
 class BgpqConfig:
     """How to run bgpq: the program (a name on PATH or a path), the IRR server
     (``host[:port]``), the sources (none: the server's), seconds per run, whether to
-    aggregate prefix lists, and runs at once."""
+    aggregate prefix lists, runs at once, and the runs to one server timing out in a
+    row after which the rest to it are not made (0: never)."""
 
     program: str = "bgpq4"
     host: str = "rr.ntt.net"
@@ -119,11 +127,13 @@ class BgpqConfig:
     timeout: float = 120.0
     aggregate: bool = True
     workers: int = 8
+    give_up_after: int = 3
 
     @classmethod
     def from_settings(cls, settings: PeeringSettings) -> BgpqConfig:
         """From :class:`~nornir_peering.settings.PeeringSettings` (``bgpq``, ``irr_host``,
-        ``irr_sources``, ``irr_timeout``, ``irr_aggregate``, ``irr_workers``)."""
+        ``irr_sources``, ``irr_timeout``, ``irr_aggregate``, ``irr_workers``,
+        ``irr_give_up_after``)."""
         return cls(
             program=settings.bgpq,
             host=settings.irr_host,
@@ -131,7 +141,40 @@ class BgpqConfig:
             timeout=settings.irr_timeout,
             aggregate=settings.irr_aggregate,
             workers=settings.irr_workers,
+            give_up_after=settings.irr_give_up_after,
         )
+
+
+class Breaker:
+    """Per IRR server, its runs that timed out in a row, shared by the threads of one
+    :func:`fetch_all`; ``limit`` of them give the server up (0: never).
+
+    >>> breaker = Breaker(2)
+    >>> breaker.ran("h:43", timed_out=True); breaker.ran("h:43", timed_out=False)
+    >>> breaker.ran("h:43", timed_out=True); breaker.given_up("h:43") is None
+    True
+    >>> breaker.ran("h:43", timed_out=True); breaker.given_up("h:43")
+    'not run: the IRR server h:43 timed out 2 times in a row'
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._timeouts: dict[str, int] = {}
+
+    def ran(self, host: str, *, timed_out: bool) -> None:
+        """Count a run to ``host`` that ended: a timeout adds one, anything else (the
+        server answered) starts the count again."""
+        with self._lock:
+            self._timeouts[host] = self._timeouts.get(host, 0) + 1 if timed_out else 0
+
+    def given_up(self, host: str) -> str | None:
+        """Why runs to ``host`` are not made now, or None when they are."""
+        with self._lock:
+            count = self._timeouts.get(host, 0)
+        if not self.limit or count < self.limit:
+            return None
+        return f"not run: the IRR server {host} timed out {self.limit} times in a row"
 
 
 @dataclass(frozen=True)
@@ -258,22 +301,24 @@ def fetch(asn: int, obj: IRRObject, family: int, config: BgpqConfig | None = Non
     Failures are in :attr:`Fetched.error`; :class:`ConfigError` only for a program that
     cannot be found or run at all."""
     config = config or BgpqConfig()
-    return _fetch(find_program(config.program), Job(asn, obj, family), config)
+    return _fetch(find_program(config.program), Job(asn, obj, family), config, Breaker(0))
 
 
 def fetch_all(
     jobs: Iterable[Job | tuple[int, IRRObject, int]], config: BgpqConfig | None = None
 ) -> list[Fetched]:
     """Run every job, ``config.workers`` at once, the answers in the jobs' order; a job
-    that fails gives a :class:`Fetched` with its error and the others go on.
+    that fails gives a :class:`Fetched` with its error and the others go on, but those
+    to a server given up are not run (:class:`Breaker`).
     :class:`ConfigError` (before any run) if the program cannot be found."""
     config = config or BgpqConfig()
     program = find_program(config.program)
     todo = [job if isinstance(job, Job) else Job(*job) for job in jobs]
     if not todo:
         return []
+    breaker = Breaker(config.give_up_after)
     with ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="bgpq") as pool:
-        futures = [pool.submit(_fetch, program, job, config) for job in todo]
+        futures = [pool.submit(_fetch, program, job, config, breaker) for job in todo]
         results: list[Fetched] = []
         for job, future in zip(todo, futures, strict=True):
             try:
@@ -323,8 +368,8 @@ def _missing(host: str, obj: IRRObject, sources: tuple[str, ...], timeout: float
     return f"no such {object_class} at {where}"
 
 
-def _fetch(program: Program, job: Job, config: BgpqConfig) -> Fetched:
-    """One run, its failures in the answer."""
+def _fetch(program: Program, job: Job, config: BgpqConfig, breaker: Breaker) -> Fetched:
+    """One run, its failures in the answer; none if ``breaker`` gave its server up."""
     if job.host is not None or job.sources is not None or job.aggregate is not None:
         config = replace(
             config,
@@ -355,6 +400,9 @@ def _fetch(program: Program, job: Job, config: BgpqConfig) -> Fetched:
     if "-S" in argv:
         base = replace(base, sources=tuple(argv[argv.index("-S") + 1].split(",")))
     base = replace(base, command=tuple(argv))
+    reason = breaker.given_up(config.host)
+    if reason:
+        return replace(base, error=reason, given_up=True, fetched_at=_utcnow())
     start = time.monotonic()
     try:
         result = subprocess.run(  # on a timeout, run() kills the child and waits for it
@@ -367,12 +415,14 @@ def _fetch(program: Program, job: Job, config: BgpqConfig) -> Fetched:
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
+        breaker.ran(config.host, timed_out=True)
         elapsed = time.monotonic() - start
         notes = _messages(_text(exc.stderr))
         error = f"{program.name} timed out after {elapsed:.1f} s (limit {config.timeout:g} s)"
         return replace(base, error=error, notes=notes, fetched_at=_utcnow())
     except OSError as exc:
         return replace(base, error=f"{program.name} cannot run: {exc}", fetched_at=_utcnow())
+    breaker.ran(config.host, timed_out=False)
     notes = _messages(result.stderr)
     done = replace(base, notes=notes, fetched_at=_utcnow())
     if result.returncode != 0:

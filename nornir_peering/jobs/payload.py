@@ -162,6 +162,7 @@ def fetched(answer: Fetched) -> dict[str, Any]:
         "fetched_at": answer.fetched_at.isoformat() if answer.fetched_at else None,
         "error": answer.error,
         "notes": list(answer.notes),
+        "given_up": answer.given_up,
     }
 
 
@@ -187,4 +188,5 @@ def fetched_from(found: dict[str, Any]) -> Fetched:
         fetched_at=datetime.fromisoformat(when) if when else None,
         error=found["error"],
         notes=tuple(found["notes"]),
+        given_up=found.get("given_up") is True,
     )

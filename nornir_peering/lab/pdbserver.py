@@ -18,8 +18,8 @@ the details and where they come from):
   an invalid key is refused with 401.
 
 Tests switch on faults through ``/_lab/faults`` (HTTP errors with
-``Retry-After``, slow replies, bodies cut short) and read the requests it saw
-from ``/_lab/requests``.
+``Retry-After``, slow replies, bodies cut short, replies trickled a byte at a time
+and never finished) and read the requests it saw from ``/_lab/requests``.
 
 For example::
 
@@ -33,6 +33,7 @@ import bisect
 import calendar
 import ipaddress
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,10 @@ class Fault:
     delay: float = 0.0
     truncate: int | None = None  # send this many bytes of the body, then hang up
     malformed: int | None = None  # send this many bytes as if they were the whole body
+    # send the reply one byte every this many seconds, never its last byte: from its
+    # status line on with trickle_headers, else after its headers
+    trickle: float = 0.0
+    trickle_headers: bool = False
     times: int = -1  # -1: until cleared
 
     @classmethod
@@ -333,12 +338,35 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault and fault.truncate is not None:
             body = body[: fault.truncate]
             self.close_connection = True
+        elif fault and fault.trickle:
+            return self._trickle(status, headers, body, fault)
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
         self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(body)
+
+    def _trickle(self, status: int, headers: dict[str, str], body: bytes, fault: Fault) -> None:
+        """Send the reply one byte every ``fault.trickle`` seconds, all but its last byte,
+        until the client hangs up or the server stops."""
+        self.close_connection = True
+        lines = [f"HTTP/1.1 {status} {self.responses[status][0]}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}")
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        reply = head + body
+        start = 0 if fault.trickle_headers else len(head)
+        stopping = self.server.lab.stopping
+        try:
+            self.wfile.write(reply[:start])
+            for at in range(start, len(reply) - 1):
+                if stopping.wait(fault.trickle):
+                    return
+                self.wfile.write(reply[at : at + 1])
+        except OSError:  # the client hung up
+            return
+        stopping.wait()
 
     def do_POST(self) -> None:
         self._control("POST", urlsplit(self.path).path)
@@ -381,7 +409,8 @@ class _Server(ThreadingHTTPServer):
 
 
 class LabServer:
-    """Runs a :class:`PeeringDBLab` on a loopback address in a background thread."""
+    """Runs a :class:`PeeringDBLab` on a loopback address in a background thread; over
+    HTTPS with ``tls``, a server context holding its certificate."""
 
     def __init__(
         self,
@@ -389,21 +418,29 @@ class LabServer:
         host: str = "127.0.0.1",
         port: int = 0,
         api_key: str | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"the lab server listens on loopback only, not {host}")
         self.lab = PeeringDBLab(dataset, api_key)
         self._server = _Server((host, port), _Handler)
         self._server.lab = self.lab
+        self._scheme = "https" if tls else "http"
+        if tls is not None:
+            # the handshake happens in the request's thread, at its first read, not in accept()
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), daemon=True, name="pdb-lab"
         )
 
     @property
     def url(self) -> str:
-        """Where the server listens, ``http://HOST:PORT``, with the port it was given."""
+        """Where the server listens, ``http://HOST:PORT`` (``https``: with ``tls``), with
+        the port it was given."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self._scheme}://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:

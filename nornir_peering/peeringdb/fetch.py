@@ -12,7 +12,9 @@ It does the transfer itself, because peeringdb-py's:
   here 429 waits what the server asks, within ``max_retry_after``, a bounded
   number of times, and 5xx, timeouts and broken connections are retried too;
 - sends no User-Agent, which PeeringDB asks API clients to set;
-- has no overall time limit; here each download has ``download_timeout``.
+- has no overall time limit; here each download has ``download_timeout``, its retries
+  included, on the wall clock, whatever the server sends and however slowly
+  (:mod:`.deadline`).
 
 It does not subclass that Fetcher, whose every method it replaced: importing
 peeringdb-py loads Django and requests, ~18 MB and 0.2 s of a sync that needs neither.
@@ -29,11 +31,11 @@ from pathlib import Path
 import httpx
 
 from nornir_peering import __version__
+from nornir_peering.peeringdb.deadline import Deadline
 from nornir_peering.peeringdb.schema import PRIVATE_TAGS
 from nornir_peering.settings import PeeringSettings
 
 USER_AGENT = f"nornir-peering/{__version__}"
-CHUNK = 1 << 20
 
 
 class FetchError(Exception):
@@ -45,7 +47,7 @@ class FetchError(Exception):
 
 
 class Cancelled(FetchError):
-    """Another download failed first, so this one stopped."""
+    """Another download failed first, so this one stopped (:meth:`StreamingFetcher.stop`)."""
 
 
 @dataclass(frozen=True)
@@ -69,24 +71,31 @@ class StreamingFetcher:
         # PosixPath('.../net.json')
     """
 
-    def __init__(
-        self,
-        settings: PeeringSettings,
-        workdir: Path,
-        cancel: threading.Event | None = None,
-    ) -> None:
+    def __init__(self, settings: PeeringSettings, workdir: Path) -> None:
         # normalised as peeringdb-py's Fetcher does, so that no URL has a "//"
         self.url = settings.peeringdb_url.rstrip("/")
         self.cache_url = settings.cache_url.rstrip("/")
         self.api_key = settings.peeringdb_key() or ""
         self.settings = settings
         self.workdir = workdir
-        self.cancel = cancel or threading.Event()
+        self._stopped = threading.Event()
+        self._downloads: set[Deadline] = set()  # those under way, for stop()
+        self._lock = threading.Lock()
         self._client = httpx.Client(
             timeout=httpx.Timeout(settings.timeout),
             headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
             follow_redirects=True,
+            # a connection per request: a download's Deadline sees the connections it opens
+            limits=httpx.Limits(max_keepalive_connections=0),
         )
+
+    def stop(self) -> None:
+        """Stop every download (another one failed): those under way end now, with
+        :class:`Cancelled`, even one waiting for the server to send something."""
+        self._stopped.set()
+        with self._lock:
+            for deadline in self._downloads:
+                deadline.end("stopped")
 
     def close(self) -> None:
         """Close the HTTP client."""
@@ -134,34 +143,56 @@ class StreamingFetcher:
     ) -> int:
         settings = self.settings
         failures = 0
-        while True:
-            if self.cancel.is_set():
-                raise Cancelled(tag, "stopped because another download failed")
+        last = ""  # why the attempt before failed
+        with Deadline(settings.download_timeout) as deadline:
+            with self._lock:
+                self._downloads.add(deadline)
             try:
-                return self._attempt(tag, url, params, path, max_bytes)
-            except _RetryAfter as retry:
-                failures += 1
-                if retry.seconds > settings.max_retry_after:
-                    raise FetchError(
-                        tag,
-                        f"rate limited by {url} (HTTP 429); it asks to wait {retry.seconds:g}s, "
-                        f"more than max_retry_after ({settings.max_retry_after:g}s)",
-                    ) from None
-                if failures > settings.retries:
-                    raise FetchError(
-                        tag, f"rate limited by {url} (HTTP 429) {failures} times; giving up"
-                    ) from None
-                self._pause(tag, retry.seconds)
-            except _Retryable as error:
-                failures += 1
-                if failures > settings.retries:
-                    attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
-                    raise FetchError(tag, f"{error} (after {attempts})") from None
-                self._pause(tag, settings.retry_backoff * 2 ** (failures - 1))
+                while True:
+                    self._check(tag, httpx.URL(url, params=params), deadline, last)
+                    try:
+                        return self._attempt(tag, url, params, path, deadline, max_bytes)
+                    except _RetryAfter as retry:
+                        failures += 1
+                        last = f"rate limited by {url} (HTTP 429)"
+                        if retry.seconds > settings.max_retry_after:
+                            raise FetchError(
+                                tag,
+                                f"{last}; it asks to wait {retry.seconds:g}s, "
+                                f"more than max_retry_after ({settings.max_retry_after:g}s)",
+                            ) from None
+                        if failures > settings.retries:
+                            raise FetchError(tag, f"{last} {failures} times; giving up") from None
+                        self._pause(tag, min(retry.seconds, deadline.remaining))
+                    except _Retryable as error:
+                        failures += 1
+                        last = str(error)
+                        if failures > settings.retries:
+                            attempts = f"{failures} attempt{'s' if failures > 1 else ''}"
+                            raise FetchError(tag, f"{error} (after {attempts})") from None
+                        backoff = settings.retry_backoff * 2 ** (failures - 1)
+                        self._pause(tag, min(backoff, deadline.remaining))
+                    finally:
+                        deadline.release()
+            finally:
+                with self._lock:
+                    self._downloads.discard(deadline)
 
     def _pause(self, tag: str, seconds: float) -> None:
-        if self.cancel.wait(seconds):
+        if self._stopped.wait(seconds):
             raise Cancelled(tag, "stopped because another download failed")
+
+    def _check(self, tag: str, url: httpx.URL, deadline: Deadline, last: str = "") -> None:
+        """Raise if the download must end: stopped, or over ``download_timeout``."""
+        if self._stopped.is_set() or deadline.ended == "stopped":
+            raise Cancelled(tag, "stopped because another download failed")
+        if deadline.passed:
+            why = f"; the attempt before: {last}" if last else ""
+            raise FetchError(
+                tag,
+                f"download from {url} took longer than download_timeout "
+                f"({deadline.seconds:g}s); stopped{why}",
+            )
 
     def _attempt(
         self,
@@ -169,15 +200,24 @@ class StreamingFetcher:
         url: str,
         params: dict[str, str],
         path: Path,
+        deadline: Deadline,
         max_bytes: int | None = None,
     ) -> int:
-        deadline = time.monotonic() + self.settings.download_timeout
+        settings = self.settings
         try:
             with self._client.stream(
-                "GET", url, params=params, headers=self._auth_headers()
+                "GET",
+                url,
+                params=params,
+                headers=self._auth_headers(),
+                # the deadline shuts connections, not connection attempts: bound those
+                timeout=httpx.Timeout(
+                    settings.timeout, connect=min(settings.timeout, deadline.remaining)
+                ),
+                extensions={"trace": deadline.trace},
             ) as reply:
                 if reply.status_code == 429:
-                    raise _RetryAfter(_retry_after(reply.headers.get("Retry-After"), self.settings))
+                    raise _RetryAfter(_retry_after(reply.headers.get("Retry-After"), settings))
                 if reply.status_code >= 500:
                     raise _Retryable(f"HTTP {reply.status_code} from {reply.url}")
                 if reply.status_code >= 400:
@@ -187,30 +227,27 @@ class StreamingFetcher:
                     )
                 size = 0
                 with path.open("wb") as out:
-                    for chunk in reply.iter_bytes(CHUNK):
-                        out.write(chunk)
-                        size += len(chunk)
+                    for piece in reply.iter_bytes():  # each as read: checked at every read
+                        out.write(piece)
+                        size += len(piece)
                         if max_bytes is not None and size > max_bytes:
                             raise FetchError(
                                 tag, f"{reply.url} sent more than {max_bytes:,} bytes; stopped"
                             )
-                        if time.monotonic() > deadline:
-                            raise FetchError(
-                                tag,
-                                f"download from {reply.url} took longer than "
-                                f"download_timeout ({self.settings.download_timeout:g}s)",
-                            )
-                        if self.cancel.is_set():
-                            raise Cancelled(tag, "stopped because another download failed")
+                        self._check(tag, reply.url, deadline)
                 return size
-        except httpx.TimeoutException:
-            raise _Retryable(
-                f"timed out after {self.settings.timeout:g}s waiting for {url}"
-            ) from None
-        except httpx.RemoteProtocolError as exc:
-            raise _Retryable(f"connection to {url} broke off: {exc}") from None
-        except httpx.TransportError as exc:
-            raise _Retryable(f"cannot reach {url}: {exc}") from None
+        except httpx.HTTPError as exc:
+            # a connection the deadline shut down breaks off: say why it did
+            self._check(tag, httpx.URL(url, params=params), deadline)
+            if isinstance(exc, httpx.TimeoutException):
+                raise _Retryable(
+                    f"timed out after {settings.timeout:g}s waiting for {url}"
+                ) from None
+            if isinstance(exc, httpx.RemoteProtocolError):
+                raise _Retryable(f"connection to {url} broke off: {exc}") from None
+            if isinstance(exc, httpx.TransportError):
+                raise _Retryable(f"cannot reach {url}: {exc}") from None
+            raise
 
 
 class _Retryable(Exception):

@@ -17,7 +17,6 @@ import gzip
 import json
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -288,8 +287,7 @@ def _plan(tag: str, cursor: _Cursor | None, settings: PeeringSettings, full: boo
 def _fetch_all(
     jobs: list[_Job], settings: PeeringSettings, workdir: Path, notify: Progress
 ) -> None:
-    cancel = threading.Event()
-    fetcher = StreamingFetcher(settings, workdir, cancel)
+    fetcher = StreamingFetcher(settings, workdir)
     parser = ReplyParser(settings.sync_memory, workdir)
 
     def fetch(job: _Job) -> None:
@@ -303,7 +301,7 @@ def _fetch_all(
             futures = [pool.submit(fetch, job) for job in jobs]
             _, pending = wait(futures, return_when=FIRST_EXCEPTION)
             if pending:
-                cancel.set()
+                fetcher.stop()
                 wait(pending)
     finally:
         fetcher.close()

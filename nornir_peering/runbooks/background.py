@@ -21,7 +21,7 @@ from nornir_peering.jobs.queue import JobQueue
 from nornir_peering.peeringdb.sync import SyncReport, apply_downloads
 from nornir_peering.runbooks.configure import ConfigureReport, outcomes
 from nornir_peering.runbooks.poll import PollReport, polls, store_polls
-from nornir_peering.runbooks.prefixes import PrefixReport, answers, store_lists
+from nornir_peering.runbooks.prefixes import PrefixReport, answers, count_given_up, store_lists
 from nornir_peering.settings import Settings
 from nornir_peering.store.jobs import collected_batches, mark_collected
 
@@ -77,6 +77,7 @@ def _store(settings: Settings, batch: Batch, ended: dict[str, Any]) -> Report:
     if batch.kind == "prefixes":
         fetched, failed = answers(ended, batch)
         report = PrefixReport(problems=[*batch.meta["problems"], *failed])
+        count_given_up(report, fetched)
         report.changes = store_lists(
             peering.state,
             peering.lock_wait,

@@ -4,7 +4,9 @@ For every peer AS in the selected routers' sessions, and our own AS: its
 objects (the inventory's ``as_set`` override, else PeeringDB's ``irr_as_set``,
 else ``AS<asn>``; :mod:`nornir_peering.irr.query`), expanded by bgpq4 or bgpq3
 per family and as an AS-path list, ``irr_workers`` runs at once
-(:mod:`nornir_peering.irr.bgpq`). Then, in the main thread and one transaction,
+(:mod:`nornir_peering.irr.bgpq`; an IRR server whose runs time out
+``irr_give_up_after`` times in a row is given up, its remaining runs failing unmade).
+Then, in the main thread and one transaction,
 what is stored changes only where the guards allow (:mod:`nornir_peering.store.irr`):
 a failed query, a list that would become empty or shrink past ``max_shrink``
 (unless forced), or one past ``limit`` keeps the list stored before.
@@ -12,6 +14,7 @@ a failed query, a list that would become empty or shrink past ``max_shrink``
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ class PrefixReport:
     changes: list[ListChange] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what the AS-SET fields held that is not run
     batch: Batch | None = None  # the jobs, when enqueued with --tasks --no-wait
+    given_up: dict[str, int] = field(default_factory=dict)  # IRR server: bgpq runs not made
 
     @property
     def failed(self) -> list[int]:
@@ -53,6 +57,7 @@ class PrefixReport:
         return {
             "failed": self.failed,
             "problems": self.problems,
+            "given_up": self.given_up,
             "lists": [
                 {
                     "asn": c.asn,
@@ -184,12 +189,24 @@ def grab_prefixes(
             return report
         fetched, failed = answers(submitted.ends, submitted.batch)
         report.problems.extend(failed)
+    count_given_up(report, fetched)
     report.changes = store_lists(
         Path(str(data["state"])), float(data["lock_wait"]), fetched, **guards
     )
     if background is not None:
         submitted.collected()
     return report
+
+
+def count_given_up(report: PrefixReport, fetched: list[Fetched]) -> None:
+    """Count the runs not made because their IRR server was given up, per server, and
+    say so among the report's problems."""
+    report.given_up = dict(sorted(Counter(f.host for f in fetched if f.given_up).items()))
+    report.problems.extend(
+        f"{host}: {runs} bgpq run(s) not made, the server given up after its runs timed out "
+        "irr_give_up_after times in a row; their ASes keep the lists stored before"
+        for host, runs in report.given_up.items()
+    )
 
 
 def answers(ends: dict[str, JobEnd], batch: Batch) -> tuple[list[Fetched], list[str]]:

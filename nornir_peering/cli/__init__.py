@@ -8,6 +8,7 @@ Commands are imported when they are run, so that a nightly
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import traceback
 from typing import Any
@@ -18,6 +19,8 @@ from nornir_peering import __version__
 from nornir_peering.errors import PeeringError
 from nornir_peering.report import error
 from nornir_peering.secrets import mask
+
+_log = logging.getLogger("nornir_peering")
 
 # name → (module, attribute); the second name of a pair is an older one kept
 # for existing cron lines, hidden from --help
@@ -80,6 +83,8 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except PeeringError as exc:
+            if exc.__cause__ is not None and _log.hasHandlers():  # logging on: the details
+                _log.error("%s", exc, exc_info=exc)
             error(str(exc))
             ctx.exit(exc.exit_code)
 

@@ -13,7 +13,8 @@ ends, however it ends (done, exit code 1, an error, a usage error after the sett
 were loaded), the run is stored with its exit code: the command as typed, the options
 given on the command line, start, end, summary and items. A run log that cannot be
 written (the state file busy past ``--wait``) is reported on stderr and does not
-change the command's exit code.
+change the command's exit code; when the command itself failed on a damaged state file
+or a full disk, that one line has said it already.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from nornir_peering.errors import PeeringError
+from nornir_peering.errors import DiskFull, PeeringError, StateDamaged
 from nornir_peering.report import error
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
 from nornir_peering.store.runs import Run, RunItem, record
 
 _NOTE = "nornir_peering.run"
+_UNUSABLE = (StateDamaged, DiskFull)  # the state file cannot take the record either
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def recorded(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def command(*args: Any, settings: Settings, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
-        started, code = _now(), 1
+        started, code, failure = _now(), 1, None
         try:
             result = func(*args, settings=settings, **kwargs)
             code = 0
@@ -75,15 +77,21 @@ def recorded(func: Callable[..., Any]) -> Callable[..., Any]:
             code = exc.exit_code
             raise
         except (click.ClickException, PeeringError) as exc:
-            code = exc.exit_code
+            code, failure = exc.exit_code, exc
             raise
         finally:
-            _store(ctx, settings, started, code)
+            _store(ctx, settings, started, code, failure)
 
     return command
 
 
-def _store(ctx: click.Context, settings: Settings, started: datetime, code: int) -> None:
+def _store(
+    ctx: click.Context,
+    settings: Settings,
+    started: datetime,
+    code: int,
+    failure: Exception | None,
+) -> None:
     summary, items = ctx.meta.get(_NOTE, ("", []))
     if not summary and code:
         summary = "failed before it finished" if code != 2 else "refused: bad usage"
@@ -103,7 +111,8 @@ def _store(ctx: click.Context, settings: Settings, started: datetime, code: int)
         with open_state(peering.state, write=True, wait=peering.lock_wait) as db:
             record(db, run)
     except PeeringError as exc:
-        error(f"this run was not recorded in the run log: {exc}")
+        if not (isinstance(exc, _UNUSABLE) and isinstance(failure, _UNUSABLE)):
+            error(f"this run was not recorded in the run log: {exc}")
 
 
 def _command_name(ctx: click.Context) -> str:

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jobs": ("nornir_peering.cli.jobs", "jobs"),
     "schedule": ("nornir_peering.cli.schedule", "schedule"),
     "query": ("nornir_peering.cli.query", "query"),
+    "state": ("nornir_peering.cli.state", "state"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
 HIDDEN = {

@@ -98,7 +98,7 @@ class CheckReport:
 def check(path: Path, wait: float) -> CheckReport:
     """Check the state file ``path``: open it read-only, check its schema version, read
     every row of every table and look each single-column primary key up in its index."""
-    report = CheckReport(path, log_pending=_wal(path).exists())
+    report = CheckReport(path, log_pending=_wal(path).is_file() and _wal(path).stat().st_size > 0)
     if not path.is_file():
         return _verdict(report, NOT_STATE, "no such file")
     try:

@@ -299,8 +299,10 @@ def schema_version(db: duckdb.DuckDBPyConnection) -> int:
     return int(version) if version is not None else 0
 
 
-def migrate(db: duckdb.DuckDBPyConnection, to: int = SCHEMA_VERSION) -> int:
-    """Apply the migrations the file lacks, up to version ``to``; return the version."""
+def migrate(db: duckdb.DuckDBPyConnection, to: int | None = None) -> int:
+    """Apply the migrations the file lacks, up to version ``to`` (the current one when
+    None); return the version."""
+    to = SCHEMA_VERSION if to is None else to
     current = schema_version(db)
     if current > SCHEMA_VERSION:
         from nornir_peering.errors import PeeringError

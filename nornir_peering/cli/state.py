@@ -14,15 +14,18 @@ from nornir_peering.store.health import backup, check, rebuild
 
 @click.group()
 def state() -> None:
-    """Check the state file, rebuild a damaged one, back it up."""
+    """Check, rebuild or back up the state file."""
 
 
 @state.command("check")
 @settings_options
 @click.option("--json", "as_json", is_flag=True)
 def check_command(settings: Settings, as_json: bool) -> None:
-    """Read every table of the state file, read-only: exit 0 when it reads whole, 1 when
-    it is damaged, 2 when it is not a state file (or one newer than this toolkit)."""
+    """Check that every table of the state file reads.
+
+    The file is opened read-only and every row of every table read. Exit 0 when it
+    reads whole, 1 when it is damaged, 2 when it is not a state file (or one newer than
+    this nornir-peering)."""
     found = check(settings.peering.state, settings.peering.lock_wait)
     if as_json:
         print_json(found.as_dict())
@@ -37,10 +40,12 @@ def check_command(settings: Settings, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Rebuild a state file that reads whole, too.")
 @click.option("--json", "as_json", is_flag=True)
 def rebuild_command(settings: Settings, force: bool, as_json: bool) -> None:
-    """Build a new state file in place of a damaged one: the history (run log, session
-    history, PeeringDB port changes, sync records, collected batches) copied wherever it
-    still reads, the rest copied when it reads whole or left for the next runs to fetch
-    again. The old file is kept beside it as peering.duckdb.damaged-<UTC time>."""
+    """Rebuild a damaged state file, keeping its history.
+
+    A new file is built in its place: the history (run log, session history, PeeringDB
+    port changes, sync records, collected batches) copied wherever it still reads, the
+    rest copied when it reads whole or left for the next runs to fetch again. The old
+    file is kept beside it as peering.duckdb.damaged-<UTC time>."""
     done = rebuild(settings.peering.state, settings.peering.lock_wait, force=force)
     if as_json:
         print_json(done.as_dict())
@@ -54,8 +59,10 @@ def rebuild_command(settings: Settings, force: bool, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @click.option("--json", "as_json", is_flag=True)
 def backup_command(settings: Settings, target: Path, force: bool, as_json: bool) -> None:
-    """Write a consistent copy of the state file to PATH (a file, or a folder to write
-    it into), taken under the writer lock while readers carry on."""
+    """Back the state file up to PATH.
+
+    A consistent copy, taken under the writer lock while readers carry on, written to
+    PATH (a file, or a folder to write it into) atomically."""
     done = backup(settings.peering.state, target, settings.peering.lock_wait, force=force)
     if as_json:
         print_json(done.as_dict())

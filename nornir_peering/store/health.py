@@ -125,7 +125,7 @@ def _check_tables(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
     if "schema_version" not in present:
         _verdict(report, NOT_STATE, "a DuckDB database without the toolkit's schema")
         return
-    versions = _read(con, "schema_version", "max(version)")
+    versions = _read(con, "schema_version")
     report.tables.append(versions)
     if not versions.ok:
         _verdict(report, DAMAGED, f"schema_version: {versions.error}")
@@ -147,7 +147,7 @@ def _check_tables(con: duckdb.DuckDBPyConnection, report: CheckReport) -> None:
             _verdict(report, DAMAGED, f"{table}: {found.error}")
 
 
-def _read(con: duckdb.DuckDBPyConnection, table: str, *extra: str) -> TableCheck:
+def _read(con: duckdb.DuckDBPyConnection, table: str) -> TableCheck:
     """Read every value of ``table`` (DuckDB verifies each block's checksum as it reads it:
     a count alone comes from the catalog), and look its primary key up in the index."""
     name = _ident(table)
@@ -280,15 +280,14 @@ def _build(old: Path, fresh: Path, found: CheckReport, report: RebuildReport) ->
             kind = TABLES.get(table, KEPT)
             units.setdefault(table if kind == KEPT else kind, []).append(table)
         for tables in units.values():
-            whole = all(t in present and t in readable for t in tables)
+            kind = TABLES.get(tables[0], KEPT)
+            if all(t in present and t in readable for t in tables):
+                report.tables.extend(_copy(con, tables, kind))
+                continue
+            outcome = "lost" if kind == KEPT else "left empty"
             for table in tables:
-                kind = TABLES.get(table, KEPT)
-                if whole or (kind == KEPT and table in present and table in readable):
-                    report.tables.append(_copy(con, table, kind))
-                else:
-                    error = why if table not in present else _error(found, table)
-                    outcome = "lost" if kind == KEPT else "left empty"
-                    report.tables.append(TableRebuilt(table, kind, outcome, error=error))
+                error = why if table not in present else _error(found, table)
+                report.tables.append(TableRebuilt(table, kind, outcome, error=error))
         _carry_sequences(con)
         migrate(con)
         con.execute("CHECKPOINT fresh")
@@ -298,19 +297,24 @@ def _build(old: Path, fresh: Path, found: CheckReport, report: RebuildReport) ->
         con.execute("DETACH fresh")
 
 
-def _copy(con: duckdb.DuckDBPyConnection, table: str, kind: str) -> TableRebuilt:
-    name = _ident(table)
+def _copy(con: duckdb.DuckDBPyConnection, tables: list[str], kind: str) -> list[TableRebuilt]:
+    """Copy ``tables`` from the old file, in one transaction: all of them, or none."""
     con.execute("BEGIN TRANSACTION")
+    copied = []
     try:
-        con.execute(f"INSERT INTO fresh.main.{name} BY NAME SELECT * FROM old.main.{name}")
-        [(rows,)] = con.execute(f"SELECT count(*) FROM fresh.main.{name}").fetchall()
+        for table in tables:
+            name = _ident(table)
+            con.execute(f"INSERT INTO fresh.main.{name} BY NAME SELECT * FROM old.main.{name}")
+            [(rows,)] = con.execute(f"SELECT count(*) FROM fresh.main.{name}").fetchall()
+            copied.append(TableRebuilt(table, kind, "copied", int(rows)))
     except duckdb.Error as exc:
         con.execute("ROLLBACK")
         if damage(exc) is None:
             raise
-        return TableRebuilt(table, kind, "lost" if kind == KEPT else "left empty", error=_why(exc))
+        outcome = "lost" if kind == KEPT else "left empty"
+        return [TableRebuilt(t, kind, outcome, error=_why(exc)) for t in tables]
     con.execute("COMMIT")
-    return TableRebuilt(table, kind, "copied", int(rows))
+    return copied
 
 
 def _carry_sequences(con: duckdb.DuckDBPyConnection) -> None:

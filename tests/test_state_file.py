@@ -399,6 +399,7 @@ class TestFullDisk:
         pdb.lab.load(datasets.day2)
         downloads = tmp_path / "downloads"  # on a disk with room: only the state is short
         downloads.mkdir()
+        # 192 KiB: room for the sync's log (some 80 KiB), none for a block of the file (256)
         found = on_a_small_disk(synced_state, tmp_path / "run", 192, downloads=downloads)
         assert found["sync.rc"].strip() == "1", found["sync.err"]
         [line] = found["sync.err"].splitlines()

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from nornir_peering.runbooks.configure import ConfigureReport
     from nornir_peering.runbooks.poll import PollReport
     from nornir_peering.runbooks.render import RenderReport
+    from nornir_peering.store.health import BackupReport, CheckReport, RebuildReport
 
 
 def _console(*, stderr: bool) -> Console:
@@ -454,3 +455,46 @@ def poll_report(report: PollReport) -> None:
     )
     if report.failed:
         err().print(Text.assemble(("failed: ", "bold red"), ", ".join(report.failed)))
+
+
+def check_report(report: CheckReport) -> None:
+    """``state check``: a line per table, then the verdict."""
+    print_rows(
+        ("table", "rows", "reads"),
+        [(t.table, t.rows, "ok" if t.ok else t.error) for t in report.tables],
+        title=f"State file {report.path}",
+    )
+    console = out()
+    if report.log_pending:
+        console.print(
+            Text(
+                f"changes wait in {report.path.name}.wal, not merged into the file: the next "
+                "writer merges them once its disk has room"
+            )
+        )
+    style = "bold green" if report.verdict == "ok" else "bold red"
+    console.print(Text(report.summary, style=style))
+
+
+def rebuild_report(report: RebuildReport) -> None:
+    """``state rebuild``: what became of each table, then one line."""
+    print_rows(
+        ("table", "kind", "outcome", "rows", "why"),
+        [
+            (
+                t.table,
+                "history" if t.kind == "kept" else f"from {t.kind}",
+                t.outcome,
+                t.rows,
+                t.error,
+            )
+            for t in report.tables
+        ],
+        title=f"Rebuilt {report.path}",
+    )
+    out().print(Text(report.summary))
+
+
+def backup_report(report: BackupReport) -> None:
+    """``state backup``: one line."""
+    out().print(Text(report.summary))

@@ -8,6 +8,7 @@ Commands are imported when they are run, so that a nightly
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 import traceback
 from typing import Any
@@ -19,6 +20,8 @@ from nornir_peering.errors import PeeringError
 from nornir_peering.interrupt import Interrupted, handle_signals, interrupted, stopped
 from nornir_peering.report import error
 from nornir_peering.secrets import mask
+
+_log = logging.getLogger("nornir_peering")
 
 # name → (module, attribute); the second name of a pair is an older one kept
 # for existing cron lines, hidden from --help
@@ -44,6 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "jobs": ("nornir_peering.cli.jobs", "jobs"),
     "schedule": ("nornir_peering.cli.schedule", "schedule"),
     "query": ("nornir_peering.cli.query", "query"),
+    "state": ("nornir_peering.cli.state", "state"),
     "lab": ("nornir_peering.cli.lab", "lab"),
 }
 HIDDEN = {
@@ -81,6 +85,8 @@ class _Commands(click.Group):
         try:
             result = super().invoke(ctx)
         except PeeringError as exc:
+            if exc.__cause__ is not None and _log.hasHandlers():  # logging on: the details
+                _log.error("%s", exc, exc_info=exc)
             error(str(exc))
             _exit_stopped(ctx)
             ctx.exit(exc.exit_code)

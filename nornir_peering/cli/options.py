@@ -1,19 +1,22 @@
 """Options every command shares: ``--config``, ``--state``, ``--wait``.
 
 A command decorated with :func:`settings_options` receives one ``settings``
-argument, loaded and validated from them, instead of the three options.
+argument, loaded and validated from them, instead of the three options, and logs as
+``config.yaml``'s ``logging`` section says (:func:`start_logging`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import click
 
-from nornir_peering.settings import load_settings
+from nornir_peering.errors import ConfigError
+from nornir_peering.secrets import mask_logs
+from nornir_peering.settings import Settings, load_settings
 
 
 def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,6 +27,7 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any, config_file: Path | None, state: Path | None, wait: float | None, **kwargs: Any
     ) -> Any:
         settings = load_settings(config_file, overrides={"state": state, "lock_wait": wait})
+        start_logging(settings)
         return func(*args, settings=settings, **kwargs)
 
     for option in (
@@ -51,6 +55,25 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         command = option(command)
     return command
+
+
+def start_logging(settings: Settings) -> None:
+    """Nornir's ``logging`` section of ``config.yaml``, for every command (Nornir applies it
+    only where it runs): when it is enabled, the toolkit's own records go to its
+    ``log_file`` too (``loggers`` defaults to ``[nornir, nornir_peering]``), among them
+    the details behind a one-line error, such as DuckDB's traceback for a damaged state
+    file. No section: no logging, as for Nornir runs."""
+    section = settings.nornir.get("logging")
+    if not isinstance(section, Mapping) or not section.get("enabled", True):
+        return
+    from nornir.core.configuration import LoggingConfig
+
+    options = {"loggers": ["nornir", "nornir_peering"], **section}
+    try:
+        LoggingConfig(**options).configure()
+    except TypeError as exc:  # a key LoggingConfig does not take
+        raise ConfigError(f"config.yaml: logging: {exc}") from None
+    mask_logs(*options["loggers"])
 
 
 def asn_list(

@@ -10,6 +10,7 @@ from nornir_peering.errors import ConfigError
 from nornir_peering.report import print_json, print_rows
 from nornir_peering.settings import Settings
 from nornir_peering.store import open_state
+from nornir_peering.store.faults import state_error
 
 
 @click.command()
@@ -30,6 +31,8 @@ def query(settings: Settings, sql: str, as_json: bool) -> None:
             columns = [d[0] for d in result.description or []]
             rows = result.fetchall()
         except duckdb.Error as exc:
+            if state_error(peering.state, exc) is not None:
+                raise  # the file, not the query: open_state says so
             raise ConfigError(f"query: {str(exc).splitlines()[0]}") from None
     if as_json:
         print_json([dict(zip(columns, row, strict=True)) for row in rows])

@@ -13,7 +13,8 @@ ends, however it ends (done, exit code 1, an error, a usage error after the sett
 were loaded, Ctrl-C or SIGTERM), the run is stored with its exit code: the command as
 typed, the options given on the command line, start, end, summary and items. A run log
 that cannot be written (the state file busy past ``--wait``) is reported on stderr and
-does not change the command's exit code.
+does not change the command's exit code; when the command itself failed on a damaged
+state file or a full disk, that one line has said it already.
 
 While it runs, the command keeps a journal (:mod:`nornir_peering.store.journal`): each
 router's outcome is written there as it ends, so that a run stopped before it could say
@@ -34,7 +35,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from nornir_peering.errors import PeeringError
+from nornir_peering.errors import DiskFull, PeeringError, StateDamaged
 from nornir_peering.interrupt import Interrupted, interrupted, on_stop, stopped
 from nornir_peering.report import error
 from nornir_peering.settings import Settings
@@ -43,6 +44,7 @@ from nornir_peering.store.journal import IN_FLIGHT, NOT_STARTED, Journal, set_cu
 from nornir_peering.store.runs import Run, RunItem, record
 
 _NOTE = "nornir_peering.run"
+_UNUSABLE = (StateDamaged, DiskFull)  # the state file cannot take the record either
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def recorded(func: Callable[..., Any]) -> Callable[..., Any]:
         ctx = click.get_current_context()
         run = _run(ctx)
         kept = _journal(settings, run)
-        code, stop = 1, None
+        code, stop, failure = 1, None, None
         try:
             result = func(*args, settings=settings, **kwargs)
             code = 0
@@ -84,14 +86,14 @@ def recorded(func: Callable[..., Any]) -> Callable[..., Any]:
             code = exc.exit_code
             raise
         except (click.ClickException, PeeringError) as exc:
-            code = exc.exit_code
+            code, failure = exc.exit_code, exc
             raise
         except KeyboardInterrupt as exc:
             stop = interrupted(exc)
             raise
         finally:
             set_current(None)
-            _store(ctx, settings, run, code, kept, stop or stopped())
+            _store(ctx, settings, run, code, kept, stop or stopped(), failure)
 
     return command
 
@@ -117,6 +119,8 @@ def _journal(settings: Settings, run: Run) -> Journal | None:
     peering = settings.peering
     try:
         settle(peering.state, peering.lock_wait)
+    except _UNUSABLE:
+        pass  # the command says so, in one line, when it opens the state
     except PeeringError as exc:
         error(f"runs killed before this one are not in the run log yet: {exc}")
     try:
@@ -136,6 +140,7 @@ def _store(
     code: int,
     kept: Journal | None,
     stop: Interrupted | None,
+    failure: Exception | None,
 ) -> None:
     summary, items = ctx.meta.get(_NOTE, ("", []))
     if stop is not None:  # what it did: as it said, or as its journal has it
@@ -154,7 +159,8 @@ def _store(
         with open_state(peering.state, write=True, wait=peering.lock_wait) as db:
             record(db, ended)
     except PeeringError as exc:
-        error(f"this run was not recorded in the run log: {exc}")
+        if not (isinstance(exc, _UNUSABLE) and isinstance(failure, _UNUSABLE)):
+            error(f"this run was not recorded in the run log: {exc}")
         return  # its journal stays: the next run records it
     if kept is not None:
         kept.close()

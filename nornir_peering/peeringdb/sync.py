@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,13 +28,14 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from nornir_peering.errors import StateBusy, SyncFailed
+from nornir_peering.errors import DiskFull, StateBusy, SyncFailed
 from nornir_peering.peeringdb import schema
 from nornir_peering.peeringdb.fetch import Cancelled, Download, FetchError, StreamingFetcher
 from nornir_peering.peeringdb.load import ParsedReply, ReplyError, ReplyParser, apply_reply
 from nornir_peering.pids import alive
 from nornir_peering.settings import PeeringSettings
 from nornir_peering.store import open_state, transaction
+from nornir_peering.store.faults import no_room
 
 if TYPE_CHECKING:  # the queue (rq, redis) is imported only by a sync that uses it
     from nornir_peering.jobs.batch import Background, Batch, JobEnd
@@ -146,12 +148,13 @@ def sync_peeringdb(
         collected.seconds = time.monotonic() - started
         return collected
 
-    workdir = _workdir(settings.state)
-    try:
-        _fetch_all(jobs, settings, workdir, notify)
-        _apply_and_record(settings, jobs, cursors, report, lock_wait, notify, started)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with _room_for_downloads(settings.state):
+        workdir = _workdir(settings.state)
+        try:
+            _fetch_all(jobs, settings, workdir, notify)
+            _apply_and_record(settings, jobs, cursors, report, lock_wait, notify, started)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     report.seconds = time.monotonic() - started
     return report
 
@@ -180,6 +183,22 @@ def apply_downloads(
     if failed:
         lines = "\n  ".join(failed)
         raise SyncFailed(f"PeeringDB sync failed, the cache is unchanged:\n  {lines}")
+    with _room_for_downloads(settings.state):
+        _apply_downloads(settings, jobs, ends, cursors, report, lock_wait, notify, started)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _apply_downloads(
+    settings: PeeringSettings,
+    jobs: list[_Job],
+    ends: dict[str, JobEnd],
+    cursors: dict[str, _Cursor],
+    report: SyncReport,
+    lock_wait: float,
+    notify: Progress,
+    started: float,
+) -> None:
     workdir = _workdir(settings.state)
     parser = ReplyParser(settings.sync_memory, workdir)
     try:
@@ -198,8 +217,21 @@ def apply_downloads(
     finally:
         parser.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    report.seconds = time.monotonic() - started
-    return report
+
+
+@contextlib.contextmanager
+def _room_for_downloads(state: Path) -> Iterator[None]:
+    """A download or its parsing that finds the disk full (the downloads are kept beside
+    the state file) is one line: nothing was written."""
+    try:
+        yield
+    except (OSError, SyncFailed) as exc:
+        if not no_room(exc):
+            raise
+        raise DiskFull(
+            f"no space left on the disk of {state} for the downloads: nothing was written, "
+            "the cache is unchanged; free space there and run again"
+        ) from exc
 
 
 def _download_job(job: _Job, settings: PeeringSettings) -> dict[str, object]:

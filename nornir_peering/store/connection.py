@@ -14,12 +14,14 @@ import fcntl
 import os
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from nornir_peering.errors import PeeringError, StateBusy
+from nornir_peering.store.faults import state_error
 from nornir_peering.store.migrations import (
     SCHEMA_VERSION,
     SECRETS_SCRUBBED,
@@ -28,6 +30,7 @@ from nornir_peering.store.migrations import (
 )
 
 POLL_SECONDS = 0.05
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -89,13 +92,28 @@ def _read_holder(lock_path: Path) -> str:
 def open_state(
     path: Path, *, write: bool = False, wait: float = 10.0
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the state file, migrated to the current schema.
+    """Open the state file, migrated to the current schema. A writer's changes are merged
+    into the file (a checkpoint) before it is closed: a full disk fails the block then,
+    instead of leaving the next writer a log it cannot merge. A damaged file or a full
+    disk, met anywhere in the block, is one line (:func:`~.faults.state_error`).
 
     For example::
 
         with open_state(Path("state/peering.duckdb")) as db:
             db.sql("select count(*) from pdb_net").fetchone()
     """
+    try:
+        with _opened(path, write=write, wait=wait) as con:
+            yield con
+    except (duckdb.Error, OSError) as exc:
+        found = state_error(path, exc)
+        if found is None:
+            raise
+        raise found from exc
+
+
+@contextlib.contextmanager
+def _opened(path: Path, *, write: bool, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
     if write:
         with writer_lock(path, wait):
             con = _connect_waiting(path, read_only=False, wait=wait)
@@ -105,13 +123,14 @@ def open_state(
                     # a run log from before secrets were masked: once masked in place, the
                     # file is copied anew; until that is done, the marker says it is owed
                     pending.touch()
-                    _sync_folder(path.parent)
+                    sync_folder(path.parent)
                 migrate(con)
                 if pending.exists():
                     con.close()
                     _rewrite(path, pending)
                     con = _connect_waiting(path, read_only=False, wait=wait)
                 yield con
+                _checkpoint(con, path)
             finally:
                 con.close()
         return
@@ -128,6 +147,19 @@ def open_state(
         yield con
     finally:
         con.close()
+
+
+def _checkpoint(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Merge the write-ahead log into the file. DuckDB does so when the last connection
+    closes, but says nothing if that fails: the log would be left for the next writer,
+    on a disk with no room to merge it, and the run would end as if all were well."""
+    try:
+        con.execute("CHECKPOINT")
+    except duckdb.Error as exc:
+        found = state_error(path, exc, logged=True)
+        if found is None:
+            raise
+        raise found from exc
 
 
 def _rewrite_pending(path: Path) -> Path:
@@ -147,14 +179,24 @@ def _rewrite(path: Path, pending: Path) -> None:
     fresh = target.with_name(target.name + ".rewrite")
     for leftover in (fresh, fresh.with_name(fresh.name + ".wal")):
         leftover.unlink(missing_ok=True)
-    copier = duckdb.connect(":memory:", config=_CONFIG)
+    copier = duckdb.connect(":memory:", config=CONFIG)
     try:
-        copier.execute(f"ATTACH {_quoted(target)} AS old (READ_ONLY)")
-        copier.execute(f"ATTACH {_quoted(fresh)} AS fresh")
+        copier.execute(f"ATTACH {quoted(target)} AS old (READ_ONLY)")
+        copier.execute(f"ATTACH {quoted(fresh)} AS fresh")
         copier.execute("COPY FROM DATABASE old TO fresh")
     finally:
         copier.close()
-    held = target.stat()
+    copy_ownership(fresh, target.stat())
+    with open(fresh, "rb") as file:
+        os.fsync(file.fileno())
+    os.replace(fresh, target)
+    sync_folder(target.parent)
+    pending.unlink(missing_ok=True)
+    sync_folder(pending.parent)
+
+
+def copy_ownership(fresh: Path, held: os.stat_result) -> None:
+    """Give ``fresh`` the permissions and owner of the file it replaces (``held``)."""
     mode = stat.S_IMODE(held.st_mode)
     try:
         os.chown(fresh, held.st_uid, held.st_gid)  # as root
@@ -164,15 +206,9 @@ def _rewrite(path: Path, pending: Path) -> None:
         except PermissionError:
             mode &= 0o700  # the group is the writer's own now: it gets nothing
     os.chmod(fresh, mode)
-    with open(fresh, "rb") as file:
-        os.fsync(file.fileno())
-    os.replace(fresh, target)
-    _sync_folder(target.parent)
-    pending.unlink(missing_ok=True)
-    _sync_folder(pending.parent)
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Make the files made, renamed or removed in ``folder`` survive a crash."""
     descriptor = os.open(folder, os.O_RDONLY)
     try:
@@ -181,13 +217,14 @@ def _sync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
-def _quoted(path: Path) -> str:
+def quoted(path: Path) -> str:
+    """``path`` as an SQL string literal: ``'state/o''brien.duckdb'``."""
     return "'" + str(path).replace("'", "''") + "'"
 
 
 # No extension is ever downloaded: the machine may have no internet, and the
 # state file must never depend on one.
-_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "autoinstall_known_extensions": False,
     "autoload_known_extensions": False,
 }
@@ -195,22 +232,33 @@ _CONFIG: dict[str, str | bool | int | float | list[str]] = {
 
 def _connect(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     try:
-        return duckdb.connect(str(path), read_only=read_only, config=_CONFIG)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise
-        raise PeeringError(f"{path}: cannot open the state file: {exc}") from None
+        return duckdb.connect(str(path), read_only=read_only, config=CONFIG)
     except duckdb.Error as exc:
-        raise PeeringError(f"{path}: cannot open the state file: {exc}") from None
+        if locked(exc):
+            raise
+        raise state_error(path, exc) or PeeringError(
+            f"{path}: cannot open the state file: {exc}"
+        ) from exc
+
+
+def locked(exc: duckdb.Error) -> bool:
+    """Whether ``exc`` is DuckDB refusing a file another process has open."""
+    return isinstance(exc, duckdb.IOException) and "could not set lock" in str(exc).lower()
 
 
 def _connect_waiting(path: Path, *, read_only: bool, wait: float) -> duckdb.DuckDBPyConnection:
+    return while_locked(lambda: _connect(path, read_only=read_only), path, wait)
+
+
+def while_locked(action: Callable[[], T], path: Path, wait: float) -> T:
+    """``action()``, tried again while another process has ``path`` open to write;
+    :class:`StateBusy` after ``wait`` seconds."""
     deadline = time.monotonic() + wait
     while True:
         try:
-            return _connect(path, read_only=read_only)
+            return action()
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+            if not locked(exc):
                 raise
             if time.monotonic() >= deadline:
                 raise StateBusy(
@@ -226,6 +274,8 @@ def transaction(db: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnec
     try:
         yield db
     except BaseException:
-        db.execute("ROLLBACK")
+        # a database DuckDB gave up on (a failed write) has nothing left to roll back
+        with contextlib.suppress(duckdb.Error):
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")

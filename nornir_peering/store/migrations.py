@@ -260,6 +260,29 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v8_collected_batches,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+
+KEPT = "kept"
+#: Every table of the schema (``schema_version`` aside) and what ``state rebuild`` does
+#: with it. ``KEPT``: history that only this file has, copied table by table wherever it
+#: still reads. Any other: the command whose next runs fill the table again; the tables
+#: one command fills are copied together when all of them read, else left for it to fill
+#: (a sync cursor that outlived its rows would keep them from ever coming back).
+TABLES: dict[str, str] = {
+    **{pdb_schema.table(tag): "peeringdb-sync" for tag in pdb_schema.TAGS},
+    "pdb_sync_cursor": "peeringdb-sync",
+    "sync_runs": KEPT,
+    "pdb_netixlan_log": KEPT,
+    "bgp_sessions": "poll-bgp-sessions",
+    "bgp_session_history": KEPT,
+    "irr_list": "grab-prefixes",
+    "irr_prefix": "grab-prefixes",
+    "irr_asn": "grab-prefixes",
+    "ixf_export": "check-ix-sessions",
+    "ixf_member": "check-ix-sessions",
+    "runs": KEPT,
+    "run_items": KEPT,
+    "collected_batches": KEPT,
+}
 # the version from which no secret is stored: a file with a run log from before it is
 # copied anew once migrated (store.connection), so that no masked secret lingers in it
 SECRETS_SCRUBBED = 7
@@ -276,8 +299,10 @@ def schema_version(db: duckdb.DuckDBPyConnection) -> int:
     return int(version) if version is not None else 0
 
 
-def migrate(db: duckdb.DuckDBPyConnection) -> int:
-    """Apply the migrations the file lacks; return the resulting version."""
+def migrate(db: duckdb.DuckDBPyConnection, to: int | None = None) -> int:
+    """Apply the migrations the file lacks, up to version ``to`` (the current one when
+    None); return the version."""
+    to = SCHEMA_VERSION if to is None else to
     current = schema_version(db)
     if current > SCHEMA_VERSION:
         from nornir_peering.errors import PeeringError
@@ -286,7 +311,7 @@ def migrate(db: duckdb.DuckDBPyConnection) -> int:
             f"the state file is at schema version {current}, newer than this "
             f"nornir-peering ({SCHEMA_VERSION}); upgrade nornir-peering"
         )
-    for version in range(current + 1, SCHEMA_VERSION + 1):
+    for version in range(current + 1, to + 1):
         db.execute("BEGIN TRANSACTION")
         try:
             if version == 1:
@@ -300,4 +325,4 @@ def migrate(db: duckdb.DuckDBPyConnection) -> int:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-    return SCHEMA_VERSION
+    return max(current, to)

@@ -1,7 +1,10 @@
 """Stopping a run: SIGTERM (what ``timeout``, ``systemctl stop`` and a unit's time limit
 send) is taken as Ctrl-C is.
 
-Either sets :data:`STOPPING`. While routers' tasks run (:func:`finishing`), that is all
+Also a router's task's time (:class:`Budget`): a task past its time limit is left behind
+by its run, and stops at the next :func:`check_time` it reaches.
+
+Either signal sets :data:`STOPPING`. While routers' tasks run (:func:`finishing`), that is all
 the first signal does: no router's task starts from then on
 (:mod:`nornir_peering.runbooks.bounded`), those under way end (each within its time
 limit), and the run goes on to store and report what it did, then exits 130 (Ctrl-C) or
@@ -13,9 +16,14 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from types import FrameType
+
+from nornir_peering.errors import PeeringError
 
 STOPPING = threading.Event()  # set once the run is asked to stop
 _by: list[str] = []  # the signal that asked first
@@ -92,3 +100,44 @@ def _stop(signum: int, frame: FrameType | None) -> None:
         if _finishing:
             return
     raise Interrupted(name)
+
+
+class TimeUp(PeeringError):
+    """The router's task ran past its time limit: it stops where it is."""
+
+
+@dataclass
+class Budget:
+    """The time a router's task has (a ``time.monotonic()`` deadline), and whether its
+    run has left it behind."""
+
+    deadline: float
+    left_behind: threading.Event = field(default_factory=threading.Event)
+
+
+_budget: ContextVar[Budget | None] = ContextVar("budget", default=None)
+
+
+@contextmanager
+def budget(seconds: float) -> Iterator[Budget]:
+    """The task run in this context (this thread) has ``seconds``."""
+    given = Budget(time.monotonic() + seconds)
+    token = _budget.set(given)
+    try:
+        yield given
+    finally:
+        _budget.reset(token)
+
+
+def time_left(default: float) -> float:
+    """Seconds the current router's task has left (``default`` outside one)."""
+    given = _budget.get()
+    return default if given is None else max(0.0, given.deadline - time.monotonic())
+
+
+def check_time(what: str) -> None:
+    """Raise :class:`TimeUp` if the current router's task was left behind: it must not
+    go on to ``what``."""
+    given = _budget.get()
+    if given is not None and given.left_behind.is_set():
+        raise TimeUp(f"not {what}: the run's time on this router was up")

@@ -19,6 +19,7 @@ before it is contacted, and the others carry on.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -47,6 +48,7 @@ from nornir_peering.deploy.exposure import unstripped
 from nornir_peering.deploy.guard import RemovalGuard
 from nornir_peering.deploy.replace import check_base, removed_stanzas
 from nornir_peering.errors import PeeringError
+from nornir_peering.interrupt import TimeUp, check_time, time_left
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.neighbors import match, neighbors
 from nornir_peering.rendering import check_rpl, deploy_mode, owned_prefix, render_router
@@ -113,7 +115,9 @@ def deploy_config(
     data = _toolkit_data(task)
     # one run at a time loads configuration onto a router; a dry run too, since it
     # loads a candidate (a configuration session, a lock on Junos)
-    with router_lock(Path(str(data["state"])), host.name, float(data["lock_wait"])):
+    wait = time_left(float(data["lock_wait"]))  # within the router's time limit
+    with router_lock(Path(str(data["state"])), host.name, min(float(data["lock_wait"]), wait)):
+        check_time("loaded")  # the run went on without this router while it waited
         return deploy_rendered(
             task,
             rendered.config,
@@ -160,8 +164,8 @@ def deploy_rendered(
     try:
         return _deploy(task, device, config, dry, commit_check, revert_in, guard, replace, force)
     finally:
-        if str(host.platform) in DEPLOY_OPTIONAL_ARGS:  # it holds a lock until it closes
-            host.close_connection("napalm")
+        if str(host.platform) in DEPLOY_OPTIONAL_ARGS and "napalm" in host.connections:
+            host.close_connection("napalm")  # it holds the router's lock until it closes
 
 
 def get_bgp_state(task: Task) -> Result:
@@ -177,6 +181,7 @@ def get_bgp_state(task: Task) -> Result:
         print_result(nr.run(task=get_bgp_state))
     """
     device = _connection(task)
+    check_time("polled")
     found = neighbors(device)
     return Result(task.host, result=match(task.host.name, task.host["sessions"], found))
 
@@ -200,6 +205,7 @@ def _deploy(
         if replace or needs_running(platform)
         else ""
     )
+    check_time("loaded")
     candidate, notes, held_back = rendered, [], []
     if replace:
         notes.append("deploy: replace: the whole configuration is replaced")
@@ -237,7 +243,7 @@ def _deploy(
                 refused,
             )
         except CommitFailed as exc:  # the diff it was to commit goes to the run log too
-            why = "; ".join(n for n in (_settled(device), str(exc.__cause__)) if n)
+            why = "; ".join(n for n in (_driver_note(device), str(exc.__cause__)) if n)
             return Result(
                 host,
                 result="commit failed",
@@ -247,7 +253,7 @@ def _deploy(
                 committed=False,
                 exception=PeeringError(mask(why)),
             )
-    notes.insert(0, _settled(device))
+    notes.insert(0, _driver_note(device))
     diff = mask(diff)  # from here on the diff is shown, stored, sent back: no secret in it
     note = "; ".join(n for n in notes if n)
     if refused:
@@ -344,7 +350,11 @@ def _commit(
         device.discard_config()
         raise
     try:
+        check_time("committed")
         device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
+    except TimeUp:
+        device.discard_config()
+        raise
     except Exception as exc:
         device.discard_config()
         raise CommitFailed(diff) from exc
@@ -363,10 +373,10 @@ class CommitFailed(Exception):
         self.diff = diff
 
 
-def _settled(device: Any) -> str:
-    """What the driver found interrupted, and undid, when the candidate was loaded (the
-    BIRD driver's :attr:`~nornir_peering.drivers.bird.BirdDriver.settled`)."""
-    return str(getattr(device, "settled", None) or "")
+def _driver_note(device: Any) -> str:
+    """What the driver found of a commit cut off on the router, and did about it (the
+    BIRD driver's :attr:`~nornir_peering.drivers.bird.BirdDriver.interrupted_commit`)."""
+    return str(getattr(device, "interrupted_commit", None) or "")
 
 
 def _connection(task: Task, *, deploy: bool = False) -> Any:
@@ -383,7 +393,14 @@ def _connection(task: Task, *, deploy: bool = False) -> Any:
         extras = dict(host.get_connection_parameters("napalm").extras or {})
         extras["optional_args"] = {**(extras.get("optional_args") or {}), **extra}
         host.open_connection("napalm", task.nornir.config, extras=extras)
-    return host.get_connection("napalm", task.nornir.config)
+    device = host.get_connection("napalm", task.nornir.config)
+    try:
+        check_time("connected")  # its run left it behind while it connected: let go
+    except TimeUp:
+        with contextlib.suppress(Exception):
+            host.close_connection("napalm")
+        raise
+    return device
 
 
 def _answers(device: Any) -> bool:

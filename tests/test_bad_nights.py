@@ -10,12 +10,17 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from napalm.base.exceptions import CommitConfirmException, CommitError
 
+from nornir_peering.drivers.bird import BirdDriver, commits_under_way
 from nornir_peering.lab.control import Lab
+from nornir_peering.store import router_lock
 from tests.helpers import bgp_states, outcome, run, wait_until
 from tests.slow_router import slow_bird
 
@@ -47,13 +52,14 @@ def items(run_id: int) -> dict[str, dict[str, Any]]:
     return {i["item"]: i for i in json.loads(shown.stdout)["items"]}
 
 
-def test_a_commit_killed_before_bird_answers_is_settled_by_the_next_run(
+def test_a_commit_killed_before_bird_answers_is_settled_by_the_next_commit(
     lab: Lab, project: Path
 ) -> None:
     """The run is killed (SIGKILL) while BIRD has yet to answer its 'configure check':
-    the file says the new configuration, BIRD runs the old. The next run, a dry run, says
-    so, puts the file of before back and shows the whole change still to make; a commit
-    then makes it. The killed run is in the run log, interrupted, edge1 under way."""
+    the file says the new configuration, BIRD runs the old. A dry run then says so and
+    shows the whole change still to make, touching nothing; the next commit puts the file
+    of before back, has BIRD reconfigure from it and makes the change. The killed run is
+    in the run log, interrupted, edge1 under way."""
     config_file = lab.bird.config_file("edge1")
     with slow_bird(project, "edge1", b"configure") as bird:
         killed = launch(project, "configure-routers", "--commit", "--limit", "edge1")
@@ -62,15 +68,22 @@ def test_a_commit_killed_before_bird_answers_is_settled_by_the_next_run(
         killed.kill()
         killed.wait()
     assert bgp_states(lab, "edge1") == {}  # BIRD never took it
+    cut_off = config_file.read_text()
     dry = run("configure-routers", "--limit", "edge1", "--json")
     assert dry.exit_code == 0, dry.stderr
     edge1 = outcome(dry.stdout)["edge1"]
     assert edge1["status"] == "changed" and "+protocol bgp" in edge1["diff"]
-    assert "was interrupted before BIRD answered" in edge1["note"]
-    assert config_file.read_text() == EMPTY
-    assert not Path(f"{config_file}.committing").exists()
+    assert (
+        f"pid {killed.pid}" in edge1["note"]
+        and "was cut off before BIRD answered" in (edge1["note"])
+    )
+    assert config_file.read_text() == cut_off  # a dry run changes nothing
+    assert Path(f"{config_file}.committing").exists()
     commit = run("configure-routers", "--commit", "--limit", "edge1", "--json")
-    assert outcome(commit.stdout)["edge1"]["committed"] is True
+    edge1 = outcome(commit.stdout)["edge1"]
+    assert edge1["committed"] is True and "had been cut off" in edge1["note"]
+    assert edge1["diff"] == outcome(dry.stdout)["edge1"]["diff"]  # as the dry run said
+    assert not Path(f"{config_file}.committing").exists()
     wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
     again = outcome(run("configure-routers", "--limit", "edge1", "--json").stdout)
     assert again["edge1"]["status"] == "unchanged" and not again["edge1"]["note"]
@@ -78,6 +91,40 @@ def test_a_commit_killed_before_bird_answers_is_settled_by_the_next_run(
     assert interrupted["exit_code"] == -1 and interrupted["summary"].startswith("interrupted:")
     assert interrupted["command"] == "configure-routers"
     assert [(i["item"], i["status"]) for i in interrupted["items"]] == [("edge1", "interrupted")]
+
+
+def test_a_commit_under_way_elsewhere_is_never_settled(lab: Lab, project: Path) -> None:
+    """A commit held by a slow BIRD in another process (its owner alive) while another
+    deployer that does not share its lock (a worker of --tasks --no-wait, another
+    machine's state) loads and commits: the load only says so, the commit is refused,
+    and the first commit lands whole once BIRD answers."""
+    config_file = lab.bird.config_file("edge1")
+    with slow_bird(project, "edge1", b"configure") as bird:
+        first = launch(project, "configure-routers", "--commit", "--limit", "edge1", "--json")
+        assert bird.reached.wait(60), first.communicate()
+        ahead = config_file.read_text()
+        other = BirdDriver(
+            "edge1",
+            optional_args={
+                "socket": str(lab.bird.socket("edge1")),
+                "config_file": str(config_file),
+            },
+        )
+        other.open()
+        try:
+            other.load_merge_candidate(config=EMPTY)
+            assert "is under way on this router" in str(other.interrupted_commit)
+            with pytest.raises(CommitError, match="is under way on this router"):
+                other.commit_config()
+        finally:
+            other.close()
+        assert config_file.read_text() == ahead
+        bird.release()
+        out, _ = first.communicate(timeout=60)
+    assert first.returncode == 0
+    assert outcome(out)["edge1"]["committed"] is True
+    wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+    assert not Path(f"{config_file}.committing").exists()
 
 
 def test_a_router_that_keeps_talking_fails_at_its_time_limit(
@@ -116,7 +163,7 @@ def test_a_commit_past_its_time_limit_fails_that_router_and_is_settled_next_time
     lab: Lab, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """BIRD holds edge1's 'configure check' past the run's 3 s: edge1 fails, edge2 and
-    edge3 are committed and recorded. The next run finds edge1's commit unfinished and
+    edge3 are committed and recorded. The next commit finds edge1's commit cut off and
     settles it."""
     monkeypatch.setenv("NORNIR_PEERING_ROUTER_TIMEOUT", "3")
     with slow_bird(project, "edge1", b"configure"):
@@ -128,10 +175,28 @@ def test_a_commit_past_its_time_limit_fails_that_router_and_is_settled_next_time
     assert [routers[r]["committed"] for r in ("edge2", "edge3")] == [True, True]
     recorded = items(runs("--last", "1")[0]["id"])
     assert recorded["edge1"]["status"] == "failed" and recorded["edge2"]["committed"]
+    wait_until(lambda: commits_under_way() == 0)  # the task left behind has stopped
     again = outcome(run("configure-routers", "--commit", "--json", "--limit", "edge1").stdout)
-    assert "was interrupted before BIRD answered" in again["edge1"]["note"]
+    assert "had been cut off" in again["edge1"]["note"]
     assert again["edge1"]["committed"] is True
     wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+
+
+def test_a_router_left_behind_waiting_for_its_lock_never_commits(
+    lab: Lab, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """edge1's lock is held by another run past edge1's 2 s (the run waits up to 8 s for
+    it): edge1 fails at its limit; once the lock is free, the task left behind does not
+    go on to commit."""
+    monkeypatch.setenv("NORNIR_PEERING_ROUTER_TIMEOUT", "2")
+    state = project / "state" / "peering.duckdb"
+    with router_lock(state, "edge1", 0):
+        result = run("configure-routers", "--commit", "--limit", "edge1", "--wait", "8", "--json")
+        assert result.exit_code == 1
+        assert "no end within 2 s" in outcome(result.stdout)["edge1"]["note"]
+    wait_until(lambda: not any(t.name.startswith("edge1:") for t in threading.enumerate()))
+    assert lab.bird.config_file("edge1").read_text() == EMPTY
+    assert bgp_states(lab, "edge1") == {}
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
@@ -210,3 +275,45 @@ def test_an_unreachable_router_is_one_line_not_a_traceback(lab: Lab, project: Pa
     assert "Traceback" not in err and "Traceback" not in out
     assert err.strip().splitlines() == ["failed: edge2"], err
     assert "cannot connect to BIRD" in out
+
+
+def test_two_commands_starting_together_record_a_killed_run_once(lab: Lab, project: Path) -> None:
+    """A run killed outright leaves its journal; two commands started together after it
+    (cron, the minute after a reboot) both run, and the run log has it once."""
+    killed = launch(project, "poll-bgp-sessions")  # SIGKILLed as soon as its journal is there
+    wait_until(lambda: bool(list((project / "state" / "journal").glob("*.jsonl"))))
+    killed.kill()
+    killed.wait()
+    together = [launch(project, "runs", "--json") for _ in range(2)]
+    for command in together:
+        _, err = command.communicate(timeout=120)
+        assert command.returncode == 0, err
+        assert "Traceback" not in err
+    assert [r["pid"] for r in runs("--last", "10")].count(killed.pid) == 1
+    assert not list((project / "state" / "journal").glob("*"))
+
+
+def test_a_confirm_after_birds_own_timer_fired_puts_the_file_back(lab: Lab) -> None:
+    """BIRD's revert timer fires before the run confirms (a BIRD whose clock runs ahead):
+    BIRD answers the confirm 'Nothing to do' and runs the configuration of before; the
+    confirm fails saying so, and the file goes back to what BIRD runs."""
+    config_file = lab.bird.config_file("edge1")
+    device = BirdDriver(
+        "edge1",
+        optional_args={"socket": str(lab.bird.socket("edge1")), "config_file": str(config_file)},
+    )
+    rendered = run("render", "--limit", "edge1", "--show-secrets").stdout
+    device.open()
+    try:
+        device.load_merge_candidate(config=rendered)
+        device.commit_config(revert_in=1)
+        wait_until(lambda: len(bgp_states(lab, "edge1")) == 16)
+        wait_until(lambda: bgp_states(lab, "edge1") == {})  # BIRD reverted by itself
+        pending = Path(f"{config_file}.pending")  # our clock: not yet time
+        pending.write_text(json.dumps({"deadline": time.time() + 3600, "message": ""}))
+        with pytest.raises(CommitConfirmException, match="had reverted the commit already"):
+            device.confirm_commit()
+    finally:
+        device.close()
+    assert config_file.read_text() == EMPTY
+    assert not pending.exists()

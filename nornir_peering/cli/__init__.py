@@ -95,6 +95,11 @@ class _Commands(click.Group):
         except click.exceptions.Exit:
             _exit_stopped(ctx)
             raise
+        except Exception:
+            # a signal that stops the run inside a library call (DuckDB answers it with
+            # "Query interrupted") is still a stop, not a bug
+            _exit_stopped(ctx)
+            raise
         _exit_stopped(ctx)
         return result
 

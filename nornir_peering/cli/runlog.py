@@ -121,7 +121,7 @@ def _journal(settings: Settings, run: Run) -> Journal | None:
         settle(peering.state, peering.lock_wait)
     except _UNUSABLE:
         pass  # the command says so, in one line, when it opens the state
-    except PeeringError as exc:
+    except (PeeringError, OSError) as exc:
         error(f"runs killed before this one are not in the run log yet: {exc}")
     try:
         kept = Journal.start(peering.state, run)

@@ -15,13 +15,16 @@ machine or, with ``transport: ssh``, on the router over SSH
   check``), reconfigures, and puts the previous file back if anything fails;
   ``revert_in`` uses BIRD's own ``configure timeout``, so the revert happens
   even if this process dies; ``confirm_commit`` is ``configure confirm``;
-- a commit interrupted between writing the file and BIRD taking it (the process
+- a commit cut off between writing the file and BIRD's answer (the process
   killed, the connection lost) would leave the file ahead of what BIRD runs, and
-  every later diff empty: a marker (``<config_file>.committing``) is written
-  before the file and removed once BIRD has answered, and the next
-  ``load_*_candidate`` that finds it settles it: the file of before goes back and
-  BIRD reconfigures from it, so the file is again what BIRD runs and the diff
-  shows the change still to make (:attr:`BirdDriver.settled` says so);
+  every later diff empty: a marker (``<config_file>.committing``: who commits,
+  since when) is written before the file and removed once BIRD has answered.
+  While it is there, the diff is against the file of before (what a commit will
+  start from), and :attr:`BirdDriver.interrupted_commit` says so; the next
+  commit settles it once its owner is gone (its process ended, on this machine;
+  ``settle_after`` seconds old, from another): the file of before goes back and
+  BIRD reconfigures from it (after ``configure check``), so that the file is
+  again what BIRD runs. A commit whose owner still runs is refused;
 - ``rollback``: the file as it was before the last commit (``configure
   undo`` while a commit is pending);
 - getters: ``get_facts``, ``get_bgp_neighbors``, ``get_bgp_neighbors_detail``
@@ -37,7 +40,10 @@ from __future__ import annotations
 import contextlib
 import difflib
 import json
+import os
+import socket
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,15 +75,25 @@ from nornir_peering.drivers.transport import (
     read_candidate,
     ssh_command,
 )
+from nornir_peering.interrupt import check_time
 
 DEFAULT_SOCKET = "/run/bird/bird.ctl"
 DEFAULT_CONFIG_FILE = "/etc/bird/peering.conf"
+SETTLE_AFTER = 900.0  # seconds after which another machine's commit marker is settled
+_LIVE: set[str] = set()  # the markers of the commits under way in this process
+
+
+def commits_under_way() -> int:
+    """How many commits this process has under way (a task left behind by its run may
+    still be in one)."""
+    return len(_LIVE)
 
 
 class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is untyped
     """NAPALM driver for BIRD 2, on this machine or over SSH."""
 
     platform = "bird"
+    closes_from_any_thread = True  # close() wakes a command waiting for BIRD (BirdControl)
 
     def __init__(
         self,
@@ -108,8 +124,10 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         )
         self._tunnel: SshTunnel | None = None
         self._bird = BirdControl(self.socket_path, timeout=timeout)
+        self.settle_after = float(args.get("settle_after", SETTLE_AFTER))
         self.candidate: str | None = None
-        self.settled: str | None = None  # what the last load found interrupted and undid
+        # what the last load or commit found of a commit cut off, and did about it
+        self.interrupted_commit: str | None = None
 
     @property
     def _previous(self) -> str:
@@ -158,18 +176,18 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         self, filename: str | None = None, config: str | None = None
     ) -> None:
         self.candidate = read_candidate(filename, config, ReplaceConfigException)
-        self._settle_interrupted_commit(ReplaceConfigException)
+        self.interrupted_commit = self._cut_off_note()
 
     @override
     def load_merge_candidate(self, filename: str | None = None, config: str | None = None) -> None:
         self.candidate = read_candidate(filename, config, MergeConfigException)
-        self._settle_interrupted_commit(MergeConfigException)
+        self.interrupted_commit = self._cut_off_note()
 
     @override
     def compare_config(self) -> str:
         if self.candidate is None:
             return ""
-        running = self._running()
+        running = self._base()
         candidate = _ending(self.candidate)
         if running == candidate:
             return ""
@@ -192,34 +210,65 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             raise CommitError("no candidate configuration loaded")
         if self.has_pending_commit():
             raise CommitError("a commit is waiting for confirmation; confirm or roll it back")
+        self._settle_cut_off_commit()
+        check_time("committed")
         previous = self._files.read(self.config_file)
         self._files.write(self._previous, previous or "", private=True)
         # from here until BIRD has answered, the file may be ahead of what BIRD runs
-        marker = {"started": time.time(), "previous": previous is not None}
-        self._files.write(self._committing, json.dumps(marker))
+        token = uuid.uuid4().hex
+        marker = {
+            "token": token,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "started": time.time(),
+            "previous": previous is not None,
+        }
+        _LIVE.add(token)
+        try:
+            self._files.write(self._committing, json.dumps(marker))
+            self._commit(marker, previous, revert_in, message)
+        finally:
+            _LIVE.discard(token)
+        self.candidate = None
+
+    def _commit(
+        self, marker: dict[str, Any], previous: str | None, revert_in: int | None, message: str
+    ) -> None:
+        """Write the candidate and have BIRD take it; anything failing puts the file of
+        before back (and reconfigures from it)."""
+        assert self.candidate is not None
         self._files.write(self.config_file, _ending(self.candidate), private=True)
         try:
+            self._still_ours(marker)
             check = self._bird.command("configure check")
             if not check.ok or check.code != Code.CONFIGURATION_OK:
                 raise CommitError(f"BIRD refused the configuration: {_error(check.text)}")
+            self._still_ours(marker)
             command = f"configure timeout {int(revert_in)}" if revert_in else "configure"
             done = self._bird.command(command)
-            if not done.ok or done.code not in (
-                Code.RECONFIGURED,
-                Code.RECONFIGURATION_IN_PROGRESS,
-            ):
+            if not done.ok or done.code not in _TAKEN:
                 raise CommitError(f"BIRD could not reconfigure: {_error(done.text)}")
-        except (CommitError, BirdError) as exc:
+        except Exception as exc:  # a lost connection, a BIRD that refused, anything
+            if isinstance(exc, _Settled):
+                raise CommitError(str(exc)) from None
             self._restore(previous)
             with contextlib.suppress(BirdError):
-                if self._bird.command("configure").ok:
+                if self._bird.command("configure").code in _TAKEN:
                     self._files.remove(self._committing)  # BIRD runs the file of before
-            raise CommitError(str(exc)) from None
+            raise CommitError(str(exc) or type(exc).__name__) from None
         if revert_in:
             deadline = time.time() + int(revert_in)
             self._files.write(self._pending, json.dumps({"deadline": deadline, "message": message}))
         self._files.remove(self._committing)
-        self.candidate = None
+
+    def _still_ours(self, marker: dict[str, Any]) -> None:
+        """Raise if another run settled this commit's marker meanwhile."""
+        found = _marker(self._files.read(self._committing))
+        if found is None or found.get("token") != marker["token"]:
+            raise _Settled(
+                "another run settled this commit meanwhile (it took this commit for one cut "
+                f"off, after settle_after: {self.settle_after:g} s): nothing was committed"
+            )
 
     @override
     def has_pending_commit(self) -> bool:
@@ -231,6 +280,13 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if not self.has_pending_commit():
             raise CommitConfirmException("no commit is waiting for confirmation")
         reply = self._bird.command("configure confirm")
+        if reply.code == Code.NOTHING_TO_DO:  # BIRD's timer fired first: it runs the old one
+            self._restore(self._files.read(self._previous))
+            self._files.remove(self._pending)
+            raise CommitConfirmException(
+                "BIRD had reverted the commit already (its timer fired first): BIRD and the "
+                "file are back to the configuration of before"
+            )
         if not reply.ok:
             raise CommitConfirmException(f"BIRD did not confirm: {_error(reply.text)}")
         self._files.remove(self._pending)
@@ -241,11 +297,14 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         if previous is None:
             raise CommitError("nothing to roll back to")
         if self._files.read(self._pending) is not None:
-            self._bird.checked("configure undo")
+            undone = self._bird.checked("configure undo")
             self._restore(previous)
             self._files.remove(self._pending)
-            return
-        self._restore(previous)
+            if undone.code != Code.NOTHING_TO_DO:
+                return
+            # nothing left to undo (a configure since): BIRD reads the file of before
+        else:
+            self._restore(previous)
         reply = self._bird.command("configure")
         if not reply.ok:
             raise CommitError(f"BIRD could not reconfigure: {_error(reply.text)}")
@@ -395,39 +454,93 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
         else:
             self._files.write(self.config_file, previous, private=True)
 
-    def _settle_interrupted_commit(self, failure: type[Exception]) -> None:
-        """A commit that never heard BIRD's answer (:attr:`_committing` left behind): put
-        the file of before back and have BIRD reconfigure from it (which also ends a
-        ``configure timeout`` it may have started: BIRD stops its undo timer on any
-        ``configure``), so that what the file says is what BIRD runs again. Said in
-        :attr:`settled`; a BIRD that cannot reconfigure fails the load, marker kept."""
-        self.settled = None
+    def _base(self) -> str:
+        """What a commit starts from: the file, or, while a commit cut off is unsettled,
+        the file of before it (what the settling puts back)."""
+        found = self._files.read(self._committing)
+        if found is None:
+            return self._running()
+        marker = _marker(found) or {}
+        if marker.get("previous") is False:
+            return ""
+        return self._files.read(self._previous) or ""
+
+    def _cut_off_note(self) -> str | None:
+        """What the router's marker says of a commit cut off, if one is there."""
+        marker = _marker(self._files.read(self._committing))
+        if marker is None:
+            return None
+        who = _who(marker)
+        if not self._owner_gone(marker):
+            return (
+                f"another commit ({who}) is under way on this router: a commit now is "
+                "refused; this diff is against the file of before it"
+            )
+        return (
+            f"a commit ({who}) was cut off before BIRD answered: BIRD runs the file of "
+            "before it or the new one; the next commit settles it (the file of before "
+            "back, BIRD reconfigured from it); this diff is against the file of before"
+        )
+
+    def _owner_gone(self, marker: dict[str, Any]) -> bool:
+        """Whether the commit that left ``marker`` has ended: a commit of this process no
+        longer under way, or of another process of this machine that no longer runs; of
+        another machine, ``settle_after`` seconds old. A marker cut short is gone."""
+        try:
+            host, pid, started = str(marker["host"]), int(marker["pid"]), float(marker["started"])
+        except (KeyError, TypeError, ValueError):
+            return True
+        if host != socket.gethostname():
+            return time.time() - started > self.settle_after
+        if pid == os.getpid():
+            return marker.get("token") not in _LIVE
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # another user's process, alive
+            return False
+        return False
+
+    def _settle_cut_off_commit(self) -> None:
+        """A commit cut off before BIRD answered (its marker left, its owner gone): put
+        the file of before back, check it with BIRD (``configure check``: a bird.conf
+        that does not parse leaves BIRD alone, its own revert timer included) and have
+        BIRD reconfigure from it (a ``configure`` also ends a ``configure timeout`` the
+        cut-off commit may have started), so that what the file says is what BIRD runs
+        again. Said in :attr:`interrupted_commit`. A marker whose owner still runs
+        refuses the commit."""
         found = self._files.read(self._committing)
         if found is None:
             return
-        try:
-            marker = json.loads(found)
-            when = datetime.fromtimestamp(float(marker["started"]), tz=UTC)
-            started = f"at {when:%Y-%m-%d %H:%M:%S} UTC"
-            had_file = bool(marker["previous"])
-        except (ValueError, KeyError, TypeError):
-            started, had_file = "at an unknown time", True
-        previous = self._files.read(self._previous) if had_file else None
+        marker = _marker(found) or {}
+        who = _who(marker)
+        if not self._owner_gone(marker):
+            raise CommitError(
+                f"another commit ({who}) is under way on this router; try again once it ends"
+            )
+        previous = self._files.read(self._previous) if marker.get("previous", True) else None
         self._restore(previous)
         try:
+            check = self._bird.command("configure check")
+            if check.code != Code.CONFIGURATION_OK:
+                raise CommitError(
+                    f"a commit ({who}) was cut off, and BIRD's configuration with the file of "
+                    f"before it does not check, so BIRD was left as it is: {_error(check.text)}"
+                )
             reply = self._bird.command("configure")
         except BirdError as exc:
-            raise failure(f"settling an interrupted commit: {exc}") from None
-        if not reply.ok:
-            raise failure(
-                f"settling an interrupted commit: BIRD could not reconfigure from the file of "
-                f"before it: {_error(reply.text)}"
+            raise CommitError(f"settling a commit cut off ({who}): {exc}") from None
+        if reply.code not in _TAKEN:
+            raise CommitError(
+                f"settling a commit cut off ({who}): BIRD could not reconfigure from the "
+                f"file of before it: {_error(reply.text)}"
             )
         self._files.remove(self._pending)
         self._files.remove(self._committing)
-        self.settled = (
-            f"a commit started {started} was interrupted before BIRD answered: the file of "
-            f"before it is back and BIRD runs it; the diff is the change still to make"
+        self.interrupted_commit = (
+            f"a commit ({who}) had been cut off before BIRD answered: the file of before it "
+            "was put back and BIRD reconfigured from it, then this commit made"
         )
 
     def _settle_expired_commit(self) -> None:
@@ -439,6 +552,33 @@ class BirdDriver(NetworkDriver):  # type: ignore[misc]  # napalm's base class is
             return
         self._restore(self._files.read(self._previous))
         self._files.remove(self._pending)
+
+
+_TAKEN = (Code.RECONFIGURED, Code.RECONFIGURATION_IN_PROGRESS, Code.RECONFIGURATION_QUEUED)
+
+
+class _Settled(CommitError):  # type: ignore[misc]  # napalm's exceptions are untyped
+    """Another run settled this commit's marker while it was under way."""
+
+
+def _marker(text: str | None) -> dict[str, Any] | None:
+    """A commit marker's content (``{}`` for one cut short by a kill), or None if none."""
+    if text is None:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _who(marker: dict[str, Any]) -> str:
+    """``started 2026-12-07 23:50:00 UTC, pid 4242 on edge-mgmt``, as far as known."""
+    try:
+        when = datetime.fromtimestamp(float(marker["started"]), tz=UTC)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return "started at an unknown time"
+    return f"started {when:%Y-%m-%d %H:%M:%S} UTC, pid {marker.get('pid')} on {marker.get('host')}"
 
 
 def _ending(text: str) -> str:

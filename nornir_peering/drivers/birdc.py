@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import IntEnum
@@ -30,6 +31,9 @@ class Code(IntEnum):
     WELCOME = 1  # the greeting on connect
     RECONFIGURED = 3
     RECONFIGURATION_IN_PROGRESS = 4
+    RECONFIGURATION_QUEUED = 5  # taken, after the one in progress
+    CONFIRMED = 18  # ``configure confirm``
+    NOTHING_TO_DO = 19  # ``configure confirm`` / ``undo`` with no timer or undo left
     CONFIGURATION_OK = 20  # ``configure check``
     VERSION = 1000  # the first line of ``show status``
     INTERFACE_LIST = 1001
@@ -68,6 +72,7 @@ class BirdControl:
         self.timeout = timeout
         self._sock: socket.socket | None = None
         self._file: Any = None
+        self._busy = threading.Lock()  # held while a command waits for its answer
 
     def open(self) -> None:
         """Connect to the socket and read BIRD's greeting.
@@ -84,27 +89,39 @@ class BirdControl:
             raise BirdError(
                 f"cannot connect to BIRD at {self.path}: {exc.strerror or exc}"
             ) from None
-        self._sock, self._file = sock, sock.makefile("rwb")
-        try:
-            hello = self._read()
-        except (BirdError, OSError) as exc:
-            self.close()
-            if isinstance(exc, BirdError):
-                raise
-            raise BirdError(f"no greeting from BIRD at {self.path}: {exc}") from None
-        if hello.code != Code.WELCOME:
-            self.close()
-            raise BirdError(f"{self.path} did not greet as BIRD does: {hello.text!r}")
+        with self._busy:
+            self._sock, self._file = sock, sock.makefile("rwb")
+            try:
+                hello = self._read()
+            except (BirdError, OSError) as exc:
+                self._close()
+                if isinstance(exc, BirdError):
+                    raise
+                raise BirdError(f"no greeting from BIRD at {self.path}: {exc}") from None
+            if hello.code != Code.WELCOME:
+                self._close()
+                raise BirdError(f"{self.path} did not greet as BIRD does: {hello.text!r}")
 
     def close(self) -> None:
-        """Close the connection, if open; closing twice does no harm. From another thread
-        too: a command waiting for BIRD's answer then fails at once (the socket is shut
-        down first, which wakes a blocked read, as closing alone does not)."""
-        if self._sock is not None:
-            with contextlib.suppress(OSError):
-                self._sock.shutdown(socket.SHUT_RDWR)
+        """Close the connection, if open; closing twice does no harm. From another thread,
+        while a command waits for BIRD's answer, the socket is only shut down, which wakes
+        the command (it fails, and closes the connection itself): closing the file under
+        a read would fail it otherwise than as a lost connection."""
+        if not self._busy.acquire(blocking=False):
+            sock = self._sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            return
+        try:
+            self._close()
+        finally:
+            self._busy.release()
+
+    def _close(self) -> None:
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
         if self._sock is not None:
             self._sock.close()
         self._sock = self._file = None
@@ -120,15 +137,18 @@ class BirdControl:
         """Send one command; the whole reply, error codes included."""
         if "\n" in line:
             raise ValueError("one command, one line")
-        if self._file is None:
-            raise BirdError("not connected")
-        try:
-            self._file.write(line.encode() + b"\n")
-            self._file.flush()
-            return self._read()
-        except OSError as exc:
-            self.close()
-            raise BirdError(f"lost the connection to BIRD at {self.path}: {exc}") from None
+        with self._busy:
+            if self._file is None:
+                raise BirdError("not connected")
+            try:
+                self._file.write(line.encode() + b"\n")
+                self._file.flush()
+                return self._read()
+            except (OSError, BirdError) as exc:
+                self._close()
+                if isinstance(exc, BirdError):
+                    raise
+                raise BirdError(f"lost the connection to BIRD at {self.path}: {exc}") from None
 
     def checked(self, line: str) -> Reply:
         """Like :meth:`command`, but an error reply raises :class:`BirdError`."""

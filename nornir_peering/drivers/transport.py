@@ -110,7 +110,7 @@ class SshFiles:
         else:  # best kept: BusyBox has no --reference
             keep = 'chmod --reference="$p" "$t" 2>/dev/null || :'
         script = (
-            f'p=$(readlink -f {shlex.quote(path)}) && t="$p.nornir-peering.tmp" && '
+            f'p=$(readlink -f {shlex.quote(path)}) && t="$p.nornir-peering.$$.tmp" && '
             f"trap 'rm -f \"$t\"' EXIT && "
             f'{"umask 077" if private else "umask 022"} && cat > "$t" && '
             f'{{ [ ! -e "$p" ] || {{ {keep}; }}; }} && mv "$t" "$p"'

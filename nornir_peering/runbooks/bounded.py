@@ -4,10 +4,14 @@ one's end written to the run's journal as it comes.
 A router (or an SSH path, a proxy) that sends a byte now and then never trips a socket
 timeout, NAPALM's included: :func:`bounded` gives each router's task a wall-clock limit
 (``router_timeout``, overridable in the router's data), after which the router fails and
-the run goes on; its connection is closed, which makes a BIRD or FRR call under way fail
-at once. Nornir's runners cannot stop a thread, so the task runs in a thread of its own,
-left behind when its time is up (a daemon thread: it does not keep the command from
-exiting).
+the run goes on. Nornir's runners cannot stop a thread, so the task runs in a thread of
+its own, left behind when its time is up (a daemon thread: it does not keep the command
+from exiting) and told so: it stops at the next step it would take (connect, load,
+commit: :func:`~nornir_peering.interrupt.check_time`), and waits for the router's lock
+no longer than its time. A BIRD call under way fails at once (its connection is shut
+down); a vendor driver's is left to end by its own timeout, since closing those from
+another thread is not safe (Junos queues the close behind the call, IOS-XR spins, EOS
+loses its session's abort).
 
 For example, every router polled, none longer than its limit::
 
@@ -19,6 +23,7 @@ letting the routers under way end.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +33,7 @@ from nornir.core.inventory import Host
 from nornir.core.task import AggregatedResult, MultiResult, Result, Task
 
 from nornir_peering.errors import PeeringError
-from nornir_peering.interrupt import STOPPING, finishing
+from nornir_peering.interrupt import STOPPING, Budget, budget, finishing
 from nornir_peering.inventory.plugin import TOOLKIT_DATA
 from nornir_peering.store import journal
 from nornir_peering.store.runs import RunItem
@@ -53,22 +58,29 @@ def bounded(task: Task, *, work: Callable[..., Result], **kwargs: Any) -> Result
         raise NotStarted("not started: the run was interrupted")
     seconds = limit(task.host)
     done: dict[str, Any] = {}
+    given: list[Budget] = []
+    ready = threading.Event()
 
     def run() -> None:
-        try:
-            done["result"] = work(task, **kwargs)
-        except BaseException as exc:  # handed to Nornir's thread, which reports it
-            done["error"] = exc
+        with budget(seconds) as mine:
+            given.append(mine)
+            ready.set()
+            try:
+                done["result"] = work(task, **kwargs)
+            except BaseException as exc:  # handed to Nornir's thread, which reports it
+                done["error"] = exc
 
     thread = threading.Thread(target=run, name=f"{task.host.name}: {task.name}", daemon=True)
     thread.start()
     thread.join(seconds)
     if thread.is_alive():
+        ready.wait()
+        given[0].left_behind.set()
         _abandon(task.host)
         raise RouterTimeout(
             f"no end within {seconds:g} s (router_timeout): the router, or the way to it, "
-            "answers too slowly; its connection was closed and the router left as it was "
-            "at that moment (the next run's diff shows what is still to do)"
+            "answers too slowly; its task goes no further, but a commit it had sent may "
+            "still land (the next run's diff shows what is still to do)"
         )
     if "error" in done:
         raise done["error"]
@@ -87,11 +99,19 @@ def limit(host: Host) -> float:
 
 
 def _abandon(host: Host) -> None:
-    """Take the host's connections off it and close them in a thread of their own: a
-    vendor driver's close may itself wait on the router."""
-    connections = [host.connections.pop(name) for name in list(host.connections)]
-    for connection in connections:
-        threading.Thread(target=connection.close, daemon=True).start()
+    """Take the host's connections off it (nothing else closes them under the task left
+    behind) and shut down, in a thread of their own, those whose driver may be closed
+    from another thread (BIRD's: the call under way fails at once)."""
+    for name in list(host.connections):
+        connection = host.connections.pop(name, None)
+        device = getattr(connection, "connection", None)
+        if getattr(device, "closes_from_any_thread", False):
+            threading.Thread(target=_quietly_close, args=(device,), daemon=True).start()
+
+
+def _quietly_close(device: Any) -> None:
+    with contextlib.suppress(Exception):  # the task left behind reports nothing anyway
+        device.close()
 
 
 def run_bounded(

@@ -12,14 +12,20 @@ written masked: like the state file, the journal never holds a secret.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
+import logging
 import os
 import threading
+import uuid
+from collections.abc import Iterator
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import duckdb
 
 from nornir_peering.secrets import mask, mask_data
 from nornir_peering.store.connection import open_state
@@ -28,6 +34,8 @@ from nornir_peering.store.runs import Run, RunItem, record
 IN_FLIGHT = "interrupted"  # the status of a router whose task was under way
 NOT_STARTED = "not started"
 _current: Journal | None = None  # the journal of the command running in this process
+
+log = logging.getLogger(__name__)
 
 
 class Journal:
@@ -43,11 +51,15 @@ class Journal:
         """A journal for ``run`` (its command, options, start, pid and user)."""
         folder = journal_folder(state)
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{run.started_at:%Y%m%dT%H%M%S}-{run.pid}.jsonl"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        name = f"{run.started_at:%Y%m%dT%H%M%S}-{run.pid}-{uuid.uuid4().hex[:8]}"
+        # made under another name, held, its first line written, and only then put where
+        # others look for orphans: none ever finds it unheld
+        making = folder / f".{name}.making"
+        fd = os.open(making, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)
-        journal = cls(path, fd)
+        journal = cls(folder / f"{name}.jsonl", fd)
         journal._write({"run": _header(run)})
+        os.rename(making, journal.path)
         return journal
 
     def planned(self, items: list[str]) -> None:
@@ -88,12 +100,20 @@ class Journal:
             self._fd = -1
 
     def _write(self, entry: dict[str, Any]) -> None:
-        line = json.dumps(entry, default=str) + "\n"
+        """Append one line. A journal that cannot be written (a full disk) is given up,
+        once said in the log: the run goes on, and records itself at its end as usual."""
+        data = (json.dumps(entry, default=str) + "\n").encode()
         with self._lock:
             if self._fd < 0:
                 return
-            os.write(self._fd, line.encode())
-            os.fdatasync(self._fd)
+            try:
+                while data:
+                    data = data[os.write(self._fd, data) :]
+                os.fdatasync(self._fd)
+            except OSError as exc:
+                log.warning("the run's journal %s is given up: %s", self.path, exc)
+                os.close(self._fd)
+                self._fd = -1
 
 
 def _header(run: Run) -> dict[str, Any]:
@@ -174,34 +194,71 @@ def orphans(state: Path) -> list[Path]:
         return []
     found = []
     for path in sorted(folder.glob("*.jsonl")):
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except FileNotFoundError:  # closed meanwhile
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            found.append(path)
-        except BlockingIOError:
-            pass  # its run is still going
-        finally:
-            os.close(fd)
+        with _held(path) as held:
+            if held:
+                found.append(path)
+    for making in folder.glob(".*.making"):  # a command killed as it started its journal
+        with _held(making) as held:
+            if held:
+                making.unlink(missing_ok=True)
     return found
 
 
+@contextlib.contextmanager
+def _held(path: Path) -> Iterator[bool]:
+    """Hold ``path``'s lock, if nobody does and it is still there: whether it is held."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # recorded and removed meanwhile
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # its run still goes, or another command records it
+            yield False
+            return
+        yield os.fstat(fd).st_nlink > 0  # not removed between the open and the lock
+    finally:
+        os.close(fd)
+
+
 def settle(state: Path, wait: float) -> list[int]:
-    """Store every orphaned journal on ``state`` in the run log as an interrupted run
-    (exit code -1: it never exited), then remove it; the ids of those runs."""
-    found = orphans(state)
-    if not found:
+    """Store every orphaned journal on ``state`` in the run log (as an interrupted run,
+    exit code -1, if it never ended), then remove it; the ids of those runs. Each journal
+    is held from when it is found until it is removed, so that two commands starting
+    together record it once; one the run log has already (its run was killed after
+    recording itself) is only removed; one that does not read is set aside
+    (``.bad``)."""
+    if not orphans(state):
         return []
     ids = []
-    with open_state(state, write=True, wait=wait) as db:
-        for path in found:
-            header, items = read(path)
-            if header:
-                ids.append(record(db, _recorded(header, items, path)))
-            path.unlink(missing_ok=True)
+    with contextlib.ExitStack() as holding:
+        found = [path for path in orphans(state) if holding.enter_context(_held(path))]
+        if not found:
+            return []
+        with open_state(state, write=True, wait=wait) as db:
+            for path in found:
+                try:
+                    header, items = read(path)
+                    run = _recorded(header, items, path)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("journal %s does not read, set aside: %s", path, exc)
+                    path.rename(path.with_suffix(".bad"))
+                    continue
+                if not _in_log(db, run):
+                    ids.append(record(db, run))
+                path.unlink(missing_ok=True)
     return ids
+
+
+def _in_log(db: duckdb.DuckDBPyConnection, run: Run) -> bool:
+    """Whether the run log has ``run`` already (same command, pid and start)."""
+    [(count,)] = db.execute(
+        "SELECT count(*) FROM runs WHERE command = ? AND pid = ? AND started_at = ?",
+        [run.command, run.pid, run.started_at],
+    ).fetchall()
+    return bool(count)
 
 
 def _recorded(header: dict[str, Any], items: list[RunItem], path: Path) -> Run:

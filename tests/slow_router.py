@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import yaml
@@ -30,31 +30,58 @@ class SlowBird:
         self.released = threading.Event()
         self.trickled = 0  # lines sent while trickling
         self.stopped = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
         self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._server.bind(str(path))
         self._server.listen()
-        threading.Thread(target=self._accept, daemon=True).start()
+        self._server.settimeout(0.1)  # the accept loop sees stopped within 0.1 s
+        self._spawn(self._accept)
 
     def release(self) -> None:
         """Send the held command on to BIRD, and everything after it."""
         self.released.set()
 
     def close(self) -> None:
+        """Stop: every connection shut down and closed, every thread ended. Nothing of
+        the proxy outlives it (a thread left behind with a socket would act on whatever
+        later takes its descriptor's number)."""
         self.stopped.set()
         self.released.set()
-        self._server.close()
+        for thread in self._threads[:1]:  # the accept loop: no connection comes after it
+            thread.join()
+        for sock in self._sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads[1:]:
+            thread.join()
+        for sock in [*self._sockets, self._server]:
+            sock.close()
         self.path.unlink(missing_ok=True)
+
+    def _spawn(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
 
     def _accept(self) -> None:
         while not self.stopped.is_set():
             try:
                 client, _ = self._server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
+            client.settimeout(None)
             upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            upstream.connect(str(self.bird))
-            threading.Thread(target=self._answers, args=(upstream, client), daemon=True).start()
-            threading.Thread(target=self._commands, args=(client, upstream), daemon=True).start()
+            self._sockets += [client, upstream]
+            try:
+                upstream.connect(str(self.bird))
+            except OSError:  # BIRD is gone: so is this client
+                client.shutdown(socket.SHUT_RDWR)
+                continue
+            self._spawn(self._answers, upstream, client)
+            self._spawn(self._commands, client, upstream)
 
     def _answers(self, upstream: socket.socket, client: socket.socket) -> None:
         with contextlib.suppress(OSError):
@@ -64,8 +91,7 @@ class SlowBird:
             client.shutdown(socket.SHUT_RDWR)
 
     def _commands(self, client: socket.socket, upstream: socket.socket) -> None:
-        reader = client.makefile("rb")
-        with contextlib.suppress(OSError, ValueError):
+        with client.makefile("rb") as reader, contextlib.suppress(OSError, ValueError):
             while line := reader.readline():
                 if line.startswith(self.at) and not self.released.is_set():
                     self.reached.set()

@@ -21,7 +21,7 @@ from napalm.base.exceptions import CommitConfirmException, CommitError
 from nornir_peering.drivers.bird import BirdDriver, commits_under_way
 from nornir_peering.lab.control import Lab
 from nornir_peering.store import router_lock
-from tests.helpers import bgp_states, outcome, run, wait_until
+from tests.helpers import bgp_states, frr_states, outcome, run, wait_until
 from tests.slow_router import slow_bird
 
 EMPTY = "# managed by nornir-peering\n"
@@ -134,7 +134,8 @@ def test_a_router_that_keeps_talking_fails_at_its_time_limit(
     all': no socket timeout ever trips. It fails at its own limit (2 s, in its data; the
     others have the setting's 60 s) and the other routers' sessions are stored."""
     assert run("configure-routers", "--commit").exit_code == 0
-    wait_until(lambda: len(bgp_states(lab, "edge2")) == 12)
+    wait_until(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
+    wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 16)
     monkeypatch.setenv("NORNIR_PEERING_ROUTER_TIMEOUT", "60")
     hosts = project / "inventory" / "hosts.yaml"
     original = hosts.read_text()

@@ -76,6 +76,9 @@ def test_everything_passes_on_the_lab(here: Path) -> None:
     assert code == 0 and [n for n in checks if n.startswith("router")] == ["router edge1"]
     code, _, checks = doctor("--platform", "frr")
     assert code == 0 and [n for n in checks if n.startswith("router")] == ["router edge3"]
+    code, _, checks = doctor("--limit", "edge9")
+    assert code == 1 and checks["routers"]["status"] == "failed"
+    assert checks["routers"]["detail"] == "--limit: unknown router(s) edge9"
 
 
 def test_peeringdb_down(here: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,6 +160,7 @@ class Lab:
         return found
 
     def _start_all(self) -> None:
+        """The namespace, the dataset, the servers, the routers: each one not running."""
         # the namespace first: where it cannot be made, nothing is started
         restart = self.namespace.ensure([*self.bird.addresses(), *self.frr.addresses()])
         if restart:  # routers still running from a namespace that has gone: start them again

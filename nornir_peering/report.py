@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from nornir.core.inventory import Inventory
 
+    from nornir_peering.doctor import Diagnosis
     from nornir_peering.inventory.checks import Problem
     from nornir_peering.peeringdb.sync import SyncReport
     from nornir_peering.runbooks.configure import ConfigureReport
@@ -474,6 +475,33 @@ def check_report(report: CheckReport) -> None:
         )
     style = "bold green" if report.verdict == "ok" else "bold red"
     console.print(Text(report.summary, style=style))
+
+
+_STATUS_STYLE = {"ok": "green", "failed": "bold red", "skipped": "yellow"}
+
+
+def doctor_report(diagnosis: Diagnosis) -> None:
+    """``doctor``: a line per check (a failure's second line: what to do), then the
+    verdict."""
+    table = Table(title="What a first run needs", title_justify="left")
+    for name in ("check", "status", "detail"):
+        table.add_column(name)
+    for check in diagnosis.checks:
+        detail = Text(check.detail)
+        if check.advice:
+            detail.append("\nwhat to do: ", style="bold")
+            detail.append(check.advice)
+        table.add_row(check.name, Text(check.status, style=_STATUS_STYLE[check.status]), detail)
+    console = out()
+    console.print(table)
+    failed = diagnosis.failed
+    if failed:
+        names = ", ".join(check.name for check in failed)
+        console.print(
+            Text(f"{len(failed)} of {len(diagnosis.checks)} checks failed: {names}", "bold red")
+        )
+    else:
+        console.print(Text(f"all {len(diagnosis.checks)} checks passed", "bold green"))
 
 
 def rebuild_report(report: RebuildReport) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 import nornir_peering
 from nornir_peering.lab.netns import Namespace, NamespaceError
-from tests.helpers import run
+from tests.helpers import free_ports, run
 
 NOBODY = 65534
 ADDRESS = "fd00:7f8:99::1"
@@ -130,7 +130,7 @@ def test_lab_up_says_why_no_namespace_can_be_made(tmp_path: Path) -> None:
     """Exit 2, one line with what the kernel said and what to do, and nothing started."""
     state = tmp_path / "state" / "peering.duckdb"
     command = [sys.executable, "-m", "nornir_peering", "lab", "up", "--state", str(state)]
-    inner = " ".join(map(shlex.quote, [*command, "--port", "1"]))
+    inner = " ".join(map(shlex.quote, [*command, "--port", str(free_ports(3))]))
     done = subprocess.run(
         refused(inner, caps=False), capture_output=True, text=True, timeout=120, cwd=tmp_path
     )
@@ -144,7 +144,8 @@ def test_lab_up_says_why_no_namespace_can_be_made(tmp_path: Path) -> None:
 
 
 def test_lab_up_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without iproute2's ``ip``: exit 2, one line naming the package, nothing started."""
+    """Without iproute2's ``ip`` (nor BIRD, FRR's vtysh or Redis): exit 2, one line naming
+    the packages, nothing started."""
     tools = tmp_path / "bin"
     tools.mkdir()
     for name in ("unshare", "nsenter", "sleep"):
@@ -154,7 +155,9 @@ def test_lab_up_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("PATH", str(tools))
     monkeypatch.chdir(tmp_path)
     state = tmp_path / "state" / "peering.duckdb"
-    result = run("lab", "up", "--state", str(state), "--port", "1")
+    result = run("lab", "up", "--state", str(state), "--port", str(free_ports(3)))
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines() == ["error: ip is missing (Debian package iproute2)"]
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("error: lab up: missing ip (Debian package iproute2), ")
+    assert "bird (Debian package bird2)" in line and "redis-server (Debian" in line
     assert not list((tmp_path / "state").rglob("*.pid"))

@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("nornir_peering.cli.query", "query"),
     "state": ("nornir_peering.cli.state", "state"),
     "lab": ("nornir_peering.cli.lab", "lab"),
+    "doctor": ("nornir_peering.cli.doctor", "doctor"),
 }
 HIDDEN = {
     "peeringdb_sync",

@@ -131,7 +131,11 @@ def _lab(settings: Settings, port: int) -> Lab:
 @settings_options
 @lab_port
 def up(settings: Settings, port: int) -> None:
-    """Start the lab: the PeeringDB server and the BIRD routers, in the background."""
+    """Start the lab in the background: the PeeringDB, IRR and Redis servers, the BIRD and
+    FRR routers in a network namespace.
+
+    What it needs is checked first (LAB_AS65005_PASSWORD, the programs, the ports
+    free), and a start that fails part-way stops what it had started."""
     lab_ = _lab(settings, port)
     lab_.up()
     out().print(

@@ -30,6 +30,12 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
         start_logging(settings)
         return func(*args, settings=settings, **kwargs)
 
+    return settings_flags(command)
+
+
+def settings_flags(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--config``, ``--state`` and ``--wait`` as they are (``config_file``, ``state``,
+    ``wait``), for a command that loads the settings itself."""
     for option in (
         click.option(
             "--wait",
@@ -53,8 +59,8 @@ def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
             help="Nornir config file with user_defined.peering (default: ./config.yaml).",
         ),
     ):
-        command = option(command)
-    return command
+        func = option(func)
+    return func
 
 
 def start_logging(settings: Settings) -> None:

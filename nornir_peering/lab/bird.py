@@ -16,7 +16,6 @@ For example::
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from ipaddress import ip_address, ip_network
@@ -25,7 +24,7 @@ from typing import Any
 
 from nornir_peering.drivers.birdc import BirdControl, BirdError, parse_protocols, parse_status
 from nornir_peering.lab import topology
-from nornir_peering.lab.daemons import Daemons
+from nornir_peering.lab.daemons import Daemons, missing
 from nornir_peering.lab.netns import Namespace
 
 BGP_PORT = 1179
@@ -132,6 +131,7 @@ class BirdLab(Daemons):
     """Start, stop and look at the lab's BIRD daemons, all under ``directory``."""
 
     pid_file = "bird.pid"
+    programs = (("bird", "bird2"),)
 
     def __init__(
         self,
@@ -156,7 +156,7 @@ class BirdLab(Daemons):
 
     def up(self, timeout: float = 30.0) -> None:
         """Write every config and start every daemon that is not running."""
-        if shutil.which("bird") is None:
+        if missing(self.programs):
             raise RuntimeError("BIRD 2 is not installed (Debian package bird2)")
         self.enter()
         for router in self.routers.values():

@@ -12,10 +12,16 @@ the BIRD routers (``bird/<router>/``) and the FRR router (``frr/<router>/``)
 in a network namespace of the lab's own (``netns.pid``,
 :mod:`nornir_peering.lab.netns`). The server binds to 127.0.0.1; the routers
 to addresses inside the namespace, where every BGP packet stays.
+
+``up`` checks what it can before it starts anything (the lab peers' password variables,
+the programs it needs, its ports free) and, when starting fails part-way, stops what
+this attempt started (never what ran before it), so that the next attempt starts clean.
 """
 
 from __future__ import annotations
 
+import errno
+import socket
 import subprocess
 import sys
 import time
@@ -26,14 +32,29 @@ import httpx
 
 from nornir_peering.errors import PeeringError
 from nornir_peering.lab.bird import BirdLab
+from nornir_peering.lab.daemons import missing
 from nornir_peering.lab.datagen import generate, write_dataset
 from nornir_peering.lab.frr import FrrLab
 from nornir_peering.lab.netns import Namespace
 from nornir_peering.lab.rpsl import lab_irr, write_rpsl
 from nornir_peering.lab.tls import LabSecrets
-from nornir_peering.lab.topology import add_lab
+from nornir_peering.lab.topology import PASSWORD_VARIABLES, add_lab, peer_password
 from nornir_peering.lab.wait import wait_for, wait_for_port
 from nornir_peering.pids import alive, read_pid, terminate
+
+# the lab's servers, in the order they start, and how messages name them
+SERVICES = {"peeringdb": "PeeringDB server", "irr": "IRR server", "redis": "Redis server"}
+
+
+class LabRefused(PeeringError):
+    """``lab up`` cannot start the lab: the machine lacks something, or a port is taken,
+    which the message names; nothing was started."""
+
+    exit_code = 2
+
+
+class LabFailed(PeeringError):
+    """``lab up`` failed part-way; what it had started was stopped again."""
 
 
 class Lab:
@@ -73,8 +94,73 @@ class Lab:
         """The lab PeeringDB's API, on 127.0.0.1."""
         return f"http://127.0.0.1:{self.port}/api"
 
+    @property
+    def ports(self) -> dict[str, int]:
+        """Each server's port on 127.0.0.1."""
+        return {"peeringdb": self.port, "irr": self.irr_port, "redis": self.redis_port}
+
     def up(self) -> None:
-        """Generate the dataset once, then start whatever is not running."""
+        """Generate the dataset once, then start whatever is not running.
+
+        First :meth:`check`; then, should a start fail, whatever this call started is
+        stopped again and :class:`LabFailed` says what failed."""
+        self.check()
+        before = self.processes()
+        try:
+            self._start_all()
+        except BaseException as exc:
+            stopped = self._stop_new(before)
+            if isinstance(exc, PeeringError) and not stopped:
+                raise  # nothing had started: the error as it is
+            if not isinstance(exc, Exception):  # Ctrl-C: stopped, as asked
+                raise
+            said = str(exc).strip().splitlines()
+            what = said[0] if said else type(exc).__name__
+            undone = ", ".join(stopped) or "nothing"
+            raise LabFailed(
+                f"lab up failed: {what}; stopped what it had started: {undone}"
+            ) from exc
+
+    def check(self) -> None:
+        """What ``up`` needs before it starts anything: the password of each lab peer
+        that has one and is not running (:class:`~nornir_peering.errors.ConfigError`), the
+        programs, and the ports of the servers not running free (:class:`LabRefused`)."""
+        for asn in sorted(PASSWORD_VARIABLES):
+            if any(
+                router.asn == asn and not self.bird.running(router.name)
+                for router in self.bird.routers.values()
+            ):
+                peer_password(asn)
+        lacking = missing(
+            [
+                *self.namespace.programs,
+                *self.bird.programs,
+                *self.frr.programs,
+                ("redis-server", "redis-server"),
+            ]
+        )
+        if lacking:
+            raise LabRefused(f"lab up: missing {', '.join(lacking)}; nothing was started")
+        for service, port in self.ports.items():
+            refused = None if self._pid(service) is not None else _port_refused(port)
+            if refused:
+                raise LabRefused(
+                    f"lab up: port {port} on 127.0.0.1, for the lab's {SERVICES[service]}, "
+                    f"{refused}; give another --port (the lab takes {self.port} to "
+                    f"{self.redis_port}); nothing was started"
+                )
+
+    def processes(self) -> dict[str, int]:
+        """The pid of everything of the lab that runs: its servers, routers, namespace."""
+        found = {service: pid for service in SERVICES if (pid := self._pid(service)) is not None}
+        found.update({f"bird {name}": pid for name, pid in self.bird.pids().items()})
+        found.update({f"frr {name}": pid for name, pid in self.frr.pids().items()})
+        if self.namespace.pid is not None:
+            found["namespace"] = self.namespace.pid
+        return found
+
+    def _start_all(self) -> None:
+        """The namespace, the dataset, the servers, the routers: each one not running."""
         # the namespace first: where it cannot be made, nothing is started
         restart = self.namespace.ensure([*self.bird.addresses(), *self.frr.addresses()])
         if restart:  # routers still running from a namespace that has gone: start them again
@@ -109,6 +195,27 @@ class Lab:
                 )
         self.bird.up()
         self.frr.up()
+
+    def _stop_new(self, before: dict[str, int]) -> list[str]:
+        """Stop what runs now and did not, as that process, in ``before``: the routers,
+        then the namespace, then the servers. What was stopped, named for a message."""
+        new = {name: pid for name, pid in self.processes().items() if before.get(name) != pid}
+        routers = [name for name in new if name.startswith(("bird ", "frr "))]
+        terminate(new[name] for name in routers)
+        if "namespace" in new:
+            self.namespace.stop()
+        servers = [service for service in SERVICES if service in new]
+        terminate(new[service] for service in servers)
+        for service in servers:
+            (self.directory / f"{service}.pid").unlink(missing_ok=True)
+        named = [f"the {SERVICES[service]}" for service in servers]
+        for kind, label in (("bird ", "BIRD router"), ("frr ", "FRR router")):
+            count = sum(1 for name in routers if name.startswith(kind))
+            if count:
+                named.append(f"{count} {label}{'s' if count > 1 else ''}")
+        if "namespace" in new:
+            named.append("the network namespace")
+        return named
 
     def down(self) -> None:
         """Stop the PeeringDB, IRR and Redis servers and every router; the lab folder
@@ -174,6 +281,7 @@ class Lab:
         return [*self.bird.status(), *self.frr.status()]
 
     def _pid(self, service: str) -> int | None:
+        """The pid of the lab's ``service`` server, if it runs."""
         pid = read_pid(self.directory / f"{service}.pid")
         return pid if pid is not None and alive(pid) else None
 
@@ -193,3 +301,17 @@ class Lab:
                 start_new_session=True,
             )
         (self.directory / f"{service}.pid").write_text(f"{process.pid}\n")
+
+
+def _port_refused(port: int) -> str | None:
+    """Why a server could not listen on ``port`` of 127.0.0.1, None if it could (binding
+    as servers do: a connection of before, waiting to close, does not count)."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "is taken by another program"
+            return f"cannot be listened on ({exc.strerror or exc})"
+    return None

@@ -3,13 +3,28 @@ file, and the network namespace they run in."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from nornir_peering.lab.netns import Namespace
 from nornir_peering.pids import alive, read_pid, terminate
+
+
+def missing(programs: Iterable[tuple[str, str]]) -> list[str]:
+    """Of ``(program, Debian package)`` pairs (a program is a name on PATH or a path),
+    those this machine lacks, as ``program (Debian package NAME)``.
+
+    >>> missing([("sh", "dash"), ("/no/such/bgpd", "frr")])
+    ['/no/such/bgpd (Debian package frr)']
+    """
+    return [
+        f"{program} (Debian package {package})"
+        for program, package in programs
+        if shutil.which(program) is None
+    ]
 
 
 class Daemons:
@@ -17,6 +32,7 @@ class Daemons:
     all in ``namespace`` (by default one of their own, in ``directory``)."""
 
     pid_file = "daemon.pid"
+    programs: tuple[tuple[str, str], ...] = ()  # (program, Debian package) they need
 
     def __init__(self, directory: Path, names: list[str], namespace: Namespace | None) -> None:
         self.directory = directory
@@ -31,6 +47,12 @@ class Daemons:
     def addresses(self) -> list[str]:
         """The addresses the routers use: the namespace's loopback must hold them."""
         raise NotImplementedError
+
+    def pids(self) -> dict[str, int]:
+        """The pid of every router whose daemon runs, by name."""
+        return {
+            name: pid for name in self.names if (pid := self._pid(name)) is not None and alive(pid)
+        }
 
     def enter(self) -> None:
         """The namespace, set up for these routers; a router still running from a

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
 from nornir_peering.drivers.vtysh import FrrTools, VtyshError
 from nornir_peering.lab import topology
 from nornir_peering.lab.bird import BGP_PORT
-from nornir_peering.lab.daemons import Daemons
+from nornir_peering.lab.daemons import Daemons, missing
 from nornir_peering.lab.netns import Namespace
 
 BGPD = "/usr/lib/frr/bgpd"
@@ -80,6 +79,7 @@ class FrrLab(Daemons):
     """Start, stop and look at the lab's FRR routers, all under ``directory``."""
 
     pid_file = "bgpd.pid"
+    programs = ((BGPD, "frr"), ("vtysh", "frr"))
 
     def __init__(self, directory: Path, namespace: Namespace | None = None) -> None:
         self.routers = {
@@ -107,7 +107,7 @@ class FrrLab(Daemons):
 
     def up(self, timeout: float = 30.0) -> None:
         """Start every router that is not running; a new one gets its starting configuration."""
-        if not Path(BGPD).exists() or shutil.which("vtysh") is None:
+        if missing(self.programs):
             raise RuntimeError(f"FRR is not installed (Debian package frr: {BGPD}, vtysh)")
         self.enter()
         for name in self.routers:

@@ -46,6 +46,9 @@ class Namespace:
     """The network namespace the lab's routers share, held by a process whose pid is in
     ``directory/netns.pid``."""
 
+    # (program, Debian package) it needs
+    programs = (("unshare", "util-linux"), ("nsenter", "util-linux"), ("ip", "iproute2"))
+
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from jinja2.sandbox import SandboxedEnvironment
 from nornir.core.inventory import Host
@@ -40,7 +40,48 @@ class Rendered:
     config: str = ""
 
 
-def context(host: Host) -> dict[str, Any]:
+class RouterContext(TypedDict):
+    """``router`` in a template: the router being rendered."""
+
+    name: str  #: its name in ``hosts.yaml``
+    hostname: str | None  #: the address or name NAPALM connects to
+    platform: str | None  #: ``bird``, ``frr``, ``junos``, ``iosxr``, ``eos``, ...
+    local_asn: int  #: its ``local_asn``, else the local AS's
+    router_id: str | None  #: its ``router_id``
+    deploy: str  #: ``merge`` (only nornir-peering's objects change) or ``replace``
+    owned_prefix: str  #: the prefix of the objects nornir-peering owns (``NP_``)
+    vars: dict[str, Any]  #: the router's free-form ``vars``
+
+
+class TemplateContext(TypedDict):
+    """What a template receives: plain data from the inventory, never database handles.
+
+    Part of the template interface: keys are added, never renamed or removed, without a
+    note in the changelog.
+    """
+
+    router: RouterContext  #: the router being rendered
+    #: ``local_as`` of ``peering.yaml``: ``asn``, ``name``, ``as_set``,
+    #: ``max_prefix_headroom``, ``prefixes4``, ``prefixes6``
+    local_as: dict[str, Any]
+    #: the router's sessions (:class:`~nornir_peering.inventory.session.Session`), sorted;
+    #: each ``password`` as text (a reference is revealed for this router before its
+    #: template runs)
+    sessions: list[Any]
+    #: the router's IX ports (:class:`~nornir_peering.inventory.session.Connection`)
+    connections: list[Any]
+    #: name → ``description``, ``communities`` (names), ``local_pref``, ``med``,
+    #: ``prepend``, ``vars``
+    policies: dict[str, Any]
+    #: name → value (``64500:100``, ``64500:0:300``, ``rt 64500:1``)
+    communities: dict[str, str]
+    #: every customer's stored IRR list, whatever router it is on: ``asn``, ``family``,
+    #: ``prefixes``, ``asns`` (a customer's routes reach the other routers over iBGP, and
+    #: every router's exports take them inside these)
+    customer_lists: list[dict[str, Any]]
+
+
+def context(host: Host) -> TemplateContext:
     """What a template receives: plain data from the inventory, nothing else."""
     return {
         "router": {
@@ -96,7 +137,7 @@ def render_router(env: SandboxedEnvironment, host: Host) -> Rendered:
         return Rendered(host.name, None)
     if host.platform not in rpl.PLATFORMS:
         check_list_lengths(host)
-    config = render_template(env, str(template), context(host))
+    config = render_template(env, str(template), dict(context(host)))
     if host.platform == "bird":
         check_bird(config)
     if host.platform in rpl.PLATFORMS:

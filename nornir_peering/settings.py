@@ -34,8 +34,9 @@ DEFAULT_CONFIG = Path("config.yaml")
 # Nornir's own top-level sections (nornir.core.configuration.Config); anything
 # else in config.yaml is a typo that Nornir would silently ignore.
 NORNIR_SECTIONS = frozenset({"core", "runner", "inventory", "ssh", "logging", "user_defined"})
-# The most entries one IRR prefix list may have per platform (README, "What a commit may
-# change": limits): a longer list fails the router at render, never a truncated filter.
+# The most entries one IRR prefix list may have per platform (docs/templates.md, "What
+# templates do with the lists"): a longer list fails the router at render, never a
+# truncated filter.
 # Junos documents 85,325 prefixes per prefix-list (route-filters, which the template
 # writes, have no documented cap); EOS and FRR document none, but load a config line by
 # line (FRR took 42 s of CPU for 26,000 lines, FRRouting/frr#6658); BIRD keeps prefix sets
@@ -59,65 +60,135 @@ class PeeringSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    state: Path = Path("state/peering.duckdb")
-    templates: Path = Path("templates")
-    peeringdb_url: str = "https://www.peeringdb.com/api"
-    cache_url: str = "https://public.peeringdb.com"
-    # text (from the environment, say), or {env: NAME} / {file: PATH}: peeringdb_key()
-    api_key: SecretRef | str | None = None
-    timeout: float = Field(30.0, gt=0, description="seconds of silence before a request fails")
-    download_timeout: float = Field(
-        900.0, gt=0, description="seconds for one whole download, its retries included"
+    state: Path = Field(
+        Path("state/peering.duckdb"),
+        description="the state file (DuckDB); relative to config.yaml when set there",
     )
-    retries: int = Field(3, ge=0, le=20)
-    retry_backoff: float = Field(1.0, ge=0)
-    max_retry_after: float = Field(120.0, ge=0)
-    concurrency: int = Field(4, ge=1, le=16)
+    templates: Path = Field(
+        Path("templates"),
+        description="the folder of the Jinja2 templates a router's data.template names; "
+        "relative to config.yaml when set there",
+    )
+    peeringdb_url: str = Field(
+        "https://www.peeringdb.com/api", description="the PeeringDB API a sync reads"
+    )
+    cache_url: str = Field(
+        "https://public.peeringdb.com",
+        description="PeeringDB's public cache files, read on a full sync "
+        '(``""``: always use the API)',
+    )
+    api_key: SecretRef | str | None = Field(
+        None,
+        description="the PeeringDB API key: text, or ``{env: NAME}`` / ``{file: PATH}`` "
+        "(relative to config.yaml), read when a sync starts",
+    )
+    timeout: float = Field(
+        30.0, gt=0, description="seconds a PeeringDB request may stay silent before it fails"
+    )
+    download_timeout: float = Field(
+        900.0,
+        gt=0,
+        description="seconds for one whole download (a PeeringDB type or an IX-F export), "
+        "its retries included, however slowly the server sends",
+    )
+    retries: int = Field(
+        3, ge=0, le=20, description="retries on 429, 5xx, timeouts and broken connections"
+    )
+    retry_backoff: float = Field(1.0, ge=0, description="seconds before a retry, doubled each time")
+    max_retry_after: float = Field(
+        120.0, ge=0, description="seconds of ``Retry-After`` waited for; a longer one fails at once"
+    )
+    concurrency: int = Field(4, ge=1, le=16, description="PeeringDB downloads at a time")
     lookback: int = Field(60, ge=0, description="seconds subtracted from each sync cursor")
-    lock_wait: float = Field(10.0, ge=0)
-    # the most one run may spend on one router (connect, diff, commit; poll), whatever
-    # it sends meanwhile; a router's data may say its own (router_timeout)
-    router_timeout: float = Field(600.0, gt=0, description="seconds one run may spend on a router")
-    # IRR prefix lists (grab-prefixes): bgpq4's own default server and sources
-    irr_host: str = Field("rr.ntt.net", min_length=1, description="IRR whois server, host[:port]")
-    irr_sources: str = Field("", description="comma-separated IRR sources; empty: the server's")
-    bgpq: str = Field("bgpq4", min_length=1, description="bgpq4 or bgpq3: a name or a path")
+    lock_wait: float = Field(
+        10.0,
+        ge=0,
+        description="seconds to wait for the state file or a router another run holds "
+        "(``--wait``); then exit code 75",
+    )
+    router_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="seconds one run may spend on one router (connect, diff, commit; poll), "
+        "whatever it sends meanwhile; a router's data may say its own ``router_timeout``",
+    )
+    irr_host: str = Field(
+        "rr.ntt.net",
+        min_length=1,
+        description="the IRR whois server bgpq asks, ``host[:port]`` (bgpq4's own default)",
+    )
+    irr_sources: str = Field(
+        "", description="comma-separated IRR sources; empty: the server's (``RIPE,RADB``)"
+    )
+    bgpq: str = Field(
+        "bgpq4", min_length=1, description="bgpq4 or bgpq3: a name on ``PATH`` or a path"
+    )
     irr_timeout: float = Field(120.0, gt=0, description="seconds for one bgpq run")
     irr_workers: int = Field(8, ge=1, le=64, description="bgpq runs at once")
     irr_give_up_after: int = Field(
         3,
         ge=0,
         le=1000,
-        description="bgpq runs to one IRR server timing out in a row before the rest to it "
-        "are not made (0: never)",
+        description="bgpq runs to one IRR server timing out in a row, after which its "
+        "remaining runs fail at once, their lists kept (0: never)",
     )
-    irr_aggregate: bool = True
-    max_shrink: int = Field(50, ge=0, le=100, description="percent a list may shrink by")
-    # a commit removing more BGP sessions of a router than this, or more than this share
-    # (percent) of them, is refused for that router unless --force
-    max_removed_sessions: int = Field(10, ge=0)
-    max_removed_share: int = Field(30, ge=0, le=100)
-    # entries one IRR list may have, by platform, over PREFIX_LIST_LIMITS
-    prefix_list_limits: dict[str, int] = Field(default_factory=dict)
-    # background jobs (--tasks): the Redis of the queue, and the seconds a job may wait
-    # for a worker and then run
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    job_timeout: float = Field(900.0, gt=0, le=86400)  # a day: jobs' replay ledger
-    # the Redis ACL user's password ({env: NAME} or {file: PATH}; the user is the URL's),
-    # and for rediss:// the CA that signed the server's certificate and, where Redis asks
-    # for one, this client's certificate and key
-    redis_password: SecretRef | None = None
-    redis_tls_ca: Path | None = None
-    redis_tls_cert: Path | None = None
-    redis_tls_key: Path | None = None
-    # the key jobs and their results are sealed with (jobs/seal.py), shared by enqueuers
-    # and workers: {env: NAME} or {file: PATH}, never text here; the previous one too,
-    # while machines change keys one by one
-    job_key: SecretRef | None = None
-    job_key_previous: SecretRef | None = None
-    # megabytes DuckDB may hold while a sync parses a reply, and while it applies them
-    # (each); past it DuckDB spills to disk beside the state file
-    sync_memory: int = Field(128, ge=32)
+    irr_aggregate: bool = Field(True, description="aggregate IRR lists (``bgpq4 -A``)")
+    max_shrink: int = Field(
+        50,
+        ge=0,
+        le=100,
+        description="percent a stored IRR list may shrink by without ``--force``",
+    )
+    max_removed_sessions: int = Field(
+        10, ge=0, description="BGP sessions one commit may remove from a router without ``--force``"
+    )
+    max_removed_share: int = Field(
+        30,
+        ge=0,
+        le=100,
+        description="percent of a router's BGP sessions one commit may remove without ``--force``",
+    )
+    prefix_list_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="entries one IRR list may have, by platform, over the built-in limits "
+        "(the environment's form: ``junos=50000,eos=20000``)",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0", description="the Redis of the background jobs (``--tasks``)"
+    )
+    job_timeout: float = Field(
+        900.0,
+        gt=0,
+        le=86400,  # a day: jobs' replay ledger
+        description="seconds a background job may wait for a worker, and then run (at most a day)",
+    )
+    redis_password: SecretRef | None = Field(
+        None,
+        description="the Redis ACL user's password (the user is ``redis_url``'s): "
+        "``{env: NAME}`` or ``{file: PATH}``",
+    )
+    redis_tls_ca: Path | None = Field(
+        None, description="for ``rediss://``: the CA that signed Redis's certificate"
+    )
+    redis_tls_cert: Path | None = Field(
+        None, description="for ``rediss://``: this client's certificate, where Redis asks for one"
+    )
+    redis_tls_key: Path | None = Field(None, description="and that certificate's key")
+    job_key: SecretRef | None = Field(
+        None,
+        description="the key background jobs and their results are sealed with, the same "
+        "on every machine: ``{env: NAME}`` or ``{file: PATH}``, never text "
+        "(``nornir-peering jobs key`` makes one)",
+    )
+    job_key_previous: SecretRef | None = Field(
+        None, description="the job key before ``job_key``, which still opens, while keys change"
+    )
+    sync_memory: int = Field(
+        128,
+        ge=32,
+        description="megabytes DuckDB may hold while a sync parses a reply, and while it "
+        "applies them; past it, it spills to disk beside the state file",
+    )
 
     @field_validator("peeringdb_url")
     @classmethod
@@ -238,6 +309,19 @@ PDB_SYNC_KEYS = {
 }
 
 
+def environment_names() -> dict[str, str]:
+    """Every environment variable a setting is read from, and that setting.
+
+    >>> names = environment_names()
+    >>> names["NORNIR_PEERING_ROUTER_TIMEOUT"], names["PEERINGDB_API_KEY"]
+    ('router_timeout', 'api_key')
+    """
+    return {
+        **{f"NORNIR_PEERING_{k.upper()}": k for k in PeeringSettings.model_fields},
+        **ENV_ALIASES,
+    }
+
+
 def load_settings(
     config_file: Path | None = None,
     *,
@@ -271,10 +355,7 @@ def load_settings(
     elif explicit:
         raise ConfigError(f"{path}: config file not found")
 
-    names = {
-        **{f"NORNIR_PEERING_{k.upper()}": k for k in PeeringSettings.model_fields},
-        **ENV_ALIASES,
-    }
+    names = environment_names()
     layers.append([(k, env[n], f"environment {n}") for n, k in names.items() if n in env])
     layers.append(
         [

@@ -38,26 +38,28 @@ class Strict(BaseModel):
 class RouterData(Strict):
     """``data:`` of a router (or of a group or the defaults it inherits from)."""
 
-    local_asn: ASN | None = None
-    router_id: IPv4Address | None = None
-    template: str | None = None  # none: configure-routers skips the router
-    poll: bool | None = None  # default: polled
-    # merge (default): only nornir-peering's objects change; replace: the template
-    # renders the whole configuration (see nornir_peering.deploy)
+    local_asn: ASN | None = None  #: the router's ASN (default: the local AS's)
+    router_id: IPv4Address | None = None  #: the BGP router id, for templates
+    #: the template under ``templates/`` (none: ``configure-routers`` skips the router)
+    template: str | None = None
+    poll: bool | None = None  #: false: ``poll-bgp-sessions`` leaves it alone (default: polled)
+    #: ``merge`` (default): only nornir-peering's objects change; ``replace``: the template
+    #: renders the whole configuration; only on the router itself, never in a group or the
+    #: defaults (see :mod:`nornir_peering.deploy`)
     deploy: Literal["merge", "replace"] | None = None
-    # names of the objects nornir-peering owns start with it (default NP_); it ends in "_"
-    # or "-", so that a prefix "R" cannot make the operator's "RR-CLIENTS" ours
+    #: names of the objects nornir-peering owns start with it (default ``NP_``); it ends in
+    #: ``_`` or ``-``, so that a prefix ``R`` cannot make the operator's ``RR-CLIENTS`` ours
     owned_prefix: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9]{0,14}[_-]$")
-    # no longer here: a router-wide update-source broke single-hop eBGP sessions (see
-    # _moved); it is a BGP group's or a direct session's in peering.yaml
+    #: no longer here, an error: a router-wide update-source broke single-hop eBGP
+    #: sessions; it is a BGP group's or a direct session's in ``peering.yaml``
     update_source: Any = None
-    # the most entries one IRR list may have on this router (default: the platform's,
-    # the prefix_list_limits setting); a longer one fails the router at render
+    #: the most entries one IRR list may have on this router (default: the platform's,
+    #: the ``prefix_list_limits`` setting); a longer one fails the router at render
     prefix_list_limit: int | None = Field(default=None, ge=1)
-    # the most one run may spend on this router, in seconds (default: the router_timeout
-    # setting)
+    #: the most one run may spend on this router, in seconds (default: the
+    #: ``router_timeout`` setting)
     router_timeout: float | None = Field(default=None, gt=0)
-    vars: dict[str, Any] = Field(default_factory=dict)  # free-form, for templates
+    vars: dict[str, Any] = Field(default_factory=dict)  #: free-form, for templates
 
     @field_validator("update_source")
     @classmethod
@@ -73,36 +75,42 @@ class RouterData(Strict):
 class ConnectionOptions(Strict):
     """One ``connection_options`` entry of a host, group or the defaults (Nornir's own)."""
 
-    hostname: str | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    username: str | None = None
-    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
-    platform: str | None = None
+    hostname: str | None = None  #: the address or name to connect to
+    port: int | None = Field(None, ge=1, le=65535)  #: the port to connect to
+    username: str | None = None  #: the login's user
+    #: the login's password: text, or ``{env: NAME}`` / ``{file: PATH}``
+    password: SecretRef | str | None = None
+    platform: str | None = None  #: the NAPALM driver: ``bird``, ``frr``, ``junos``, ...
+    #: the plugin's own arguments (NAPALM's ``timeout``, ``optional_args``)
     extras: dict[str, Any] | None = None
 
 
 class InventoryEntry(Strict):
     """A host or a group of ``hosts.yaml`` / ``groups.yaml``."""
 
-    hostname: str | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    username: str | None = None
-    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
-    platform: str | None = None
-    groups: list[str] = Field(default_factory=list)
-    data: RouterData = Field(default_factory=RouterData)
+    hostname: str | None = None  #: the address or name to connect to
+    port: int | None = Field(None, ge=1, le=65535)  #: the port to connect to
+    username: str | None = None  #: the login's user
+    #: the login's password: text, or ``{env: NAME}`` / ``{file: PATH}``
+    password: SecretRef | str | None = None
+    platform: str | None = None  #: the NAPALM driver: ``bird``, ``frr``, ``junos``, ...
+    groups: list[str] = Field(default_factory=list)  #: groups of ``groups.yaml`` it belongs to
+    data: RouterData = Field(default_factory=RouterData)  #: the router's data
+    #: per connection plugin (``napalm``): what differs from the above
     connection_options: dict[str, ConnectionOptions] = Field(default_factory=dict)
 
 
 class Defaults(Strict):
     """``defaults.yaml``: what every router inherits."""
 
-    hostname: str | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    username: str | None = None
-    password: SecretRef | str | None = None  # the login's; {env: NAME} or {file: PATH}
-    platform: str | None = None
-    data: RouterData = Field(default_factory=RouterData)
+    hostname: str | None = None  #: the address or name to connect to
+    port: int | None = Field(None, ge=1, le=65535)  #: the port to connect to
+    username: str | None = None  #: the login's user
+    #: the login's password: text, or ``{env: NAME}`` / ``{file: PATH}``
+    password: SecretRef | str | None = None
+    platform: str | None = None  #: the NAPALM driver: ``bird``, ``frr``, ``junos``, ...
+    data: RouterData = Field(default_factory=RouterData)  #: every router's data
+    #: per connection plugin (``napalm``): what differs from the above
     connection_options: dict[str, ConnectionOptions] = Field(default_factory=dict)
 
 
@@ -112,13 +120,14 @@ class Defaults(Strict):
 class LocalAS(Strict):
     """Our own AS: ``local_as`` in ``peering.yaml``."""
 
-    asn: ASN
-    name: str
-    as_set: str | None = None
-    max_prefix_headroom: Annotated[int, Field(ge=0, le=1000)] = 10  # percent over PeeringDB
-    # what we announce: exports carry these (and their more-specifics up to /24 and /48)
+    asn: ASN  #: our ASN
+    name: str  #: our name
+    as_set: str | None = None  #: our AS-SET (``grab-prefixes`` fetches ours too)
+    #: percent added to a peer's PeeringDB prefix count to make its max-prefix limit
+    max_prefix_headroom: Annotated[int, Field(ge=0, le=1000)] = 10
+    #: what we announce: exports carry these (and their more-specifics up to /24 and /48)
     prefixes4: list[IPv4Network] = Field(default_factory=list)
-    prefixes6: list[IPv6Network] = Field(default_factory=list)
+    prefixes6: list[IPv6Network] = Field(default_factory=list)  #: the same for IPv6
 
 
 COMMUNITY = re.compile(
@@ -131,32 +140,34 @@ COMMUNITY = re.compile(
 class Policy(Strict):
     """A routing policy, referenced by name; templates give it meaning."""
 
-    description: str = ""
-    communities: list[Name] = Field(default_factory=list)  # names from ``communities:``
-    local_pref: int | None = Field(None, ge=0, le=4_294_967_295)
-    med: int | None = Field(None, ge=0, le=4_294_967_295)
-    prepend: int = Field(0, ge=0, le=10)
-    vars: dict[str, Any] = Field(default_factory=dict)
+    description: str = ""  #: what it is for
+    communities: list[Name] = Field(default_factory=list)  #: names from ``communities:``
+    local_pref: int | None = Field(None, ge=0, le=4_294_967_295)  #: local preference to set
+    med: int | None = Field(None, ge=0, le=4_294_967_295)  #: MED to set
+    prepend: int = Field(0, ge=0, le=10)  #: times our ASN is prepended on export
+    vars: dict[str, Any] = Field(default_factory=dict)  #: free-form, for templates
 
 
 class Overrides(Strict):
     """What the operator may set on a session instead of PeeringDB's value."""
 
-    max_prefix4: int | None = Field(None, ge=0)
-    max_prefix6: int | None = Field(None, ge=0)
-    as_set: str | None = None
-    # the IRR server, sources and aggregation (bgpq4 -A) grab-prefixes uses for this AS
-    # (default: the settings')
+    max_prefix4: int | None = Field(None, ge=0)  #: IPv4 max-prefix, over PeeringDB's count
+    max_prefix6: int | None = Field(None, ge=0)  #: IPv6 max-prefix, over PeeringDB's count
+    as_set: str | None = None  #: the AS-SET, over PeeringDB's ``irr_as_set``
+    #: the IRR server ``grab-prefixes`` asks for this AS (default: the ``irr_host`` setting)
     irr_host: str | None = Field(None, pattern=r"^[A-Za-z0-9_.\[\]][A-Za-z0-9_.:\[\]-]{0,252}$")
+    #: its IRR sources (default: the ``irr_sources`` setting)
     irr_sources: list[Annotated[str, Field(pattern=r"^[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")]] = (
         Field(default_factory=list)
     )
+    #: whether its lists are aggregated, ``bgpq4 -A`` (default: the ``irr_aggregate`` setting)
     irr_aggregate: bool | None = None
-    import_policy: Name | None = None
-    export_policy: Name | None = None
-    password: Secret | None = None  # the TCP MD5 key
-    enabled: bool = True
-    description: str | None = None
+    import_policy: Name | None = None  #: a policy of ``policies:``
+    export_policy: Name | None = None  #: a policy of ``policies:``
+    #: the TCP MD5 key: text, or ``{env: NAME}`` / ``{file: PATH}``
+    password: Secret | None = None
+    enabled: bool = True  #: false: the session is rendered shut down
+    description: str | None = None  #: over the peer's PeeringDB name
 
     @field_validator("irr_sources", mode="before")
     @classmethod
@@ -172,10 +183,12 @@ class Overrides(Strict):
 class WantedPeer(Overrides):
     """A peer wanted at an IX, by ASN; addresses come from PeeringDB unless pinned."""
 
-    asn: ASN
-    ipv4: list[IPv4Address] = Field(default_factory=list)  # pinned addresses
-    ipv6: list[IPv6Address] = Field(default_factory=list)
-    route_server: bool | None = None  # default: PeeringDB says (the IX's rs_asn)
+    asn: ASN  #: the peer's ASN
+    #: pinned addresses (default: those PeeringDB lists for the peer at the IX)
+    ipv4: list[IPv4Address] = Field(default_factory=list)
+    ipv6: list[IPv6Address] = Field(default_factory=list)  #: the same for IPv6
+    #: whether the peer is a route server (default: PeeringDB says, the IX's ``rs_asn``)
+    route_server: bool | None = None
 
     @field_validator("ipv4", "ipv6", mode="before")
     @classmethod
@@ -186,22 +199,22 @@ class WantedPeer(Overrides):
 class IXConnection(Strict):
     """One of our routers on an IX LAN, with our addresses there."""
 
-    router: str
-    ipv4: IPv4Address | None = None
-    ipv6: IPv6Address | None = None
-    vrf: Name = "global"
+    router: str  #: a router of ``hosts.yaml``
+    ipv4: IPv4Address | None = None  #: our IPv4 address on the LAN
+    ipv6: IPv6Address | None = None  #: our IPv6 address on the LAN
+    vrf: Name = "global"  #: ``global`` (the default table) or a VRF the operator made
 
 
 class IX(Strict):
     """An IX we are at, by PeeringDB ``ix_id`` or ``ixlan_id``: our ports and the peers
     wanted there."""
 
-    ix_id: int | None = Field(None, ge=1)
-    ixlan_id: int | None = Field(None, ge=1)
-    import_policy: Name | None = None
-    export_policy: Name | None = None
-    connections: list[IXConnection]
-    peers: list[WantedPeer] = Field(default_factory=list)
+    ix_id: int | None = Field(None, ge=1)  #: PeeringDB's IX id (or ``ixlan_id``)
+    ixlan_id: int | None = Field(None, ge=1)  #: PeeringDB's IX LAN id (or ``ix_id``)
+    import_policy: Name | None = None  #: its sessions' (a peer may say its own)
+    export_policy: Name | None = None  #: its sessions' (a peer may say its own)
+    connections: list[IXConnection]  #: our routers on the LAN
+    peers: list[WantedPeer] = Field(default_factory=list)  #: the peers wanted there
 
     @model_validator(mode="after")
     def _one_id(self) -> IX:
@@ -217,49 +230,53 @@ Interface = Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9/._:-]{0,63}$")]
 class DirectSession(Overrides):
     """A session outside any IX: transit, customer, private interconnect."""
 
-    router: str
-    remote_asn: ASN
-    remote_address: IPvAnyAddress
-    local_address: IPvAnyAddress | None = None
-    # the interface the session is sourced from (IOS-XR, EOS, FRR: update-source), for a
-    # session that is not single-hop eBGP (iBGP, multihop); default: the group's
+    router: str  #: a router of ``hosts.yaml``
+    remote_asn: ASN  #: the peer's ASN
+    remote_address: IPvAnyAddress  #: the peer's address
+    local_address: IPvAnyAddress | None = None  #: ours
+    #: the interface the session is sourced from (IOS-XR, EOS, FRR: update-source), for a
+    #: session that is not single-hop eBGP (iBGP, multihop); default: the group's
     update_source: Interface | None = None
-    # a transit session that asks for the default route (default: the group's); every
-    # other import rejects it, with every prefix shorter than /8 or /16
+    #: a transit session that asks for the default route (default: the group's); every
+    #: other import rejects it, with every prefix shorter than /8 or /16
     accept_default: bool | None = None
-    name: str | None = None
-    relationship: Relationship | None = None  # default: the group's
-    vrf: Name = "global"
+    name: str | None = None  #: the peer's name (default: PeeringDB's)
+    relationship: Relationship | None = None  #: default: the group's
+    vrf: Name = "global"  #: ``global`` (the default table) or a VRF the operator made
 
 
 class BGPGroup(Strict):
     """Direct sessions that share a relationship and policies."""
 
+    #: ``peer``, ``route-server``, ``transit``, ``customer``, ``pni`` or ``internal``
     relationship: Relationship
-    import_policy: Name | None = None
-    export_policy: Name | None = None
-    password: Secret | None = None  # its sessions' TCP MD5 key, unless a session has its own
-    update_source: Interface | None = None  # its sessions', unless a session has its own
-    accept_default: bool = False  # transit only: its sessions take the default route
-    sessions: list[DirectSession] = Field(default_factory=list)
+    import_policy: Name | None = None  #: its sessions' import policy
+    export_policy: Name | None = None  #: its sessions' export policy
+    password: Secret | None = None  #: its sessions' TCP MD5 key, unless a session has its own
+    update_source: Interface | None = None  #: its sessions', unless a session has its own
+    accept_default: bool = False  #: transit only: its sessions take the default route
+    sessions: list[DirectSession] = Field(default_factory=list)  #: its sessions
 
 
 class IgnoredASN(Strict):
     """An ASN left out of IX peer discovery, until a date or for good."""
 
-    asn: ASN
-    until: dt.date | None = None
-    reason: str = ""
+    asn: ASN  #: the ASN
+    until: dt.date | None = None  #: left out until this date (none: for good)
+    reason: str = ""  #: why
 
 
 class PeeringIntent(Strict):
     """The whole of ``peering.yaml``."""
 
-    local_as: LocalAS
+    local_as: LocalAS  #: our own AS
+    #: name → value: ``64500:100``, ``64500:1:100`` or ``rt 64500:100``
     communities: dict[Name, str] = Field(default_factory=dict)
-    policies: dict[Name, Policy] = Field(default_factory=dict)
-    ixes: dict[Name, IX] = Field(default_factory=dict)
+    policies: dict[Name, Policy] = Field(default_factory=dict)  #: routing policies, by name
+    ixes: dict[Name, IX] = Field(default_factory=dict)  #: the IXes we are at, by slug
+    #: direct sessions (transit, customers, PNIs), by group name
     bgp_groups: dict[Name, BGPGroup] = Field(default_factory=dict)
+    #: ASNs ``check-ix-sessions`` leaves out
     ignore_asns: list[IgnoredASN] = Field(default_factory=list)
 
     @field_validator("communities")

@@ -1,7 +1,7 @@
 """One BGP session as the inventory gives it to templates and tasks: the items of
 ``host["sessions"]``, plain dicts with the keys of :class:`Session`.
 
-Part of the template interface (README, "The template interface"): keys are
+Part of the template interface (docs/reference/templates.md): keys are
 added, never renamed or removed, without a note in the changelog.
 """
 
@@ -18,13 +18,13 @@ from nornir_peering.irr import PrefixEntry
 class PolledState(TypedDict):
     """A session's state at the last ``poll-bgp-sessions``."""
 
-    state: str  # BGP state (Established, Active, ...) or "not configured"
-    received_prefixes: int | None
-    accepted_prefixes: int | None
-    advertised_prefixes: int | None
-    last_established: str | None  # ISO 8601; None if never seen up
-    polled_at: str  # ISO 8601
-    stale: bool  # the router could not be polled since
+    state: str  #: BGP state (``Established``, ``Active``, ...) or ``not configured``
+    received_prefixes: int | None  #: prefixes the peer sent
+    accepted_prefixes: int | None  #: of those, what the import policy accepted
+    advertised_prefixes: int | None  #: prefixes we send the peer
+    last_established: str | None  #: ISO 8601; None if never seen up
+    polled_at: str  #: ISO 8601
+    stale: bool  #: the router could not be polled since
 
 
 # the sessions whose routes are filtered on the peer's IRR lists; a transit sends the
@@ -49,8 +49,9 @@ class IRRLists(TypedDict):
     """What the IRR says a peer may announce: its entries of the session's family (bgpq4's
     shape) and the ASNs behind it."""
 
+    #: the entries, bgpq4's shape: ``prefix``, ``exact``, ``greater_equal``, ``less_equal``
     prefixes: list[PrefixEntry]
-    asns: list[int]
+    asns: list[int]  #: the AS-path list: the ASNs the peer's AS-SETs expand to
 
 
 class Session(TypedDict):
@@ -63,55 +64,62 @@ class Session(TypedDict):
     uses ``as_sets`` (the valid AS-SET names) instead of ``as_set``.
     """
 
-    kind: Literal["ix", "direct"]
-    ix: str | None  # the IX's slug in peering.yaml
-    ix_id: int | None  # PeeringDB ids of the IX and its LAN
-    ixlan_id: int | None
-    ix_name: str | None  # PeeringDB's name of the IX (untrusted)
-    group: str | None  # the BGP group of a direct session
-    relationship: str  # peer, route-server, transit, customer, pni, internal
-    local_asn: int
-    local_address: str | None
-    update_source: str | None  # the interface a direct session is sourced from, if any
-    accept_default: bool  # a transit session that takes the default route
-    vrf: str  # "global" for the default table (the inventory's default)
-    remote_asn: int
-    remote_address: str
-    family: Literal[4, 6]
-    name: str  # the peer's name: the intent's, else PeeringDB's, else AS<n> (untrusted)
-    description: str | None  # the intent's (untrusted once it reaches a template)
-    as_set: str | None  # PeeringDB's irr_as_set as written (untrusted)
-    as_sets: list[str]  # the valid AS-SETs in as_set
-    irr_host: str | None  # the operator's IRR server for this peer (None: the setting's)
-    irr_sources: list[str]  # and its sources (empty: the setting's)
-    irr_aggregate: bool | None  # and whether its lists are aggregated (None: the setting)
-    max_prefix4: int | None  # PeeringDB's count plus the headroom, unless overridden
-    max_prefix6: int | None
-    max_prefix: int | None  # this session's family's limit
-    import_policy: str | None
-    export_policy: str | None
-    # the TCP MD5 key: its text, or a reference ({"env": NAME}, {"file": PATH}) that
-    # render reveals (nornir_peering.secrets); shown everywhere masked
+    kind: Literal["ix", "direct"]  #: an IX session or a direct one (from a BGP group)
+    ix: str | None  #: the IX's slug in peering.yaml
+    ix_id: int | None  #: the IX's PeeringDB id
+    ixlan_id: int | None  #: the IX LAN's PeeringDB id
+    ix_name: str | None  #: PeeringDB's name of the IX (untrusted)
+    group: str | None  #: the BGP group of a direct session
+    #: ``peer``, ``route-server``, ``transit``, ``customer``, ``pni`` or ``internal``
+    relationship: str
+    local_asn: int  #: our ASN on this session
+    local_address: str | None  #: our address
+    #: the interface a direct session is sourced from (None: its address)
+    update_source: str | None
+    accept_default: bool  #: a transit session that takes the default route
+    vrf: str  #: ``global`` for the default table (the inventory's default), or a VRF
+    remote_asn: int  #: the peer's ASN
+    remote_address: str  #: the peer's address
+    family: Literal[4, 6]  #: the address family
+    #: the peer's name: the intent's, else PeeringDB's, else ``AS<n>`` (untrusted)
+    name: str
+    description: str | None  #: the intent's (untrusted once it reaches a template)
+    as_set: str | None  #: PeeringDB's ``irr_as_set`` as written (untrusted)
+    as_sets: list[str]  #: the valid AS-SETs in ``as_set``
+    irr_host: str | None  #: the operator's IRR server for this peer (None: the setting's)
+    irr_sources: list[str]  #: and its sources (empty: the setting's)
+    irr_aggregate: bool | None  #: and whether its lists are aggregated (None: the setting)
+    #: PeeringDB's ``info_prefixes4`` plus the headroom, unless overridden
+    max_prefix4: int | None
+    max_prefix6: int | None  #: the same for IPv6
+    max_prefix: int | None  #: this session's family's limit
+    import_policy: str | None  #: from the peer, the IX or the group
+    export_policy: str | None  #: from the peer, the IX or the group
+    #: the TCP MD5 key, from the peer, the session or its BGP group: its text, or a
+    #: reference (``{"env": NAME}``, ``{"file": ABSOLUTE_PATH}``) that render reveals
+    #: (:mod:`nornir_peering.secrets`); shown everywhere masked
     password: str | dict[str, str] | None
-    enabled: bool
-    is_route_server: bool
+    enabled: bool  #: False: the template shuts the session down
+    is_route_server: bool  #: the peer is one of the IX's route servers
+    #: where the remote address comes from: ``peeringdb``, ``pinned`` or ``intent``
     address_source: Literal["peeringdb", "pinned", "intent"]
-    # the stored IRR lists of the session's family; None until fetched, and for transit
-    # and iBGP sessions (not IRR_FILTERED)
+    #: the stored IRR lists of the session's family (:class:`IRRLists`); None until
+    #: fetched, and for transit and iBGP sessions (not ``IRR_FILTERED``)
     prefix_list: IRRLists | None
-    state: PolledState | None  # None until the first poll
+    #: the last polled state (:class:`PolledState`); None until the first poll
+    state: PolledState | None
 
 
 class Connection(TypedDict):
     """One of the router's IX ports: the items of ``host["connections"]``."""
 
-    ix: str
-    ix_id: int
-    ixlan_id: int
-    ix_name: str
-    ipv4: str | None
-    ipv6: str | None
-    vrf: str
+    ix: str  #: the IX's slug in peering.yaml
+    ix_id: int  #: the IX's PeeringDB id
+    ixlan_id: int  #: the IX LAN's PeeringDB id
+    ix_name: str  #: PeeringDB's name of the IX (untrusted)
+    ipv4: str | None  #: our IPv4 address there
+    ipv6: str | None  #: our IPv6 address there
+    vrf: str  #: ``global`` or a VRF
 
 
 # One AS-SET or ASN, as IRR tools accept them: AS-FOO, RIPE::AS-FOO, AS64500:AS-FOO, AS64500.

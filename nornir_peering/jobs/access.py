@@ -20,7 +20,7 @@ from ipaddress import ip_address
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from nornir_peering.errors import ConfigError, PeeringError
+from nornir_peering.errors import ConfigError, ExitCode, PeeringError
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 class JobsUnavailable(PeeringError):
     """Redis cannot be reached, or a batch is not there."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ class Access:
         if parts.scheme == "redis":
             raise ConfigError(
                 f"redis_url {redacted(self.redis_url)} reaches Redis on another machine in "
-                "clear: use rediss:// with an ACL user and redis_password (README, 'Background "
+                "clear: use rediss:// with an ACL user and redis_password (docs: 'Background "
                 "jobs'), or give --insecure-redis"
             )
         if not (parts.password or self.password or self.tls_cert):

@@ -42,7 +42,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from nornir_peering.errors import PeeringError
+from nornir_peering.errors import ExitCode, PeeringError
 
 MIN_KEY_LENGTH = 32  # characters of a job key: what `nornir-peering jobs key` gives is 43
 _INFO = b"nornir-peering jobs v1"
@@ -51,7 +51,7 @@ _INFO = b"nornir-peering jobs v1"
 class SealBroken(PeeringError):
     """A job or result that does not open with the job key, or is not what it claims."""
 
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 def new_key() -> str:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from ipaddress import ip_address
 from pathlib import Path
 
-from nornir_peering.errors import PeeringError
+from nornir_peering.errors import ExitCode, PeeringError
 from nornir_peering.pids import alive, read_pid, terminate
 
 # how to create the namespace, most preferred first: (mode, unshare's options)
@@ -39,7 +39,7 @@ class NamespaceError(PeeringError):
     """The lab's network namespace cannot be created or entered: the machine lacks
     something, which the message names; nothing was started."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class Namespace:

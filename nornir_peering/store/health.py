@@ -24,7 +24,7 @@ from typing import Any
 
 import duckdb
 
-from nornir_peering.errors import ConfigError, PeeringError
+from nornir_peering.errors import ConfigError, ExitCode, PeeringError
 from nornir_peering.store.connection import (
     CONFIG,
     copy_ownership,
@@ -37,7 +37,12 @@ from nornir_peering.store.faults import NOT_DUCKDB, damage, state_error
 from nornir_peering.store.migrations import KEPT, SCHEMA_VERSION, TABLES, migrate
 
 OK, DAMAGED, NOT_STATE, NEWER = "ok", "damaged", "not a state file", "newer"
-EXIT_CODES = {OK: 0, DAMAGED: 1, NOT_STATE: 2, NEWER: 2}
+EXIT_CODES = {
+    OK: ExitCode.OK,
+    DAMAGED: ExitCode.FAILED,
+    NOT_STATE: ExitCode.USAGE,
+    NEWER: ExitCode.USAGE,
+}
 
 
 @dataclass(frozen=True)

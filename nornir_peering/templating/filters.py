@@ -34,7 +34,10 @@ _UNSAFE = re.compile(r"[\"'`\\{}\[\];#!$&|<>?]")
 
 
 def safe_string(value: Any, max_length: int = 80) -> str:
-    """Text that cannot leave the quotes or the line it is put in.
+    """Text that cannot leave the quotes or the line it is put in: no quotes, braces,
+    brackets, semicolons, comment characters, backslashes, shell characters or line
+    breaks survive, nor ``?`` (the EOS and IOS-XR command lines take it for a call for
+    help); at most ``max_length`` characters.
 
     >>> safe_string('Quote "Networks"\\n} protocol bgp evil {')
     'Quote Networks protocol bgp evil'
@@ -228,7 +231,10 @@ _PASSWORD_REFUSED = {
 def bgp_password(session: Mapping[str, Any], platform: str) -> str:
     """The session's password as it goes into ``platform``'s configuration, unchanged.
 
-    A character the platform cannot carry fails the router, naming the session.
+    A character the platform cannot carry fails the router, naming the session: a quote
+    or a backslash on BIRD and Junos, a blank on FRR, a blank, ``?``, a quote or a
+    backslash on IOS-XR and EOS; so does a password that is not printable ASCII or longer
+    than 80 characters (RFC 2385's TCP MD5 key).
 
     >>> bgp_password({"password": "s3cr3t!", "remote_asn": 65005}, "frr")
     's3cr3t!'
@@ -266,9 +272,10 @@ def community_value(value: str) -> str:
     return value.split()[-1]
 
 
+#: the longest prefix accepted from an eBGP session, by family: /24 and /48
 MAX_LENGTH = {4: 24, 6: 48}
-# the shortest prefix accepted from an eBGP session: nothing shorter than /8 (IPv4) or /16
-# (IPv6), the default route included, unless a transit session asks for the default
+#: the shortest prefix accepted from an eBGP session, by family: nothing shorter than /8
+#: (IPv4) or /16 (IPv6), the default route included, unless a transit session asks for it
 MIN_LENGTH = {4: 8, 6: 16}
 
 
@@ -364,8 +371,8 @@ def refuse(message: str) -> None:
     raise ValueError(message)
 
 
-# NLNOG BGP Filter Guide (bgpfilterguide.nlnog.net), "bogon prefixes": never
-# accepted from anyone, with any more-specific.
+#: the NLNOG BGP Filter Guide's (bgpfilterguide.nlnog.net) "bogon prefixes", by family:
+#: never accepted from anyone, with any more-specific
 BOGONS = {
     4: (
         "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",

@@ -97,7 +97,9 @@ def vrf_name(session: Mapping[str, Any]) -> str | None:
 
 @pass_context
 def bgp_plan(context: Context, sessions: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Groups, import and export policies, IRR lists and sessions, with their names."""
+    """The example templates' plan: groups, import and export policies, IRR lists and
+    their names, and ``tables``: the default table, then each VRF, with its groups and
+    sessions (see the module's documentation for the policy it implements)."""
     router = context.get("router") or {}
     local_as = context["local_as"]
     policies = context.get("policies") or {}

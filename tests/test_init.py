@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from nornir_peering.lab.datagen import Dataset, generate, read_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import LAB_ID, LOCAL_ASN, add_lab
 from nornir_peering.project.files import packaged
+from nornir_peering.project.network import Network, Port
+from nornir_peering.project.scaffold import render_hosts, render_peering
 from nornir_peering.settings import PeeringSettings, load_settings
 from tests.helpers import Datasets, cache_rows, free_port, run
 
@@ -90,9 +93,7 @@ def test_init_writes_a_project_that_loads(env: Path, day1: Dataset) -> None:
         ports[0]["ix_id"] for ports in lans.values()
     }
     for ix in peering["ixes"].values():
-        ports = sorted(
-            lans[ix["ix_id"]], key=lambda row: [int(p) for p in row["ipaddr4"].split(".")]
-        )
+        ports = sorted(lans[ix["ix_id"]], key=lambda row: ip_address(row["ipaddr4"]))
         assert ix["peers"] == []
         assert ix["connections"] == [
             {"router": f"router{n}", "ipv4": row["ipaddr4"], "ipv6": row["ipaddr6"]}
@@ -177,10 +178,19 @@ def test_peeringdb_unreachable(env: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert not Path("peering").exists()
 
 
-def test_a_bad_asn_is_a_usage_error(env: Path) -> None:
-    result = run("init", "peering", "--asn", "AS-FOO")
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        (("--asn", "AS-FOO"), "'AS-FOO' is not an AS number"),
+        (("--asn", "1", "--peeringdb-url", "ftp://x/api"), "'ftp://x/api' is not an http(s) URL"),
+        (("--asn", "1", "--cache-url", "x"), "'x' is not an http(s) URL"),
+    ],
+)
+def test_bad_options_are_usage_errors(env: Path, options: tuple[str, ...], said: str) -> None:
+    result = run("init", "peering", *options)
     assert result.exit_code == 2
-    assert "is not an AS number" in result.stderr
+    assert said in result.stderr
+    assert not Path("peering").exists()
 
 
 # a stranger's name in every place init writes one: quotes, a line break, YAML's own
@@ -258,3 +268,58 @@ def test_lab_init_writes_the_labs_project_on_its_ports(tmp_path: Path) -> None:
     assert sorted(p.name for p in (tmp_path / "lab" / "templates").iterdir()) == sorted(PLATFORMS)
     again = run("lab", "init", str(tmp_path / "lab"), "--port", "9100")
     assert again.exit_code == 0 and "left alone" in again.stderr and "wrote" not in again.stdout
+
+
+def write_inventory(folder: Path, network: Network) -> dict[str, Any]:
+    peering, _, routers, _ = render_peering(network)
+    folder.mkdir()
+    (folder / "peering.yaml").write_text(peering)
+    (folder / "hosts.yaml").write_text(render_hosts(routers))
+    read_intent(folder)  # valid, placeholders and all
+    data: dict[str, Any] = yaml.safe_load(peering)
+    return data
+
+
+def test_ix_lans_are_told_apart(tmp_path: Path) -> None:
+    v4 = [IPv4Address(f"192.0.2.{n}") for n in range(4)]
+    network = Network(
+        asn=4200000000,
+        name="Four Bytes",
+        as_set="",
+        prefixes4=None,
+        prefixes6=3,
+        ports=(
+            Port(1, 11, "Big IX", v4[1], None),
+            Port(1, 12, "Big IX", v4[2], IPv6Address("2001:db8::2")),
+            Port(2, 2, "Big-IX", v4[3], None),
+            Port(3, 3, "No Address IX", None, None),
+        ),
+    )
+    data = write_inventory(tmp_path / "inventory", network)
+    assert data["local_as"] == {
+        "asn": 4200000000,
+        "name": "Four Bytes",
+        "max_prefix_headroom": 10,
+        "prefixes4": [],
+        "prefixes6": [],
+    }
+    # two LANs of one IX are named by their LAN, the name they share made unique
+    assert {
+        key: {k: ix.get(k) for k in ("ix_id", "ixlan_id")} for key, ix in data["ixes"].items()
+    } == {
+        "big-ix": {"ix_id": None, "ixlan_id": 11},
+        "big-ix-12": {"ix_id": None, "ixlan_id": 12},
+        "big-ix-2": {"ix_id": 2, "ixlan_id": None},
+    }
+    assert data["ixes"]["big-ix-12"]["connections"] == [
+        {"router": "router1", "ipv4": "192.0.2.2", "ipv6": "2001:db8::2"}
+    ]
+    assert render_peering(network)[3] == 1  # the port with no address, left out
+    assert "IPv4 none given, IPv6 3" in render_peering(network)[0]
+
+
+def test_a_network_with_no_ports(tmp_path: Path) -> None:
+    network = Network(64500, "Nowhere Yet", "AS-NOWHERE", 1, 1, ports=())
+    data = write_inventory(tmp_path / "inventory", network)
+    assert data["ixes"] == {}
+    assert render_peering(network)[2] == []

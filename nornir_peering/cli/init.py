@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
 from nornir_peering.cli.options import asn_list
 from nornir_peering.errors import PeeringError
@@ -13,10 +14,23 @@ from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.project.files import ProjectFiles
 from nornir_peering.project.scaffold import init_project
 from nornir_peering.report import SyncProgress, err, out, sync_table
+from nornir_peering.settings import PeeringSettings
 
 
 def _asn(ctx: click.Context, param: click.Parameter, value: str) -> int:
     return asn_list(ctx, param, (value,))[0]
+
+
+def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A URL the setting of the option's name takes (an http(s) URL), or a usage error."""
+    if value is None or param.name is None:
+        return value
+    try:
+        PeeringSettings.model_validate({param.name: value})
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise click.BadParameter(message, ctx, param) from None
+    return value
 
 
 @click.command()
@@ -25,6 +39,7 @@ def _asn(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option(
     "--peeringdb-url",
     default=None,
+    callback=_url,
     metavar="URL",
     help="Another PeeringDB's API, written into config.yaml "
     "(default: the real one; PEERINGDB_URL still wins when set).",
@@ -32,6 +47,7 @@ def _asn(ctx: click.Context, param: click.Parameter, value: str) -> int:
 @click.option(
     "--cache-url",
     default=None,
+    callback=_url,
     metavar="URL",
     help="Its cache files for the first download (default with --peeringdb-url: none, "
     "everything from the API).",

@@ -345,7 +345,7 @@ def load_settings(
     nornir: dict[str, Any] = {}
     base_dir = Path.cwd()
     if path.exists():
-        path = path.resolve()
+        path = path.absolute()  # a symlinked config.yaml: relative to where the link is
         base_dir = path.parent
         nornir = _read_config_file(path)
         peering = nornir["user_defined"]["peering"]

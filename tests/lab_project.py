@@ -1,10 +1,9 @@
-"""The lab as a project: a copy of the repository's config, inventory and
-templates, its BIRD routers and PeeringDB running, its cache synced.
+"""The lab as a project: its config, inventory and templates as ``lab init`` writes
+them, its BIRD routers and PeeringDB running, its cache synced.
 Fixtures and helpers for the end-to-end tests (configure, poll)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,23 +11,17 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
+from nornir_peering.project.scaffold import write_lab_project
 from tests.helpers import free_ports, run
-
-REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A copy of the repository's config, inventory and templates, its lab running
-    and its PeeringDB cache synced from the lab."""
+    """The lab's project (``lab init``) on free ports, its lab running and its
+    PeeringDB cache synced from the lab."""
     root = tmp_path_factory.mktemp("project")
-    shutil.copytree(REPO / "inventory", root / "inventory")
-    shutil.copytree(REPO / "templates", root / "templates")
     port = free_ports(3)  # PeeringDB, IRR, Redis
-    config = (REPO / "config.yaml").read_text().replace("127.0.0.1:8590", f"127.0.0.1:{port}")
-    config = config.replace("127.0.0.1:8591", f"127.0.0.1:{port + 1}")  # the lab IRR
-    config = config.replace("127.0.0.1:8592", f"127.0.0.1:{port + 2}")  # the lab Redis
-    (root / "config.yaml").write_text(config)
+    write_lab_project(root, port)
     lab = Lab(root / "state" / "lab", port=port)
     lab.up()
     with pytest.MonkeyPatch.context() as patch:

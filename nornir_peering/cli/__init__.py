@@ -26,6 +26,7 @@ _log = logging.getLogger("nornir_peering")
 # name → (module, attribute); the second name of a pair is an older one kept
 # for existing cron lines, hidden from --help
 COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("nornir_peering.cli.init", "init"),
     "peeringdb-sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
     "peeringdb_sync": ("nornir_peering.cli.peeringdb", "peeringdb_sync"),
     "inventory": ("nornir_peering.cli.inventory", "inventory"),

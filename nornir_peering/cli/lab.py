@@ -12,6 +12,7 @@ from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dat
 from nornir_peering.lab.irrserver import IrrServer
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import add_lab
+from nornir_peering.project.scaffold import write_lab_project
 from nornir_peering.report import err, out, print_json, print_rows
 from nornir_peering.settings import Settings
 
@@ -125,6 +126,28 @@ lab_port = click.option(
 
 def _lab(settings: Settings, port: int) -> Lab:
     return Lab(settings.peering.state.parent / "lab", port=port)
+
+
+@lab.command("init")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@lab_port
+def init(directory: Path, port: int) -> None:
+    """Write the lab's own project to DIRECTORY: config.yaml, inventory/, templates/.
+
+    Its config.yaml points at the lab on --port; `lab up --port` the same there starts it.
+    A file that exists is never overwritten: it is named and left alone.
+    """
+    files = write_lab_project(directory, port)
+    if files.created:
+        out().print(f"wrote {len(files.created)} files to {directory}", highlight=False)
+    if files.kept:
+        err().print(f"left alone, as they exist: {', '.join(files.kept)}", highlight=False)
+    up = "nornir-peering lab up" + (f" --port {port}" if port != 8590 else "")
+    out().print(
+        f"next, in {directory}: {up}, nornir-peering peeringdb-sync, "
+        "nornir-peering configure-routers (the MD5 peer's password: LAB_AS65005_PASSWORD)",
+        highlight=False,
+    )
 
 
 @lab.command("up")

@@ -162,19 +162,20 @@ def _config_file(explicit: str | None) -> Path | None:
 
     Nornir gives an inventory plugin its options, never the file they came
     from; so, when not told, the plugin looks for the ``config_file`` that
-    ``InitNornir`` was called with, up the call stack."""
+    ``InitNornir`` was called with, up the call stack. A symlinked file is where its
+    link is (the repository's ``config.yaml`` is one, to the lab's project)."""
     if explicit:
-        return Path(explicit).expanduser().resolve()
+        return Path(explicit).expanduser().absolute()
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "InitNornir" and frame.f_globals.get("__name__") == (
             "nornir.init_nornir"
         ):
             named = frame.f_locals.get("config_file")
-            return Path(named).expanduser().resolve() if named else None
+            return Path(named).expanduser().absolute() if named else None
         frame = frame.f_back  # type: ignore[assignment]
     default = Path("config.yaml")
-    return default.resolve() if default.exists() else None
+    return default.absolute() if default.exists() else None
 
 
 def _nornir_inventory(intent: Intent, base: Path) -> Inventory:

@@ -125,8 +125,8 @@ class StreamingFetcher:
         """Any ``url`` (an IX's IX-F export) into ``path``, with the same timeouts, retries
         and limits as a download, and at most ``max_bytes``; the bytes written. The
         credentials go with it: give this fetcher settings without them for a URL that is
-        not PeeringDB's."""
-        return self._stream(tag, url, {}, path, max_bytes)
+        not PeeringDB's. The URL's query goes as it is."""
+        return self._stream(tag, url, None, path, max_bytes)
 
     # -- the transfer ----------------------------------------------------------
 
@@ -137,10 +137,12 @@ class StreamingFetcher:
         self,
         tag: str,
         url: str,
-        params: dict[str, str],
+        params: dict[str, str] | None,
         path: Path,
         max_bytes: int | None = None,
     ) -> int:
+        """``url`` into ``path``; ``params`` None: the URL's own query (httpx drops it for
+        any mapping, an empty one too)."""
         settings = self.settings
         failures = 0
         last = ""  # why the attempt before failed
@@ -149,7 +151,7 @@ class StreamingFetcher:
                 self._downloads.add(deadline)
             try:
                 while True:
-                    self._check(tag, httpx.URL(url, params=params), deadline, last)
+                    self._check(tag, _with_query(url, params), deadline, last)
                     try:
                         return self._attempt(tag, url, params, path, deadline, max_bytes)
                     except _RetryAfter as retry:
@@ -198,7 +200,7 @@ class StreamingFetcher:
         self,
         tag: str,
         url: str,
-        params: dict[str, str],
+        params: dict[str, str] | None,
         path: Path,
         deadline: Deadline,
         max_bytes: int | None = None,
@@ -238,7 +240,7 @@ class StreamingFetcher:
                 return size
         except httpx.HTTPError as exc:
             # a connection the deadline shut down breaks off: say why it did
-            self._check(tag, httpx.URL(url, params=params), deadline)
+            self._check(tag, _with_query(url, params), deadline)
             if isinstance(exc, httpx.TimeoutException):
                 raise _Retryable(
                     f"timed out after {settings.timeout:g}s waiting for {url}"
@@ -248,6 +250,15 @@ class StreamingFetcher:
             if isinstance(exc, httpx.TransportError):
                 raise _Retryable(f"cannot reach {url}: {exc}") from None
             raise
+
+
+def _with_query(url: str, params: dict[str, str] | None) -> httpx.URL:
+    """The URL a request with ``params`` asks for (None: ``url``'s own query).
+
+    >>> str(_with_query("http://x/api/net?asn=1", None)), str(_with_query("http://x/n", {"a": "1"}))
+    ('http://x/api/net?asn=1', 'http://x/n?a=1')
+    """
+    return httpx.URL(url) if params is None else httpx.URL(url, params=params)
 
 
 class _Retryable(Exception):

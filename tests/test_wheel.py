@@ -102,10 +102,10 @@ def lab(user: User, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[
     folder, port = tmp_path_factory.mktemp("lab"), free_ports(3)
     user.run(folder, "nornir-peering", "lab", "init", ".", "--port", str(port))
     try:
-        user.run(folder, "nornir-peering", "lab", "up", "--port", str(port))
+        user.run(folder, "nornir-peering", "lab", "up")  # its port from config.yaml
         yield folder, port
     finally:
-        user.run(folder, "nornir-peering", "lab", "down", "--port", str(port))
+        user.run(folder, "nornir-peering", "lab", "down")
 
 
 def fill_in_routers(project: Path, lab: Path) -> None:
@@ -152,9 +152,7 @@ def fill_in_routers(project: Path, lab: Path) -> None:
 def sessions_up(user: User, lab: Path, port: int) -> bool:
     """Whether the lab's edges have every session with the peer Established, as their
     daemons say (``lab status``)."""
-    status = json.loads(
-        user.run(lab, "nornir-peering", "lab", "status", "--port", str(port), "--json")
-    )
+    status = json.loads(user.run(lab, "nornir-peering", "lab", "status", "--json"))
     states = {row["router"]: row["sessions"] for row in status["routers"]}
     return all(
         states.get(edge, {}).get(address) == "Established"

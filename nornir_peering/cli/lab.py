@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+import httpx
 
 from nornir_peering.cli.options import settings_options
 from nornir_peering.lab.control import Lab
@@ -124,8 +125,33 @@ lab_port = click.option(
 )
 
 
-def _lab(settings: Settings, port: int) -> Lab:
-    return Lab(settings.peering.state.parent / "lab", port=port)
+lab_port_from_config = click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port of the lab PeeringDB on 127.0.0.1 (the lab IRR: the next one). Default: the "
+    "port of peeringdb_url when it is on 127.0.0.1 (as 'lab init' writes it), else 8590.",
+)
+
+
+def _lab(settings: Settings, port: int | None) -> Lab:
+    return Lab(settings.peering.state.parent / "lab", port=port or configured_port(settings))
+
+
+def configured_port(settings: Settings) -> int:
+    """The lab's port as the project's config names it: its PeeringDB URL's, when that
+    is on 127.0.0.1, else 8590.
+
+    >>> from nornir_peering.settings import PeeringSettings
+    >>> lab = PeeringSettings(peeringdb_url="http://127.0.0.1:9100/api")
+    >>> configured_port(Settings(peering=lab, config_file=None))
+    9100
+    >>> real = PeeringSettings(peeringdb_url="https://www.peeringdb.com/api")
+    >>> configured_port(Settings(peering=real, config_file=None))
+    8590
+    """
+    url = httpx.URL(settings.peering.peeringdb_url)
+    return url.port if url.host == "127.0.0.1" and url.port else 8590
 
 
 @lab.command("init")
@@ -134,7 +160,7 @@ def _lab(settings: Settings, port: int) -> Lab:
 def init(directory: Path, port: int) -> None:
     """Write the lab's own project to DIRECTORY: config.yaml, inventory/, templates/.
 
-    Its config.yaml points at the lab on --port; `lab up --port` the same there starts it.
+    Its config.yaml points at the lab on --port; `lab up` there starts it on that port.
     A file that exists is never overwritten: it is named and left alone.
     """
     files = write_lab_project(directory, port)
@@ -142,9 +168,8 @@ def init(directory: Path, port: int) -> None:
         out().print(f"wrote {len(files.created)} files to {directory}", highlight=False)
     if files.kept:
         err().print(f"left alone, as they exist: {', '.join(files.kept)}", highlight=False)
-    up = "nornir-peering lab up" + (f" --port {port}" if port != 8590 else "")
     out().print(
-        f"next, in {directory}: {up}, nornir-peering peeringdb-sync, "
+        f"next, in {directory}: nornir-peering lab up, nornir-peering peeringdb-sync, "
         "nornir-peering configure-routers (the MD5 peer's password: LAB_AS65005_PASSWORD)",
         highlight=False,
     )
@@ -152,8 +177,8 @@ def init(directory: Path, port: int) -> None:
 
 @lab.command("up")
 @settings_options
-@lab_port
-def up(settings: Settings, port: int) -> None:
+@lab_port_from_config
+def up(settings: Settings, port: int | None) -> None:
     """Start the lab in the background: the PeeringDB, IRR and Redis servers, the BIRD and
     FRR routers in a network namespace.
 
@@ -171,8 +196,8 @@ def up(settings: Settings, port: int) -> None:
 
 @lab.command("down")
 @settings_options
-@lab_port
-def down(settings: Settings, port: int) -> None:
+@lab_port_from_config
+def down(settings: Settings, port: int | None) -> None:
     """Stop everything the lab started."""
     lab_ = _lab(settings, port)
     lab_.down()
@@ -181,7 +206,7 @@ def down(settings: Settings, port: int) -> None:
 
 @lab.command("status")
 @settings_options
-@lab_port
+@lab_port_from_config
 @click.option("--json", "as_json", is_flag=True)
 @click.option(
     "--until-established",
@@ -190,7 +215,9 @@ def down(settings: Settings, port: int) -> None:
     metavar="SECONDS",
     help="First wait until every session is Established.",
 )
-def status(settings: Settings, port: int, as_json: bool, until_established: float | None) -> None:
+def status(
+    settings: Settings, port: int | None, as_json: bool, until_established: float | None
+) -> None:
     """Show what runs in the lab, and the state of every BGP session there."""
     lab_ = _lab(settings, port)
     if until_established is not None and not lab_.wait_established(until_established):
@@ -227,8 +254,8 @@ def status(settings: Settings, port: int, as_json: bool, until_established: floa
 @lab.command("load")
 @settings_options
 @click.argument("dataset", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@lab_port
-def load(settings: Settings, dataset: Path, port: int) -> None:
+@lab_port_from_config
+def load(settings: Settings, dataset: Path, port: int | None) -> None:
     """Make the running lab PeeringDB serve DATASET (a later day, say)."""
     _lab(settings, port).load(dataset)
     out().print(f"the lab PeeringDB now serves {dataset}", highlight=False)
@@ -237,8 +264,8 @@ def load(settings: Settings, dataset: Path, port: int) -> None:
 @lab.command("stop")
 @settings_options
 @click.argument("router")
-@lab_port
-def stop(settings: Settings, router: str, port: int) -> None:
+@lab_port_from_config
+def stop(settings: Settings, router: str, port: int | None) -> None:
     """Stop one lab router (a peer going away, say); `lab up` starts it again."""
     lab_ = _lab(settings, port)
     if router not in lab_.routers():

@@ -4,6 +4,7 @@ for a condition, comparing the cache with a dataset, asking the lab's routers.""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import threading
@@ -174,3 +175,16 @@ def frr_states(lab: Lab, router: str = "edge3") -> dict[str, str]:
 
 def outcome(result_stdout: str) -> dict[str, dict[str, object]]:
     return {r["router"]: r for r in json.loads(result_stdout)["routers"]}
+
+
+CONSOLE = re.compile(r"^```console\n(.*?)^```", re.M | re.S)
+
+
+def console_commands(markdown: str) -> list[str]:
+    """The commands of a page's ``console`` blocks: each line after a ``$ `` prompt."""
+    return [
+        line[2:]
+        for block in CONSOLE.findall(markdown)
+        for line in block.splitlines()
+        if line.startswith("$ ")
+    ]

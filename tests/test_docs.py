@@ -25,6 +25,7 @@ from nornir_peering.inventory.session import Connection, IRRLists, PolledState, 
 from nornir_peering.rendering import RouterContext, TemplateContext
 from nornir_peering.settings import PeeringSettings, environment_names
 from nornir_peering.templating import FILTERS, GLOBALS
+from tests.helpers import console_commands
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 MODELS = [
@@ -143,17 +144,6 @@ def test_a_field_without_a_description_is_found() -> None:
     assert _extension().attribute_docs(Undocumented) == {"documented": "a field with a description"}
 
 
-CONSOLE = re.compile(r"^```console\n(.*?)^```", re.M | re.S)
-
-
-def console_commands(markdown: str) -> list[str]:
-    """The commands of a page's ``console`` blocks: each line after a ``$ `` prompt."""
-    return [
-        line[2:]
-        for block in CONSOLE.findall(markdown)
-        for line in block.splitlines()
-        if line.startswith("$ ")
-    ]
 
 
 def test_getting_started_walks_the_first_run() -> None:

@@ -1,18 +1,22 @@
-"""From ``pip install`` to BGP sessions up, as a new user goes: the package built as a
-wheel, installed into a fresh virtualenv, and run from empty directories with nothing of
-this repository: the lab started from the installed package, ``init`` for the lab's AS
-against the lab PeeringDB, the routers filled in, then ``configure-routers`` shows a diff
-and ``--commit`` brings the sessions up."""
+"""The getting-started page (``docs/getting-started.md``), its commands typed as a new
+user types them, on the lab: the package built as a wheel (``pip install nornir-peering``
+installs that wheel: no registry holds this checkout), into a fresh virtualenv made by
+the page's own command, run from empty directories with nothing of this repository; the
+lab started from the installed package; ``init`` for the lab's AS; the routers filled
+in (the page's YAML step); ``doctor``; then ``configure-routers`` shows a diff and
+``--commit`` brings the sessions up. A command added to the page runs here too, and must
+succeed: the tutorial cannot go stale."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +24,10 @@ import pytest
 import yaml
 
 from nornir_peering.lab.topology import LOCAL_ASN
-from tests.helpers import free_ports
+from tests.helpers import console_commands, free_ports
 
 REPO = Path(__file__).parent.parent
+PAGE = REPO / "docs" / "getting-started.md"
 # what the wheel is built from: the package, not the repository around it
 SOURCES = ("pyproject.toml", "README.md", "nornir_peering", "napalm_bird", "napalm_frr")
 PEER = 65001  # Peer One Networks: a lab router at both IXes, dual stack
@@ -32,32 +37,49 @@ AT_BOTH = ("127.0.1.11", "fd00:7f8:1::11", "127.0.2.11", "fd00:7f8:2::11")
 SESSIONS = {"edge1": AT_BOTH, "edge2": AT_BOTH[:2], "edge3": AT_BOTH}
 
 
-class User:
-    """Commands run in a shell whose PATH starts with the virtualenv, and nothing of this
-    repository's (no PYTHONPATH, no settings from the environment)."""
+class Shell:
+    """A user's shell: a working directory and an environment with nothing of this
+    repository's (no PYTHONPATH, no settings). ``cd DIR`` and ``. VENV/bin/activate``
+    change the shell, as they do in one; any other command runs as a program."""
 
-    def __init__(self, venv: Path, home: Path) -> None:
-        self.venv = venv
+    def __init__(self, cwd: Path, home: Path, wheel: Path) -> None:
+        self.cwd, self.wheel = cwd, wheel
         self.env = {
             name: value
             for name, value in os.environ.items()
             if not name.startswith(("PEERINGDB_", "PDB_SYNC_", "NORNIR_PEERING_", "PYTHON"))
             and name != "VIRTUAL_ENV"
         }
-        self.env.update(HOME=str(home), PATH=f"{venv / 'bin'}:{os.environ['PATH']}")
+        self.env["HOME"] = str(home)
 
-    def run(self, cwd: Path, *args: str, code: int = 0, timeout: float = 300) -> str:
+    def type(self, command: str, code: int = 0, cwd: Path | None = None) -> str:
+        """Run ``command`` as typed at the prompt; its output (stdout)."""
+        words = shlex.split(command)
+        if words[0] == "cd":
+            self.cwd = (self.cwd / words[1]).resolve()
+            return ""
+        if words[0] in (".", "source"):
+            venv = (self.cwd / words[1]).parent.parent
+            self.env["VIRTUAL_ENV"] = str(venv)
+            self.env["PATH"] = f"{venv / 'bin'}:{self.env['PATH']}"
+            return ""
+        if words[:3] == ["pip", "install", "nornir-peering"]:
+            words[2] = str(self.wheel)  # this checkout's wheel stands for the released one
         done = subprocess.run(
-            args, cwd=cwd, env=self.env, capture_output=True, text=True, timeout=timeout
+            words,
+            cwd=cwd or self.cwd,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
-        assert done.returncode == code, f"{' '.join(args)}: {done.stdout}\n{done.stderr}"
+        assert done.returncode == code, f"{command}: {done.stdout}\n{done.stderr}"
         return done.stdout
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the wheel built from this checkout, and its dependencies
-    from the package index (pip's cache helps)."""
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel built from this checkout's package."""
     root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
     for name in SOURCES:
@@ -68,44 +90,70 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
         else:
             source.mkdir(exist_ok=True)
             shutil.copy2(REPO / name, source / name)
-    pip = [sys.executable, "-m", "pip"]
     subprocess.run(
-        [*pip, "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(source)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(root), str(source)],
         check=True,
         capture_output=True,
         timeout=300,
     )
-    wheel = next((root / "dist").glob("nornir_peering-*.whl"))
-    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], check=True, timeout=120)
-    subprocess.run(
-        [str(root / "venv" / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-        env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")},
-    )
-    return root / "venv"
+    return next(root.glob("nornir_peering-*.whl"))
 
 
 @pytest.fixture
-def user(venv: Path, tmp_path: Path) -> User:
-    home = tmp_path / "home"
-    home.mkdir()
-    return User(venv, home)
+def shell(wheel: Path, tmp_path: Path) -> Shell:
+    """A shell in an empty directory."""
+    (tmp_path / "home").mkdir()
+    (tmp_path / "work").mkdir()
+    return Shell(tmp_path / "work", tmp_path / "home", wheel)
 
 
-@pytest.fixture
-def lab(user: User, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, int]]:
+class Lab:
     """The lab, started by the installed package from a folder of its own on free ports
-    (a short path: its routers' control sockets are in it); stopped at the end, whatever
-    happened."""
-    folder, port = tmp_path_factory.mktemp("lab"), free_ports(3)
-    user.run(folder, "nornir-peering", "lab", "init", ".", "--port", str(port))
+    (a short path: its routers' control sockets are in it)."""
+
+    def __init__(self, shell: Shell, folder: Path) -> None:
+        self.shell, self.folder = shell, folder
+        self.port = free_ports(3)
+        self.running = False
+
+    def up(self) -> None:
+        """Start it, and point the shell's PeeringDB and IRR at it (the settings'
+        environment variables: a user's config stays as init wrote it)."""
+        self.shell.type(f"nornir-peering lab init . --port {self.port}", cwd=self.folder)
+        self.running = True
+        self.shell.type("nornir-peering lab up", cwd=self.folder)  # its port from config.yaml
+        self.shell.env.update(
+            PEERINGDB_URL=f"http://127.0.0.1:{self.port}/api",
+            PEERINGDB_CACHE_URL=f"http://127.0.0.1:{self.port}",
+            NORNIR_PEERING_IRR_HOST=f"127.0.0.1:{self.port + 1}",
+        )
+
+    def down(self) -> None:
+        """Stop it, if it was started."""
+        if self.running:
+            self.shell.type("nornir-peering lab down", cwd=self.folder)
+
+    def sessions_up(self) -> bool:
+        """Whether the lab's edges have every session with the peer Established, as their
+        daemons say (``lab status``)."""
+        status = json.loads(self.shell.type("nornir-peering lab status --json", cwd=self.folder))
+        states = {row["router"]: row["sessions"] for row in status["routers"]}
+        return all(
+            states.get(edge, {}).get(address) == "Established"
+            for edge, addresses in SESSIONS.items()
+            for address in addresses
+        )
+
+
+@pytest.fixture
+def lab(shell: Shell, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """The lab, once the page has installed the package (it is started from it); stopped
+    at the end, whatever happened."""
+    lab = Lab(shell, tmp_path_factory.mktemp("lab"))
     try:
-        user.run(folder, "nornir-peering", "lab", "up")  # its port from config.yaml
-        yield folder, port
+        yield lab
     finally:
-        user.run(folder, "nornir-peering", "lab", "down")
+        lab.down()
 
 
 def fill_in_routers(project: Path, lab: Path) -> None:
@@ -149,54 +197,42 @@ def fill_in_routers(project: Path, lab: Path) -> None:
     peering_file.write_text(yaml.safe_dump(peering, sort_keys=False))
 
 
-def sessions_up(user: User, lab: Path, port: int) -> bool:
-    """Whether the lab's edges have every session with the peer Established, as their
-    daemons say (``lab status``)."""
-    status = json.loads(user.run(lab, "nornir-peering", "lab", "status", "--json"))
-    states = {row["router"]: row["sessions"] for row in status["routers"]}
-    return all(
-        states.get(edge, {}).get(address) == "Established"
-        for edge, addresses in SESSIONS.items()
-        for address in addresses
-    )
+def checked_dry_run(output: str) -> None:
+    """The first diff: every edge's neighbor lines for the peer, nothing committed."""
+    assert "dry run" in output
+    assert "+  neighbor 127.0.2.11 port 1179 as 65001;" in output  # edge1, BIRD
+    assert "+ neighbor 127.0.2.11 remote-as 65001" in output  # edge3, FRR
 
 
-def test_from_pip_install_to_sessions_up(user: User, lab: tuple[Path, int], tmp_path: Path) -> None:
-    folder, port = lab
-    installed = user.run(
-        tmp_path, "python", "-c", "import nornir_peering; print(nornir_peering.__file__)"
-    )
-    assert installed.startswith(str(user.venv))  # the wheel's code, not this checkout's
+def test_the_getting_started_page_on_the_lab(shell: Shell, lab: Lab) -> None:
+    commands = console_commands(PAGE.read_text(encoding="utf-8"))
+    init = f"nornir-peering init peering --asn {LOCAL_ASN}"
 
-    project = tmp_path / "peering"
-    project.mkdir()
-    api = f"http://127.0.0.1:{port}/api"
-    made = user.run(
-        project, "nornir-peering", "init", ".", "--asn", str(LOCAL_ASN), "--peeringdb-url", api
-    )
-    assert "fill in router1, router2, router3" in made
-    assert user.run(project, "nornir-peering", "inventory").count("router") >= 3
+    def before_init() -> None:
+        installed = shell.type("python -c 'import nornir_peering; print(nornir_peering.__file__)'")
+        assert installed.startswith(shell.env["VIRTUAL_ENV"])  # the wheel's, not this checkout's
+        lab.up()
 
-    fill_in_routers(project, folder)
-    shown = user.run(project, "nornir-peering", "inventory", "--sessions")
-    assert "Peer One Networks" in shown
+    def before_doctor() -> None:  # the page's step 3: the routers written in
+        fill_in_routers(shell.cwd, lab.folder)
 
-    dry = user.run(project, "nornir-peering", "configure-routers")
-    assert "dry run" in dry
-    assert "+  neighbor 127.0.2.11 port 1179 as 65001;" in dry  # edge1, BIRD
-    assert "+ neighbor 127.0.2.11 remote-as 65001" in dry  # edge3, FRR
-    planned = json.loads(user.run(project, "nornir-peering", "configure-routers", "--json"))
-    assert {(r["router"], r["status"], r["committed"]) for r in planned["routers"]} == {
-        (edge, "changed", False) for edge in EDGES
+    before: dict[str, Callable[[], None]] = {
+        init: before_init,
+        "nornir-peering doctor": before_doctor,
     }
+    after: dict[str, Callable[[str], None]] = {
+        init: assert_init,
+        "nornir-peering configure-routers": checked_dry_run,
+        "nornir-peering configure-routers --commit": lambda _: wait_for(lab.sessions_up),
+    }
+    for command in commands:
+        before.pop(command, lambda: None)()
+        output = shell.type(command)
+        after.pop(command, lambda _: None)(output)
+    assert not before and not after, f"the page no longer runs {[*before, *after]}"
 
-    user.run(project, "nornir-peering", "configure-routers", "--commit")
-    deadline = time.monotonic() + 120
-    while not sessions_up(user, folder, port):
-        assert time.monotonic() < deadline, "the sessions did not come up"
-        time.sleep(1)
-    # the toolkit sees them so too, and a second dry run has nothing left to change
-    polled = json.loads(user.run(project, "nornir-peering", "poll-bgp-sessions", "--json"))
+    # what the page promised: the toolkit sees the sessions up, nothing left to change
+    polled = json.loads(shell.type("nornir-peering poll-bgp-sessions --json"))
     wanted_up = {
         router["router"]: {
             s["remote_address"]
@@ -206,5 +242,20 @@ def test_from_pip_install_to_sessions_up(user: User, lab: tuple[Path, int], tmp_
         for router in polled["routers"]
     }
     assert wanted_up == {edge: set(addresses) for edge, addresses in SESSIONS.items()}
-    again = json.loads(user.run(project, "nornir-peering", "configure-routers", "--json"))
+    again = json.loads(shell.type("nornir-peering configure-routers --json"))
     assert {r["status"] for r in again["routers"]} == {"unchanged"}
+    doctor = json.loads(shell.type("nornir-peering doctor --json"))
+    assert doctor["checks"] and all(c["status"] != "failed" for c in doctor["checks"])
+
+
+def assert_init(output: str) -> None:
+    """init found the lab AS's ports and synced."""
+    assert "fill in router1, router2, router3" in output
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 120) -> None:
+    """Poll ``condition`` until it holds."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{condition.__name__} did not hold in {seconds} s"
+        time.sleep(1)

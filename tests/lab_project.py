@@ -12,12 +12,13 @@ import pytest
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
-from tests.helpers import free_ports, run
+from tests.helpers import free_ports, lab_fixture, run
 
 REPO = Path(__file__).parent.parent
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A copy of the repository's config, inventory and templates, its lab running
     and its PeeringDB cache synced from the lab."""

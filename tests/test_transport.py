@@ -44,7 +44,7 @@ def files(how: str, sshd: dict[str, object] | None) -> Files:
     return SshFiles(argv, 30)
 
 
-@pytest.fixture(params=["local", "ssh"])
+@pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.lab)])
 def how(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

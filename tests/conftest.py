@@ -33,6 +33,17 @@ def lab_password() -> Iterator[str]:
         yield secret
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_terminal_width() -> Iterator[None]:
+    """The CLI's tables are as wide as ``COLUMNS`` says (200 without it, as under cron):
+    the suite runs without it, whatever the shell exported or pytest-xdist set in its
+    workers (80); a test that wants a width sets it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def datasets(tmp_path_factory: pytest.TempPathFactory) -> Datasets:
     """Three days of a small PeeringDB: day2 and day3 evolve from the day before."""

@@ -37,6 +37,7 @@ def test_lab_programs(argv: list[str], program: str | None) -> None:
 
 
 SUITE = """
+import gc
 import subprocess
 
 import pytest
@@ -73,6 +74,23 @@ def test_uses_the_daemon(through):
 @pytest.mark.lab
 def test_marked():
     pass
+
+
+class Leftover:
+    def __init__(self):
+        self.cycle = self  # collected later, by the collector
+
+    def __del__(self):
+        subprocess.run(["bgpq4", "-v"], capture_output=True, check=False)
+
+
+@pytest.mark.lab
+def test_leaves_an_object_behind():
+    Leftover()
+
+
+def test_collects_it():
+    gc.collect()
 """
 
 
@@ -82,12 +100,17 @@ def test_marks_and_the_guard(pytester: pytest.Pytester, monkeypatch: pytest.Monk
     pytester.makeini("[pytest]\nstrict_markers = true\nmarkers =\n    unit\n    lab\n")
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     unit = pytester.runpytest_subprocess("-m", "unit", "-p", "no:cacheprovider")
-    unit.assert_outcomes(passed=1, failed=1, deselected=2)
+    unit.assert_outcomes(passed=2, failed=1, deselected=3)
     unit.stdout.fnmatch_lines(
         [
             "*test_starts_bgpq4_and_swallows_the_error is a unit test but starts bgpq4 "
             "(bgpq4 -v): mark it lab*"
         ]
     )
+    # an object a lab test left behind runs bgpq4 when collected in a unit test: not its doing
+    both = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "leaves or collects")
+    both.assert_outcomes(passed=2, deselected=4)
     collected = pytester.runpytest_subprocess("-m", "lab", "--collect-only", "-q")
-    collected.stdout.fnmatch_lines(["*::test_uses_the_daemon", "*::test_marked", "2/4 tests*"])
+    collected.stdout.fnmatch_lines(
+        ["*::test_uses_the_daemon", "*::test_marked", "*::test_leaves_an_object_behind", "3/6 *"]
+    )

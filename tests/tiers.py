@@ -21,7 +21,8 @@ uses, directly or through other fixtures, a fixture decorated with
 The guard: while a ``unit`` test sets up or runs, an audit hook (:func:`sys.addaudithook`)
 refuses to start any of the lab's programs or ``nornir-peering lab``, and the test fails
 with a line naming the program, even where the code under test catches the error (a
-thread an earlier test left running is not the unit test's doing, and is let be).
+thread an earlier test left running, or an earlier test's object collected now, is not
+the unit test's doing, and is let be).
 """
 
 from __future__ import annotations
@@ -131,13 +132,24 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         return
     argv = _argv(event, args)
     program = lab_program(argv) if argv else None
-    if program is not None:
+    if program is not None and not _finalizing():
         message = (
             f"{_guarded[0]} is a unit test but starts {program} "
             f"({shlex.join(argv or ())}): mark it lab (see tests/tiers.py)"
         )
         _refused.append(message)
         raise LabProgramRefused(message)
+
+
+def _finalizing() -> bool:
+    """Whether an object is being collected: an earlier test's, whose ``__del__`` may run a
+    program (NAPALM's drivers ask ``is_alive()`` there, FRR's with vtysh)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "__del__":
+            return True
+        frame = frame.f_back
+    return False
 
 
 class LabProgramRefused(RuntimeError):

@@ -51,7 +51,7 @@ SHELLS = frozenset({"sh", "bash", "dash"})
 SYSTEM_DIRECTORIES = ("/usr/", "/bin/", "/sbin/", "/lib/", "/lib64/", "/opt/", "/snap/")
 
 _guarded: list[str] = []  # the unit test being set up or run, if any
-_earlier: set[threading.Thread] = set()  # threads of earlier tests, still running: not its
+_earlier: set[threading.Thread] = set()  # threads of earlier tests still running: not its
 _refused: list[str] = []  # what it tried to start
 
 
@@ -167,6 +167,9 @@ def pytest_collection_modifyitems(items: Iterable[pytest.Item]) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    # the threads running before the test's own fixtures start: earlier tests'
+    _earlier.clear()
+    _earlier.update(set(threading.enumerate()) - {threading.main_thread()})
     return (yield from _guarding(item))
 
 
@@ -181,7 +184,6 @@ def _guarding(item: pytest.Item) -> Generator[None, None, None]:
     if item.get_closest_marker("unit") is None:
         return (yield)
     _guarded.append(item.nodeid)
-    _earlier.update(set(threading.enumerate()) - {threading.main_thread()})
     try:
         result = yield
     except BaseException:
@@ -193,7 +195,6 @@ def _guarding(item: pytest.Item) -> Generator[None, None, None]:
 
 def _end_guard() -> None:
     _guarded.clear()
-    _earlier.clear()
     if _refused:
         message = _refused[0]
         _refused.clear()

@@ -17,9 +17,10 @@ from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.lab.topology import PASSWORD_VARIABLES, add_lab
 from nornir_peering.peeringdb.sync import sync_peeringdb
 from nornir_peering.settings import PeeringSettings
-from tests.helpers import API_KEY, Datasets, free_port, wait_until
+from tests.helpers import API_KEY, Datasets, free_port, lab_fixture, wait_until
 
-pytest_plugins = ["tests.lab_project"]  # the lab-as-a-project fixtures
+# the tiers and their guard; the lab-as-a-project fixtures
+pytest_plugins = ["tests.tiers", "tests.lab_project"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -30,6 +31,17 @@ def lab_password() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(PASSWORD_VARIABLES[65005], secret)
         yield secret
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_terminal_width() -> Iterator[None]:
+    """The CLI's tables are as wide as ``COLUMNS`` says (200 without it, as under cron):
+    the suite runs without it, whatever the shell exported or pytest-xdist set in its
+    workers (80); a test that wants a width sets it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("COLUMNS", raising=False)
+        patch.delenv("LINES", raising=False)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +87,7 @@ def pdb(datasets: Datasets) -> Iterator[LabServer]:
 
 
 @pytest.fixture
+@lab_fixture  # the tests that use it sync from the lab PeeringDB: seconds each
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pdb: LabServer) -> Path:
     """An environment that points at the lab server and nowhere else.
 
@@ -95,6 +108,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pdb: LabServer) -> Path
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
     """sshd on 127.0.0.1, accepting one key for this user; options for the driver."""
     if os.geteuid() != 0:

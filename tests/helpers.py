@@ -4,6 +4,8 @@ for a condition, comparing the cache with a dataset, asking the lab's routers.""
 from __future__ import annotations
 
 import json
+import os
+import random
 import re
 import socket
 import subprocess
@@ -13,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 from click.testing import CliRunner, Result
@@ -25,6 +27,17 @@ from nornir_peering.peeringdb.schema import TAGS
 
 API_KEY = "lab-key-0123456789"
 
+F = TypeVar("F", bound=Callable[..., Any])
+LAB_FIXTURES: set[Callable[..., Any]] = set()
+
+
+def lab_fixture(function: F) -> F:
+    """Mark a fixture function (below ``@pytest.fixture``) as one that starts a daemon or
+    the lab: every test that uses it, directly or not, is in the ``lab`` tier
+    (tests/tiers.py)."""
+    LAB_FIXTURES.add(function)
+    return function
+
 
 @dataclass(frozen=True)
 class Datasets:
@@ -33,32 +46,53 @@ class Datasets:
     day3: Path
 
 
+# Ports handed to other processes (the lab's servers, sshd) come from a block of ports
+# of this test process's own, below the kernel's ephemeral range (32768-60999 on Linux),
+# where no socket bound to port 0 lands: the serial run has the first block, each
+# pytest-xdist worker (gw0, gw1, ...) the one after it, so no two workers ever pick the
+# same port, even before the process they pick it for has bound it.
+FIRST_PORT = 20000
+PORT_BLOCK = 500
+_next_port: list[int] = []  # where the search for free ports goes on in this process
+
+
+def _port_block() -> range:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker.removeprefix("gw")) + 1 if worker.startswith("gw") else 0
+    start = FIRST_PORT + index % ((32768 - FIRST_PORT) // PORT_BLOCK) * PORT_BLOCK
+    return range(start, start + PORT_BLOCK)
+
+
 def free_port() -> int:
-    """A loopback TCP port nobody listens on (yet)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback TCP port nobody listens on (yet), of this process's block."""
+    return free_ports(1)
 
 
 def free_ports(count: int) -> int:
-    """The first of ``count`` consecutive loopback TCP ports nobody listens on (yet): the
-    lab's PeeringDB, IRR and Redis take a port each, one above the other."""
-    while True:
-        first = free_port()
-        if first + count > 65536:
-            continue
-        taken = []
-        try:
-            for port in range(first, first + count):
-                sock = socket.socket()
-                taken.append(sock)
-                sock.bind(("127.0.0.1", port))
+    """The first of ``count`` consecutive loopback TCP ports nobody listens on (yet), of
+    this process's block: the lab's PeeringDB, IRR and Redis take a port each, one above
+    the other. The next call looks above them, so ports handed out and not yet bound
+    are not handed out again."""
+    block = _port_block()
+    if not _next_port:  # a random start: another run of the suite may use the block too
+        _next_port.append(random.randrange(block.start, block.stop))
+    for _ in range(len(block)):
+        first = _next_port[0]
+        if first + count > block.stop:
+            first = block.start
+        _next_port[0] = first + count
+        if all(_bindable(port) for port in range(first, first + count)):
             return first
+    raise AssertionError(f"no {count} free ports in a row in {block}")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
         except OSError:
-            continue
-        finally:
-            for sock in taken:
-                sock.close()
+            return False
+        return True
 
 
 def wait_until(condition: Callable[[], bool], seconds: float = 60.0) -> None:

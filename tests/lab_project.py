@@ -12,10 +12,11 @@ import pytest
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
 from nornir_peering.project.scaffold import write_lab_project
-from tests.helpers import free_ports, run
+from tests.helpers import free_ports, lab_fixture, run
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The lab's project (``lab init``) on free ports, its lab running and its
     PeeringDB cache synced from the lab."""

@@ -20,7 +20,7 @@ from nornir_napalm.plugins.tasks import napalm_get
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.topology import ANNOUNCES
-from tests.helpers import wait_until
+from tests.helpers import lab_fixture, wait_until
 
 
 def session(name: str, local: str, neighbor: str, asn: int, family: int = 4) -> str:
@@ -46,6 +46,7 @@ BROKEN = "protocol bgp broken {\n  local 127.0.1.1 as 64500;\n  neighbour 127.0.
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BirdLab]:
     lab = BirdLab(tmp_path_factory.mktemp("bird"))
     lab.up()

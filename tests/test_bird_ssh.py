@@ -10,10 +10,11 @@ from napalm.base.exceptions import ConnectionException
 
 from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port, lab_fixture, wait_until
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BirdLab]:
     routers = [r for r in lab_routers() if r.name in ("edge1", "as65001-127.0.1.11")]
     lab = BirdLab(tmp_path_factory.mktemp("bird"), routers)

@@ -18,6 +18,8 @@ from nornir_peering.settings import load_settings
 from nornir_peering.store import writer_lock
 from tests.helpers import API_KEY, SilentServer, free_port, run
 
+pytestmark = pytest.mark.lab  # the lab's daemons
+
 ROUTERS = ["router edge1", "router edge2", "router edge3"]
 NAMES = ["config", "state", "inventory", "peeringdb", "bgpq", "irr", *ROUTERS, "redis"]
 

@@ -21,10 +21,11 @@ from nornir_peering.drivers.frr import FrrDriver
 from nornir_peering.lab.bird import BirdLab, lab_routers
 from nornir_peering.lab.frr import FrrLab
 from nornir_peering.lab.netns import Namespace
-from tests.helpers import wait_until
+from tests.helpers import lab_fixture, wait_until
 
 
 @pytest.fixture(scope="module")
+@lab_fixture
 def frr(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FrrLab]:
     folder = tmp_path_factory.mktemp("frr")
     space = Namespace(folder)  # the FRR edge and its route collector, side by side
@@ -254,6 +255,7 @@ def test_no_commit_that_reverts_by_itself(driver: FrrDriver, frr: FrrLab) -> Non
     assert not driver.has_pending_commit()
 
 
+@pytest.mark.lab  # vtysh
 def test_unreachable_frr(tmp_path: Path) -> None:
     device = FrrDriver("nowhere", optional_args={"vty_socket": str(tmp_path)})
     with pytest.raises(ConnectionException, match="nowhere: cannot reach FRR"):

@@ -19,6 +19,8 @@ from nornir_peering.store import open_state
 from nornir_peering.store.irr import StoredList, read_lists
 from tests.helpers import SilentServer, run
 
+pytestmark = pytest.mark.lab  # grab-prefixes and prefixes --live run bgpq4
+
 REPO = Path(__file__).resolve().parent.parent
 
 

@@ -27,6 +27,7 @@ from nornir_peering.lab import rpsl, topology
 from nornir_peering.lab.bird import lab_routers
 from nornir_peering.lab.irrserver import NOT_FOUND, IrrServer
 from nornir_peering.lab.rpsl import lab_irr
+from tests.helpers import lab_fixture
 
 # The ASNs behind each set the lab's IRR has (and the one it lacks), by hand
 SET_ASNS: dict[str, set[int]] = {
@@ -110,6 +111,7 @@ def whois(irr: IrrServer, text: str) -> bytes:
 
 
 @pytest.fixture(scope="session", autouse=True)
+@lab_fixture  # every test here is in the lab tier
 def programs() -> None:
     missing = [name for name in ("bgpq4", "bgpq3") if shutil.which(name) is None]
     assert not missing, f"these tests run {missing}: apt-get install bgpq4 bgpq3"

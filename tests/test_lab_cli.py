@@ -26,6 +26,7 @@ def test_generate_and_evolve(tmp_path: Path) -> None:
     assert len(later.rows["net"]) > len(first.rows["net"])
 
 
+@pytest.mark.lab  # the lab PeeringDB as a process of its own
 def test_serve_a_dataset(tmp_path: Path) -> None:
     run("lab", "generate", str(tmp_path / "a"), "--scale", "0.002")
     server = subprocess.Popen(
@@ -61,7 +62,13 @@ def test_serve_refuses_a_non_loopback_address(tmp_path: Path) -> None:
     assert "loopback only" in result.stderr
 
 
-def test_lab_up_status_down(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.lab
+def test_lab_up_status_down(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a short folder: BIRD's control sockets are below it, and a socket's path has room
+    # for 107 bytes (an xdist worker's tmp_path adds popen-gwN/ to the test's own name)
+    tmp_path = tmp_path_factory.mktemp("lab")
     monkeypatch.chdir(tmp_path)
     port = str(free_ports(3))  # PeeringDB, IRR, Redis
     state = str(tmp_path / "state" / "peering.duckdb")

@@ -14,6 +14,8 @@ from nornir_peering.lab.topology import PASSWORD_VARIABLES
 from nornir_peering.pids import alive, read_pid
 from tests.helpers import free_ports, run
 
+pytestmark = pytest.mark.lab  # the lab's daemons
+
 
 @pytest.fixture
 def lab_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:

@@ -17,6 +17,8 @@ import nornir_peering
 from nornir_peering.lab.netns import Namespace, NamespaceError
 from tests.helpers import free_ports, run
 
+pytestmark = pytest.mark.lab  # every test makes a namespace, or runs ip, unshare or nsenter
+
 NOBODY = 65534
 ADDRESS = "fd00:7f8:99::1"
 

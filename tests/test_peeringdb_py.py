@@ -27,7 +27,7 @@ import pytest
 from nornir_peering.lab.datagen import NULLABLE, Dataset, read_dataset
 from nornir_peering.lab.pdbserver import LabServer
 from nornir_peering.peeringdb.schema import PEERINGDB_PY_TABLES, TAGS, columns
-from tests.helpers import Datasets, visible_rows
+from tests.helpers import Datasets, lab_fixture, visible_rows
 
 PDB_CLI = Path(sys.executable).parent / "peeringdb"
 # columns of django-peeringdb's models that the API does not send
@@ -95,6 +95,7 @@ def peeringdb_sync(workdir: Path, server: LabServer, name: str) -> Run:
 
 
 @pytest.fixture(scope="module")
+@lab_fixture  # peeringdb-py and Django syncing the lab PeeringDB: half a minute
 def syncs(datasets: Datasets, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Syncs]:
     """peeringdb-py syncs day1 in full, then day2 incrementally, from an anonymous client."""
     workdir = tmp_path_factory.mktemp("peeringdb-py")

@@ -52,6 +52,9 @@ REPO = Path(__file__).parent.parent
 GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = Path(__file__).parent / "inventory"
 PLATFORMS = ("bird", "frr", "junos", "iosxr", "eos")
+# a test that has BIRD itself check what is rendered for it (bird -p) is in the lab tier
+BIRD = pytest.mark.lab
+CHECKED_PLATFORMS = (pytest.param("bird", marks=BIRD), *PLATFORMS[1:])
 # the recorded running configurations, on core1 (AS64501)
 # with the VRF core1's lab-ix-2 port is in, which the operator made
 RUNNING = {
@@ -82,7 +85,7 @@ def rendered(loaded: LoadedInventory, platform: str, router: str, **changes: Any
     return render_template(environment(REPO / "templates"), f"{platform}/peering.j2", data)
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", CHECKED_PLATFORMS)
 @pytest.mark.parametrize("router", ["edge1", "core1"])
 def test_golden(loaded: LoadedInventory, platform: str, router: str) -> None:
     """Rendered output is exactly the reviewed golden file (UPDATE_GOLDEN=1 rewrites them),
@@ -216,6 +219,7 @@ def test_a_vrf_session_is_in_its_vrf_and_not_the_global_instance(
     assert config.count(group) == 1
 
 
+@BIRD
 def test_bird_notes_the_vrf_of_a_session_it_keeps_in_its_one_table(
     loaded: LoadedInventory,
 ) -> None:
@@ -782,7 +786,9 @@ def rendered_with_irr(
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        ("bird", ["[ 12.9.0.0/16{16,24} ];", "if net !~ NP_IRR_AS65001_V4"]),
+        pytest.param(
+            "bird", ["[ 12.9.0.0/16{16,24} ];", "if net !~ NP_IRR_AS65001_V4"], marks=BIRD
+        ),
         (
             "frr",
             [
@@ -839,12 +845,13 @@ AGGREGATED = {
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        (
+        pytest.param(
             "bird",
             [
                 "define NP_ASPATH_AS65001 = [ 65001, 65200 ];",
                 "if bgp_path.last !~ NP_ASPATH_AS65001 then reject;",
             ],
+            marks=BIRD,
         ),
         (
             "frr",
@@ -897,7 +904,7 @@ def test_the_as_path_list_filters_the_origin(
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        ("bird", ["12.1.0.0/23{24,24}, 12.9.0.0/16{16,24}"]),
+        pytest.param("bird", ["12.1.0.0/23{24,24}, 12.9.0.0/16{16,24}"], marks=BIRD),
         ("frr", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),
         ("eos", ["permit 12.1.0.0/23 ge 24 le 24", "permit 12.9.0.0/16 le 24"]),
         ("iosxr", ["12.1.0.0/23 ge 24 le 24,", "12.9.0.0/16 le 24\nend-set"]),
@@ -924,7 +931,11 @@ def test_aggregated_irr_entries_keep_their_lower_bound(
 @pytest.mark.parametrize(
     ("platform", "expected"),
     [
-        ("bird", ["define NP_IRR_AS65001_V4 = [  ];", "if net !~ NP_IRR_AS65001_V4 then reject;"]),
+        pytest.param(
+            "bird",
+            ["define NP_IRR_AS65001_V4 = [  ];", "if net !~ NP_IRR_AS65001_V4 then reject;"],
+            marks=BIRD,
+        ),
         (
             "frr",
             [
@@ -950,6 +961,7 @@ def test_an_empty_irr_list_rejects_every_route(
     assert "prefix-set NP_IRR_AS65001_V4" not in config
 
 
+@BIRD
 def test_a_list_longer_than_the_platform_holds_fails_the_router(small_state: Path) -> None:
     """Before the template runs: the router's own prefix_list_limit, else the setting's
     limit for its platform; a list at the limit renders."""
@@ -1065,8 +1077,8 @@ def with_policy(loaded: LoadedInventory, value: str) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("platform", "value", "expected"),
     [
-        ("bird", "rt 64500:7", "bgp_ext_community.add((rt, 64500, 7));"),
-        ("bird", "ro 64500:7", "bgp_ext_community.add((ro, 64500, 7));"),
+        pytest.param("bird", "rt 64500:7", "bgp_ext_community.add((rt, 64500, 7));", marks=BIRD),
+        pytest.param("bird", "ro 64500:7", "bgp_ext_community.add((ro, 64500, 7));", marks=BIRD),
         ("junos", "rt 64500:7", "members [ target:64500:7 ];"),
         ("junos", "soo 64500:7", "members [ origin:64500:7 ];"),
         ("iosxr", "rt 64500:7", "set extcommunity rt (64500:7) additive"),
@@ -1288,7 +1300,7 @@ POLICY_BLOCK = {
 }
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", CHECKED_PLATFORMS)
 def test_every_ebgp_import_rejects_the_default_and_too_short_prefixes(
     loaded: LoadedInventory, platform: str
 ) -> None:
@@ -1334,7 +1346,7 @@ CUSTOMER_EXPORT = {
 }
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", CHECKED_PLATFORMS)
 def test_exports_take_a_customer_tag_only_with_the_customers_prefixes(
     loaded: LoadedInventory, platform: str
 ) -> None:
@@ -1422,7 +1434,7 @@ RESTARTS = {
 }
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", CHECKED_PLATFORMS)
 def test_a_session_over_its_limit_comes_back_by_itself(
     loaded: LoadedInventory, platform: str
 ) -> None:
@@ -1434,7 +1446,7 @@ def test_a_session_over_its_limit_comes_back_by_itself(
     assert RESTARTS[platform] in config
 
 
-@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize("platform", CHECKED_PLATFORMS)
 def test_a_question_mark_never_reaches_a_description(
     loaded: LoadedInventory, platform: str
 ) -> None:

@@ -44,7 +44,7 @@ def files(how: str, sshd: dict[str, object] | None) -> Files:
     return SshFiles(argv, 30)
 
 
-@pytest.fixture(params=["local", "ssh"])
+@pytest.fixture(params=["local", pytest.param("ssh", marks=pytest.mark.lab)])
 def how(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
@@ -68,6 +68,7 @@ def test_a_replaced_file_keeps_no_more_than_its_permissions(
     assert [p.name for p in tmp_path.iterdir()] == ["bird.conf"]  # no temporary left
 
 
+@pytest.mark.lab  # root: it gives files to another group or user
 def test_the_daemons_group_is_kept(router_files: Files, tmp_path: Path) -> None:
     if os.geteuid() != 0:
         pytest.skip("giving a file another group needs root")  # CI runs as root
@@ -90,6 +91,7 @@ def test_a_symlink_is_followed_not_replaced(router_files: Files, tmp_path: Path)
     assert link.is_symlink() and real.read_text() == "new\n"
 
 
+@pytest.mark.lab  # root: it gives files to another group or user
 def test_a_group_the_writer_is_not_in_is_given_nothing(tmp_path: Path) -> None:
     # run as nobody: bird.conf's group (root) cannot be kept, so it is not passed on
     # to nobody's own group either

@@ -26,6 +26,8 @@ import yaml
 from nornir_peering.lab.topology import LOCAL_ASN
 from tests.helpers import console_commands, free_ports
 
+pytestmark = pytest.mark.lab  # the lab's daemons
+
 REPO = Path(__file__).parent.parent
 PAGE = REPO / "docs" / "getting-started.md"
 # what the wheel is built from: the package, not the repository around it

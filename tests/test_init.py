@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from nornir_peering.cli.lab import configured_port
 from nornir_peering.inventory.load import read_intent
 from nornir_peering.lab.datagen import Dataset, generate, read_dataset
 from nornir_peering.lab.pdbserver import LabServer
@@ -256,8 +257,10 @@ def test_the_config_skeleton_names_real_settings() -> None:
 def test_lab_init_writes_the_labs_project_on_its_ports(tmp_path: Path) -> None:
     result = run("lab", "init", str(tmp_path / "lab"), "--port", "9100")
     assert result.exit_code == 0, result.stderr
-    assert "lab up --port 9100" in result.stdout
-    settings = load_settings(tmp_path / "lab" / "config.yaml").peering
+    assert "nornir-peering lab up," in result.stdout  # no --port: lab up reads config.yaml's
+    loaded = load_settings(tmp_path / "lab" / "config.yaml")
+    assert configured_port(loaded) == 9100
+    settings = loaded.peering
     assert settings.peeringdb_url == "http://127.0.0.1:9100/api"
     assert settings.irr_host == "127.0.0.1:9101"
     assert "@127.0.0.1:9102/" in settings.redis_url

@@ -68,6 +68,20 @@ def test_a_port_taken_is_named_before_anything_starts(lab_dir: Path) -> None:
     assert not pids_alive(lab_dir)
 
 
+def test_a_folder_too_deep_for_birds_sockets_is_named_before_anything_starts(
+    lab_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = lab_dir / ("d" * 60)
+    deep.mkdir()
+    monkeypatch.chdir(deep)
+    port = free_ports(3)
+    code, said = lab_up(port)
+    assert code == 2
+    assert len(said) == 1 and "bird.ctl" in said[0] and "shorter path" in said[0], said
+    assert Lab(deep / "state" / "lab", port=port).processes() == {}
+    assert not pids_alive(lab_dir) and not any(listening(port + i) for i in range(3))
+
+
 def test_a_failure_part_way_stops_what_that_attempt_started(lab_dir: Path) -> None:
     port = free_ports(3)
     lab = Lab(lab_dir / "state" / "lab", port=port)

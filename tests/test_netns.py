@@ -128,8 +128,11 @@ def test_as_root_where_user_namespaces_are_refused(tmp_path: Path) -> None:
     assert (tmp_path / "netns.mode").read_text().strip() == "root"
 
 
-def test_lab_up_says_why_no_namespace_can_be_made(tmp_path: Path) -> None:
+def test_lab_up_says_why_no_namespace_can_be_made(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
     """Exit 2, one line with what the kernel said and what to do, and nothing started."""
+    tmp_path = tmp_path_factory.mktemp("ns")  # short: BIRD's control sockets fit below it
     state = tmp_path / "state" / "peering.duckdb"
     command = [sys.executable, "-m", "nornir_peering", "lab", "up", "--state", str(state)]
     inner = " ".join(map(shlex.quote, [*command, "--port", str(free_ports(3))]))

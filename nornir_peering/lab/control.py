@@ -21,6 +21,7 @@ this attempt started (never what ran before it), so that the next attempt starts
 from __future__ import annotations
 
 import errno
+import os
 import socket
 import subprocess
 import sys
@@ -55,6 +56,13 @@ class LabRefused(PeeringError):
 
 class LabFailed(PeeringError):
     """``lab up`` failed part-way; what it had started was stopped again."""
+
+
+SOCKET_PATH_MAX = 107  # bytes of a Unix socket's path (sun_path, less its final NUL)
+
+
+def _length(path: Path) -> int:
+    return len(os.fsencode(path.absolute()))
 
 
 class Lab:
@@ -141,6 +149,13 @@ class Lab:
         )
         if lacking:
             raise LabRefused(f"lab up: missing {', '.join(lacking)}; nothing was started")
+        longest = max((self.bird.socket(name) for name in self.bird.names), key=_length)
+        if _length(longest) > SOCKET_PATH_MAX:
+            raise LabRefused(
+                f"lab up: {longest} is {_length(longest)} bytes, longer than a control "
+                f"socket's path may be ({SOCKET_PATH_MAX}); run the lab from a folder with a "
+                "shorter path (lab init DIR); nothing was started"
+            )
         for service, port in self.ports.items():
             refused = None if self._pid(service) is not None else _port_refused(port)
             if refused:

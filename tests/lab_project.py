@@ -4,6 +4,7 @@ Fixtures and helpers for the end-to-end tests (configure, poll)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,29 @@ def lab(project: Path, monkeypatch: pytest.MonkeyPatch) -> Lab:
             device.commit_config()
         device.close()
     return lab
+
+
+ROUTER_IDS = {"edge1": "127.0.1.1", "edge2": "127.0.1.2"}  # the lab project's BIRD edges
+
+
+@contextlib.contextmanager
+def router_data(project: Path, router: str, **data: object) -> Iterator[None]:
+    """``router``'s data in the project's ``hosts.yaml`` with ``data`` added, for a while."""
+    hosts = project / "inventory" / "hosts.yaml"
+    original = hosts.read_text()
+    anchor = f"    router_id: {ROUTER_IDS[router]}\n"
+    assert anchor in original, anchor
+    added = "".join(f"    {key}: {value}\n" for key, value in data.items())
+    hosts.write_text(original.replace(anchor, anchor + added))
+    try:
+        yield
+    finally:
+        hosts.write_text(original)
+
+
+@contextlib.contextmanager
+def template_for(project: Path, router: str, name: str, text: str) -> Iterator[None]:
+    """``router`` rendered with the template ``bird/<name>.j2`` (``text``) for a while."""
+    (project / "templates" / "bird" / f"{name}.j2").write_text(text)
+    with router_data(project, router, template=f"bird/{name}.j2"):
+        yield

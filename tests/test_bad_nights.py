@@ -22,6 +22,7 @@ from nornir_peering.drivers.bird import BirdDriver, commits_under_way
 from nornir_peering.lab.control import Lab
 from nornir_peering.store import router_lock
 from tests.helpers import bgp_states, frr_states, outcome, run, wait_until
+from tests.lab_project import router_data, template_for
 from tests.slow_router import slow_bird
 
 EMPTY = "# managed by nornir-peering\n"
@@ -137,19 +138,12 @@ def test_a_router_that_keeps_talking_fails_at_its_time_limit(
     wait_until(lambda: set(bgp_states(lab, "edge2").values()) == {"Established"})
     wait_until(lambda: list(frr_states(lab).values()) == ["Established"] * 16)
     monkeypatch.setenv("NORNIR_PEERING_ROUTER_TIMEOUT", "60")
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    hosts.write_text(
-        original.replace(
-            "    router_id: 127.0.1.1\n", "    router_id: 127.0.1.1\n    router_timeout: 2\n"
-        )
-    )
-    try:
-        with slow_bird(project, "edge1", b"show protocols", trickle=True) as bird:
-            polled = run("poll-bgp-sessions", "--json")
-            trickled = bird.trickled
-    finally:
-        hosts.write_text(original)
+    with (
+        router_data(project, "edge1", router_timeout=2),
+        slow_bird(project, "edge1", b"show protocols", trickle=True) as bird,
+    ):
+        polled = run("poll-bgp-sessions", "--json")
+        trickled = bird.trickled
     assert polled.exit_code == 1
     report = json.loads(polled.stdout)
     assert report["failed"] == ["edge1"]
@@ -244,18 +238,8 @@ def test_a_router_that_refuses_its_commit_keeps_its_diff_in_the_run_log(
     """BIRD refuses edge1's configuration: the router fails, and the diff it refused is in
     the report and the run log, as every router's is."""
     clash = '{% include "bird/peering.j2" %}\nprotocol static announced4 { ipv4; }\n'
-    (project / "templates" / "bird" / "clash.j2").write_text(clash)
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    hosts.write_text(
-        original.replace(
-            "    router_id: 127.0.1.1\n", "    router_id: 127.0.1.1\n    template: bird/clash.j2\n"
-        )
-    )
-    try:
+    with template_for(project, "edge1", "clash", clash):
         result = run("configure-routers", "--commit", "--json", "--limit", "edge1")
-    finally:
-        hosts.write_text(original)
     assert result.exit_code == 1
     edge1 = outcome(result.stdout)["edge1"]
     assert edge1["status"] == "failed" and "BIRD refused the configuration" in edge1["note"]

@@ -3,13 +3,11 @@ the lab PeeringDB, the repository's inventory and templates."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,25 +16,7 @@ from nornir_peering.drivers.bird import BirdDriver
 from nornir_peering.lab.control import Lab
 from nornir_peering.store import router_lock
 from tests.helpers import bgp_states, frr_states, outcome, run, wait_until
-
-
-@contextlib.contextmanager
-def template_for(project: Path, router: str, name: str, text: str) -> Iterator[None]:
-    """``router`` rendered with the template ``bird/<name>.j2`` (``text``) for a while."""
-    (project / "templates" / "bird" / f"{name}.j2").write_text(text)
-    hosts = project / "inventory" / "hosts.yaml"
-    original = hosts.read_text()
-    address = {"edge1": "127.0.1.1", "edge2": "127.0.1.2"}[router]
-    hosts.write_text(
-        original.replace(
-            f"    router_id: {address}\n",
-            f"    router_id: {address}\n    template: bird/{name}.j2\n",
-        )
-    )
-    try:
-        yield
-    finally:
-        hosts.write_text(original)
+from tests.lab_project import template_for
 
 
 def test_dry_run_shows_the_diff_and_changes_nothing(lab: Lab) -> None:

@@ -158,6 +158,14 @@ def sync_process(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def failure_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line that says why a sync (exit 1) failed, under its header."""
+    assert result.returncode == 1, result.stderr
+    header, line = result.stderr.splitlines()
+    assert header == "error: PeeringDB sync failed, the cache is unchanged:"
+    return line
+
+
 def ends(call: Callable[[], object]) -> BaseException | None:
     """Run ``call`` in a thread that must end within a minute; what it raised."""
     raised: list[BaseException | None] = [None]
@@ -191,9 +199,7 @@ class TestSlowSender:
         monkeypatch.setenv("NORNIR_PEERING_DOWNLOAD_TIMEOUT", "2")
         pdb.lab.add_fault(Fault(match="/api/net?", trickle=1, trickle_headers=headers))
         result = sync_process()
-        assert result.returncode == 1, result.stderr
-        header, line = result.stderr.splitlines()
-        assert header == "error: PeeringDB sync failed, the cache is unchanged:"
+        line = failure_line(result)
         assert re.fullmatch(
             rf"  net: download from {re.escape(pdb.api_url)}/net\?depth=0&since=\d+ took "
             r"longer than download_timeout \(2s\); stopped",
@@ -217,9 +223,7 @@ class TestSlowSender:
         pdb.lab.add_fault(Fault(match="/api/org?", trickle=1))
         pdb.lab.add_fault(Fault(match="/api/poc?", status=403))
         result = sync_process()
-        assert result.returncode == 1, result.stderr
-        header, line = result.stderr.splitlines()
-        assert header == "error: PeeringDB sync failed, the cache is unchanged:"
+        line = failure_line(result)
         assert re.fullmatch(
             rf"  poc: HTTP 403 from {re.escape(pdb.api_url)}/poc\?depth=0&since=\d+: "
             "lab fault 403",

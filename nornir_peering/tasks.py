@@ -352,14 +352,10 @@ def _commit(
     try:
         check_time("committed")
         device.commit_config(**({"revert_in": revert_in} if revert_in else {}))
-    except TimeUp:
+    except BaseException as exc:
         device.discard_config()
-        raise
-    except Exception as exc:
-        device.discard_config()
-        raise CommitFailed(diff) from exc
-    except BaseException:
-        device.discard_config()
+        if isinstance(exc, Exception) and not isinstance(exc, TimeUp):
+            raise CommitFailed(diff) from exc  # the router's refusal, with what it refused
         raise
     return diff, None, True
 

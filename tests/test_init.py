@@ -183,6 +183,7 @@ def test_peeringdb_unreachable(env: Path, monkeypatch: pytest.MonkeyPatch) -> No
     ("options", "said"),
     [
         (("--asn", "AS-FOO"), "'AS-FOO' is not an AS number"),
+        (("--asn", "64500,64501"), "'64500,64501': one AS number, the project's own"),
         (("--asn", "1", "--peeringdb-url", "ftp://x/api"), "'ftp://x/api' is not an http(s) URL"),
         (("--asn", "1", "--cache-url", "x"), "'x' is not an http(s) URL"),
     ],

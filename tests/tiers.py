@@ -185,12 +185,9 @@ def _guarding(item: pytest.Item) -> Generator[None, None, None]:
         return (yield)
     _guarded.append(item.nodeid)
     try:
-        result = yield
-    except BaseException:
+        return (yield)
+    finally:
         _end_guard()
-        raise
-    _end_guard()
-    return result
 
 
 def _end_guard() -> None:

@@ -18,7 +18,11 @@ from nornir_peering.settings import PeeringSettings
 
 
 def _asn(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    return asn_list(ctx, param, (value,))[0]
+    """One AS number (64500 or AS64500), or a usage error."""
+    found = asn_list(ctx, param, (value,))
+    if len(found) != 1:
+        raise click.BadParameter(f"{value!r}: one AS number, the project's own", ctx, param)
+    return found[0]
 
 
 def _url(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:

@@ -36,11 +36,6 @@ class ProjectFiles:
         self.created: list[str] = []  # relative to the directory, in the order written
         self.kept: list[str] = []  # those that existed, left as they were
 
-    def exists(self, name: str) -> bool:
-        """Whether ``name`` exists in the project (a dangling link too)."""
-        path = self.directory / name
-        return path.exists() or path.is_symlink()
-
     def write(self, name: str, text: str) -> None:
         """``text`` into ``name``, unless that exists (then it is kept)."""
         path = self.directory / name

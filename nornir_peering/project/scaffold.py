@@ -27,11 +27,10 @@ from typing import Any
 import yaml
 from ruamel.yaml import YAML
 
+from nornir_peering.inventory.intent import NAME_MAX  # an IX's key in peering.yaml
 from nornir_peering.project.files import ProjectFiles, packaged
 from nornir_peering.project.network import Network, Port, find_network
 from nornir_peering.settings import Settings, load_settings
-
-NAME_MAX = 63  # inventory.intent.NAME_MAX: an IX's key in peering.yaml
 
 
 @dataclass

@@ -230,8 +230,6 @@ def settle(state: Path, wait: float) -> list[int]:
     together record it once; one the run log has already (its run was killed after
     recording itself) is only removed; one that does not read is set aside
     (``.bad``)."""
-    if not orphans(state):
-        return []
     ids = []
     with contextlib.ExitStack() as holding:
         found = [path for path in orphans(state) if holding.enter_context(_held(path))]

@@ -31,6 +31,7 @@ from nornir_peering.interrupt import check_time
 from nornir_peering.inventory import Selection, select
 from nornir_peering.irr.bgpq import find_program, parse_sources
 from nornir_peering.irr.whois import WhoisError, object_exists
+from nornir_peering.peeringdb.deadline import Deadline
 from nornir_peering.peeringdb.fetch import USER_AGENT
 from nornir_peering.secrets import mask
 from nornir_peering.settings import PeeringSettings, Settings, load_settings
@@ -227,18 +228,19 @@ def check_peeringdb(peering: PeeringSettings, asn: int | None) -> Check:
     if key:
         headers["Authorization"] = f"Api-Key {key}"
     query = {"asn": str(asn), "depth": "0"} if asn else {"limit": "1", "depth": "0"}
+    limit = min(peering.timeout, NETWORK_TIMEOUT)
+    deadline = Deadline(limit)  # the whole answer within it, however slowly it comes
     try:
-        reply = httpx.get(
-            url,
-            params=query,
-            headers=headers,
-            timeout=min(peering.timeout, NETWORK_TIMEOUT),
-            follow_redirects=True,
-        )
+        with deadline, httpx.Client(timeout=limit, follow_redirects=True) as client:
+            reply = client.get(
+                url, params=query, headers=headers, extensions={"trace": deadline.trace}
+            )
+            reply.read()
     except httpx.HTTPError as exc:
+        said = f"no whole answer within {limit:g} s" if deadline.ended else exc
         return failed(
             "peeringdb",
-            f"{url}: {exc or type(exc).__name__}",
+            f"{url}: {said or type(exc).__name__}",
             f"check {where} and that this machine reaches it (a proxy, a firewall); "
             "for the lab's, nornir-peering lab up",
         )

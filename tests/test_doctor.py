@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from nornir_peering.lab.control import Lab
-from nornir_peering.lab.pdbserver import LabServer
+from nornir_peering.lab.pdbserver import Fault, LabServer
 from nornir_peering.settings import load_settings
 from nornir_peering.store import writer_lock
 from tests.helpers import API_KEY, SilentServer, free_port, run
@@ -112,6 +112,19 @@ def test_the_api_key_accepted_or_refused(
     only_failed(checks, "peeringdb")
     assert "the API key was refused (401" in checks["peeringdb"]["detail"]
     assert "api_key" in checks["peeringdb"]["advice"]
+
+
+def test_a_trickling_peeringdb_fails_at_its_time(
+    here: Path, monkeypatch: pytest.MonkeyPatch, pdb: LabServer
+) -> None:
+    """A byte a second is never late for one read: the whole answer's time limit holds."""
+    monkeypatch.setenv("PEERINGDB_URL", pdb.api_url)
+    monkeypatch.setenv("NORNIR_PEERING_TIMEOUT", "2")
+    pdb.lab.add_fault(Fault(match="/api/net?", trickle=0.5))
+    code, _, checks = doctor("--limit", "edge1")
+    assert code == 1
+    only_failed(checks, "peeringdb")
+    assert "no whole answer within 2 s" in checks["peeringdb"]["detail"]
 
 
 def test_bgpq_missing(here: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from nornir.core.task import Result, Task
 
 from nornir_peering.errors import PeeringError, StateBusy
 from nornir_peering.interrupt import check_time
-from nornir_peering.inventory import Selection, select
+from nornir_peering.inventory import Selection
 from nornir_peering.irr.bgpq import find_program, parse_sources
 from nornir_peering.irr.whois import WhoisError, object_exists
 from nornir_peering.peeringdb.deadline import Deadline
@@ -330,7 +330,7 @@ def check_routers(nr: Nornir, selection: Selection) -> list[Check]:
     """Every selected router answers ``get_facts`` through its NAPALM driver: all at
     once, each within its time limit (``router_timeout``); a check per router."""
     from nornir_peering.runbooks.bounded import run_bounded
-    from nornir_peering.runbooks.fleet import failure
+    from nornir_peering.runbooks.fleet import failure, selected
     from nornir_peering.store.runs import RunItem
 
     if not nr.inventory.hosts:
@@ -343,10 +343,9 @@ def check_routers(nr: Nornir, selection: Selection) -> list[Check]:
             )
         ]
     try:
-        chosen = set(select(nr.inventory, selection).hosts)
+        picked = selected(nr, selection)
     except PeeringError as exc:
         return [failed("routers", str(exc), "nornir-peering inventory lists the routers")]
-    picked = nr.filter(filter_func=lambda host: host.name in chosen)
 
     def describe(name: str, first: Result) -> RunItem:
         return RunItem(name, "unreachable" if first.failed else "reached")

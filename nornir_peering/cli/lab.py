@@ -8,6 +8,7 @@ import click
 import httpx
 
 from nornir_peering.cli.options import settings_options
+from nornir_peering.lab import DEFAULT_PORT
 from nornir_peering.lab.control import Lab
 from nornir_peering.lab.datagen import evolve, generate, read_dataset, write_dataset
 from nornir_peering.lab.irrserver import IrrServer
@@ -78,7 +79,7 @@ loopback_host = click.option(
     "--dataset", type=click.Path(file_okay=False, exists=True, path_type=Path), required=True
 )
 @loopback_host
-@click.option("--port", type=click.IntRange(0, 65535), default=8590, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=DEFAULT_PORT, show_default=True)
 @click.option("--api-key", default=None, help="The key that unlocks private contacts.")
 def peeringdb_server(dataset: Path, host: str, port: int, api_key: str | None) -> None:
     """Serve DATASET as a PeeringDB API on loopback, until interrupted."""
@@ -119,7 +120,7 @@ def irr_server(rpsl: Path, host: str, port: int, delay: float) -> None:
 lab_port = click.option(
     "--port",
     type=click.IntRange(1, 65535),
-    default=8590,
+    default=DEFAULT_PORT,
     show_default=True,
     help="Port of the lab PeeringDB on 127.0.0.1 (the lab IRR: the next one).",
 )
@@ -151,7 +152,7 @@ def configured_port(settings: Settings) -> int:
     8590
     """
     url = httpx.URL(settings.peering.peeringdb_url)
-    return url.port if url.host == "127.0.0.1" and url.port else 8590
+    return url.port if url.host == "127.0.0.1" and url.port else DEFAULT_PORT
 
 
 @lab.command("init")

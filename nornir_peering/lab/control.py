@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from nornir_peering.errors import PeeringError
+from nornir_peering.lab import DEFAULT_PORT
 from nornir_peering.lab.bird import BirdLab
 from nornir_peering.lab.daemons import missing
 from nornir_peering.lab.datagen import generate, write_dataset
@@ -69,7 +70,7 @@ class Lab:
     """The whole local lab in ``directory``: the PeeringDB server on ``port``, the IRR
     server on ``port + 1``, Redis on ``port + 2``, the routers."""
 
-    def __init__(self, directory: Path, port: int = 8590, scale: float = 0.02) -> None:
+    def __init__(self, directory: Path, port: int = DEFAULT_PORT, scale: float = 0.02) -> None:
         self.directory = directory
         self.port = port
         self.scale = scale

@@ -28,6 +28,7 @@ import yaml
 from ruamel.yaml import YAML
 
 from nornir_peering.inventory.intent import NAME_MAX  # an IX's key in peering.yaml
+from nornir_peering.lab import DEFAULT_PORT
 from nornir_peering.project.files import ProjectFiles, packaged
 from nornir_peering.project.network import Network, Port, find_network
 from nornir_peering.settings import Settings, load_settings
@@ -78,7 +79,7 @@ def init_project(
     return Project(directory, network, files, routers, ixes, skipped)
 
 
-def write_lab_project(directory: Path, port: int = 8590) -> ProjectFiles:
+def write_lab_project(directory: Path, port: int = DEFAULT_PORT) -> ProjectFiles:
     """The lab's own project in ``directory``: its ``config.yaml`` (the lab PeeringDB on
     ``port``, its IRR and Redis on the two ports after it), ``inventory/`` and the
     example templates, as ``lab up`` and the demo use them."""
@@ -86,7 +87,7 @@ def write_lab_project(directory: Path, port: int = 8590) -> ProjectFiles:
     project = packaged("lab", "project")
     config = project.joinpath("config.yaml").read_text(encoding="utf-8")
     for offset in range(3):  # PeeringDB, IRR, Redis
-        config = config.replace(f"127.0.0.1:{8590 + offset}", f"127.0.0.1:{port + offset}")
+        config = config.replace(f"127.0.0.1:{DEFAULT_PORT + offset}", f"127.0.0.1:{port + offset}")
     files.write("config.yaml", config)
     files.copy_tree(project / "inventory", "inventory")
     files.copy_tree(packaged("templates"), "templates")

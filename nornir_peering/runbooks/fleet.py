@@ -56,7 +56,11 @@ def init_nornir(settings: Settings) -> Nornir:
 
 def fleet(settings: Settings, selection: Selection) -> Nornir:
     """The routers the command line selected."""
-    nr = init_nornir(settings)
+    return selected(init_nornir(settings), selection)
+
+
+def selected(nr: Nornir, selection: Selection) -> Nornir:
+    """``nr`` filtered to the routers ``selection`` names."""
     chosen = set(select(nr.inventory, selection).hosts)
     return nr.filter(filter_func=lambda host: host.name in chosen)
 
